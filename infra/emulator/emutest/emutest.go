@@ -1,0 +1,141 @@
+// Package emutest gives tests a DynamoDB Local and a local-kms, started once
+// per test binary on free ports.
+//
+// Under `make test` (GATEHOUSE_INTEGRATION=1) an emulator that cannot start
+// fails the test loudly. Run by hand without that variable, tests that need
+// the emulators skip with a message saying how to run them.
+package emutest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/gatehouse/gatehouse/infra/emulator"
+)
+
+// Env is a running pair of emulators.
+type Env struct {
+	DynamoDB *emulator.Process
+	KMS      *emulator.Process
+	// Dir holds the emulators' data and logs.
+	Dir string
+	log *lockedBuffer
+}
+
+var (
+	once   sync.Once
+	shared *Env
+	errEnv error
+)
+
+// Required reports whether integration tests must run (make test sets it).
+func Required() bool { return os.Getenv("GATEHOUSE_INTEGRATION") == "1" }
+
+// Start returns the emulators of this test binary, starting them on first use.
+// It fails tb when they cannot start under make test, and skips otherwise.
+func Start(tb testing.TB) *Env {
+	tb.Helper()
+	once.Do(func() { shared, errEnv = start() })
+	if errEnv != nil {
+		if Required() {
+			tb.Fatalf("emutest: emulators did not start: %v", errEnv)
+		}
+		tb.Skipf("emutest: emulators unavailable (%v); run `make test` to install and start them", errEnv)
+	}
+	return shared
+}
+
+// Main runs the tests of a package and stops the emulators afterwards.
+// Use it from TestMain: func TestMain(m *testing.M) { emutest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	os.Exit(code)
+}
+
+func start() (*Env, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-emu-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Dir: dir, log: &lockedBuffer{}}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e.DynamoDB, err = emulator.StartDynamoDB(ctx, emulator.DynamoDBOptions{DBPath: filepath.Join(dir, "dynamodb"), Log: e.log})
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, e.log.String())
+	}
+	e.KMS, err = emulator.StartKMS(ctx, emulator.KMSOptions{DataPath: filepath.Join(dir, "kms"), Log: e.log})
+	if err != nil {
+		e.DynamoDB.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, e.log.String())
+	}
+	return e, nil
+}
+
+// Stop ends both emulators and removes their data.
+func (e *Env) Stop() {
+	e.DynamoDB.Stop()
+	e.KMS.Stop()
+	os.RemoveAll(e.Dir)
+}
+
+// AWSConfig is an SDK configuration with static test credentials.
+func AWSConfig() aws.Config {
+	return aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
+}
+
+// DynamoDBClient returns a client for the DynamoDB emulator.
+func (e *Env) DynamoDBClient(optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(AWSConfig(), append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(e.DynamoDB.Endpoint)
+	}}, optFns...)...)
+}
+
+// KMSClient returns a client for the KMS emulator.
+func (e *Env) KMSClient(optFns ...func(*kms.Options)) *kms.Client {
+	return kms.NewFromConfig(AWSConfig(), append([]func(*kms.Options){func(o *kms.Options) {
+		o.BaseEndpoint = aws.String(e.KMS.Endpoint)
+	}}, optFns...)...)
+}
+
+// UniqueName returns a name for a table or alias that no other test uses.
+func UniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano(), os.Getpid())
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 1<<20 {
+		return len(p), nil
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

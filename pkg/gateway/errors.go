@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status in pkg/httpapi.
+const (
+	CodeInvalid               = "invalid"                // 400: the request is malformed or fails validation
+	CodeUnauthenticated       = "unauthenticated"        // 401
+	CodeForbidden             = "forbidden"              // 403: e.g. an organisation the caller is not in
+	CodeNotFound              = "not_found"              // 404: missing, or another tenant's
+	CodeConflict              = "conflict"               // 409: the resource is not in a state that allows this
+	CodeVersionMismatch       = "version_mismatch"       // 412: If-Match names another version
+	CodeIdempotencyConflict   = "idempotency_conflict"   // 422: key reused with another body
+	CodeCredentialsUnreadable = "credentials_unreadable" // 409: stored credentials do not decrypt for this gateway
+	CodeTooLarge              = "too_large"              // 413
+	CodeUnsupportedMedia      = "unsupported_media_type" // 415
+	CodeUnavailable           = "unavailable"            // 503: a dependency is down; retry
+	CodeInternal              = "internal"               // 500
+)
+
+// FieldError names one invalid field of a request. Field is a dotted path
+// such as "credentials.botToken".
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is Gatehouse's one error type: a code, a message that is safe to show
+// a user, optional field errors, and the wrapped internal cause (never shown).
+type Error struct {
+	Code    string
+	Message string
+	Fields  []FieldError
+	// Op is the operation that failed, for logs.
+	Op  string
+	Err error
+}
+
+func (e *Error) Error() string {
+	s := e.Code + ": " + e.Message
+	if e.Op != "" {
+		s = e.Op + ": " + s
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a user-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns a CodeInvalid error carrying field errors.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Code: CodeInvalid, Message: "The request is invalid.", Fields: fields}
+}
+
+// Internal wraps an unexpected error; its text is logged, never shown.
+func Internal(op string, err error) *Error {
+	return &Error{Code: CodeInternal, Message: "An internal error occurred.", Op: op, Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, CodeInternal
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the user-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "An internal error occurred."
+}
+
+// IsCode reports whether err carries code.
+func IsCode(err error, code string) bool { return ErrorCode(err) == code }
+
+var errNotFound = &Error{Code: CodeNotFound, Message: "Gateway not found."}
+
+// NotFound returns the error for a gateway that does not exist or that the
+// caller may not see; the two are indistinguishable on purpose.
+func NotFound() *Error { e := *errNotFound; return &e }
