@@ -1,0 +1,49 @@
+# Gatehouse. The two commands a newcomer needs:
+#   make run    install what is needed and start the whole system locally
+#   make test   install what is needed and run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+TOOLS     := $(CURDIR)/.gatehouse/tools
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD_DIR := build
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags '-s -w' -buildvcs=false
+LOCAL     := ./infra/local/cmd/gatehouse-local
+
+.PHONY: help tools run token build test test-go lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
+
+help:
+	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
+	@echo "make token   SUB=alice ORGS=acme,beta  print a local bearer token"
+	@echo "make test    run every test (installs emulators and tools first)"
+	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
+
+tools:
+	@./scripts/install-tools.sh
+
+run: tools
+	GATEHOUSE_ALLOW_PRIVATE_NETWORKS=$${GATEHOUSE_ALLOW_PRIVATE_NETWORKS:-true} $(GO) run $(LOCAL) serve
+
+# Prints the token and nothing else on stdout.
+token:
+	@$(GO) run $(LOCAL) token -sub "$(SUB)" -orgs "$(ORGS)"
+
+build: $(addprefix build-fn-,$(FUNCTIONS))
+
+$(addprefix build-fn-,$(FUNCTIONS)): build-fn-%:
+	@mkdir -p $(BUILD_DIR)/$*
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
+
+lint: tools
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS)/bin/staticcheck ./...
+
+test-go: tools
+	GATEHOUSE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+test: lint build test-go
+
+clean:
+	rm -rf $(BUILD_DIR)

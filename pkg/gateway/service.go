@@ -1,0 +1,330 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Service is the gateway service of the seed (GatewayService): every
+// operation takes the Actor it acts for, checks that the actor's tenant owns
+// the gateway, and records an audit event in the same write as the change.
+type Service struct {
+	store   Store
+	sealer  Sealer
+	now     func() time.Time
+	idemTTL time.Duration
+	retries int
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithIdempotencyTTL sets how long an Idempotency-Key is remembered (default 24h).
+func WithIdempotencyTTL(d time.Duration) Option { return func(s *Service) { s.idemTTL = d } }
+
+// NewService returns a Service over store and sealer. It does no I/O.
+func NewService(store Store, sealer Sealer, opts ...Option) *Service {
+	s := &Service{store: store, sealer: sealer, now: time.Now, idemTTL: 24 * time.Hour, retries: 8}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// idPattern is the shape NewID produces; other ids cannot exist, so they are
+// answered NotFound without a read.
+var idPattern = regexp.MustCompile(`^gw_[a-z2-7]{26}$`)
+
+// NewID returns a new random gateway id: "gw_" and 26 base32 characters
+// (128 bits), unguessable so that ids leak nothing about other tenants.
+func NewID() string { return "gw_" + randomToken() }
+
+func randomToken() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("gateway: crypto/rand failed: " + err.Error())
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// ValidID reports whether id has the shape of a gateway id.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Create stores a new gateway for the actor's tenant with its credentials
+// sealed. With a non-empty idemKey, a retry of the same request returns the
+// gateway the first one made (replayed true); the same key with another
+// request is CodeIdempotencyConflict.
+func (s *Service) Create(ctx context.Context, actor Actor, req CreateRequest, idemKey string) (g *Gateway, replayed bool, err error) {
+	owner := actor.Owner()
+	hash := requestHash(req)
+	if idemKey != "" {
+		if g, err := s.replay(ctx, actor, idemKey, hash); g != nil || err != nil {
+			return g, g != nil, err
+		}
+	}
+	now := s.now().UTC()
+	g = &Gateway{
+		ID:             NewID(),
+		UserID:         actor.UserID,
+		OrganizationID: actor.OrganizationID,
+		Name:           req.Name,
+		Type:           req.Type,
+		Status:         StatusDisconnected,
+		Config:         req.Config,
+		CredentialInfo: req.Credentials.Info(req.Type),
+		CreatedAt:      now,
+		UpdatedAt:      now,
+		Version:        1,
+	}
+	if g.SealedCredentials, err = s.seal(ctx, g, req.Credentials); err != nil {
+		return nil, false, err
+	}
+	var idem *Idempotency
+	if idemKey != "" {
+		idem = &Idempotency{Owner: owner, Key: idemKey, RequestHash: hash, GatewayID: g.ID, ExpiresAt: now.Add(s.idemTTL)}
+	}
+	ev := s.event(actor, g.ID, AuditCreated, nil, map[string]string{"type": string(g.Type), "name": g.Name})
+	err = s.store.CreateGateway(ctx, g, ev, idem)
+	if IsCode(err, CodeIdempotencyConflict) {
+		// A concurrent request with the same key won the race.
+		if g, err := s.replay(ctx, actor, idemKey, hash); g != nil || err != nil {
+			return g, g != nil, err
+		}
+		return nil, false, Errorf(CodeConflict, "A request with this Idempotency-Key is in progress; retry.")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return g, false, nil
+}
+
+// replay returns the gateway an earlier request with idemKey created, nil if
+// there was none, or CodeIdempotencyConflict if that request differed.
+func (s *Service) replay(ctx context.Context, actor Actor, key, hash string) (*Gateway, error) {
+	rec, err := s.store.GetIdempotency(ctx, actor.Owner(), key)
+	if IsCode(err, CodeNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.RequestHash != hash {
+		return nil, Errorf(CodeIdempotencyConflict, "This Idempotency-Key was used with a different request.")
+	}
+	g, err := s.Get(ctx, actor, rec.GatewayID)
+	if IsCode(err, CodeNotFound) {
+		return nil, Errorf(CodeIdempotencyConflict, "The gateway this Idempotency-Key created no longer exists.")
+	}
+	return g, err
+}
+
+// requestHash fingerprints a create request for idempotency. Credentials
+// enter only through their own SHA-256, so the stored hash reveals nothing
+// usable about them.
+func requestHash(req CreateRequest) string {
+	creds, _ := json.Marshal(req.Credentials)
+	credSum := sha256.Sum256(creds)
+	var cfg bytes.Buffer
+	_ = json.Compact(&cfg, req.Config)
+	b, _ := json.Marshal([]string{req.Name, string(req.Type), cfg.String(), hex.EncodeToString(credSum[:])})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Get returns one gateway of the actor's tenant; NotFound when it does not
+// exist or belongs to another tenant.
+func (s *Service) Get(ctx context.Context, actor Actor, id string) (*Gateway, error) {
+	if !ValidID(id) {
+		return nil, NotFound()
+	}
+	g, err := s.store.GetGateway(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if g.Owner().Key() != actor.Owner().Key() {
+		return nil, NotFound()
+	}
+	return g, nil
+}
+
+// List returns a page of the actor's tenant's gateways, newest first.
+func (s *Service) List(ctx context.Context, actor Actor, f ListFilter, limit int, cursor string) (Page, error) {
+	return s.store.ListGateways(ctx, actor.Owner(), f, limit, cursor)
+}
+
+// Audit returns a page of a gateway's audit trail, newest first.
+func (s *Service) Audit(ctx context.Context, actor Actor, id string, limit int, cursor string) (AuditPage, error) {
+	if _, err := s.Get(ctx, actor, id); err != nil {
+		return AuditPage{}, err
+	}
+	return s.store.ListAudit(ctx, id, limit, cursor)
+}
+
+// Update changes a gateway's name, config and/or credentials. With ifMatch
+// set, a gateway at another version is CodeVersionMismatch; without it, a
+// concurrent change is re-read and the update re-applied, so none is lost.
+func (s *Service) Update(ctx context.Context, actor Actor, id string, req UpdateRequest, ifMatch *int64) (*Gateway, error) {
+	var sealed []byte
+	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
+		var changes []string
+		if req.Name != nil && *req.Name != g.Name {
+			g.Name = *req.Name
+			changes = append(changes, "name")
+		}
+		if req.Config != nil && !jsonEqual(req.Config, g.Config) {
+			g.Config = req.Config
+			changes = append(changes, "config")
+		}
+		if req.Credentials != nil {
+			if fe := ValidateCredentials(g.Type, *req.Credentials); len(fe) > 0 {
+				return "", nil, nil, Invalid(fe...)
+			}
+			if sealed == nil {
+				var err error
+				if sealed, err = s.seal(ctx, g, *req.Credentials); err != nil {
+					return "", nil, nil, err
+				}
+			}
+			g.SealedCredentials = sealed
+			g.CredentialInfo = req.Credentials.Info(g.Type)
+			changes = append(changes, "credentials")
+		}
+		return AuditUpdated, changes, nil, nil
+	})
+}
+
+// SetStatus moves a gateway to status, recording the transition. Moving to
+// CONNECTED sets lastConnectedAt; moving to ERROR records errMsg.
+func (s *Service) SetStatus(ctx context.Context, actor Actor, id string, status Status, errMsg string, ifMatch *int64) (*Gateway, error) {
+	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
+		if g.Status == status && status != StatusError {
+			return "", nil, nil, nil
+		}
+		details := map[string]string{"from": string(g.Status), "to": string(status)}
+		now := s.now().UTC()
+		switch status {
+		case StatusConnected:
+			g.LastConnectedAt = &now
+		case StatusError:
+			g.LastError, g.LastErrorAt = errMsg, &now
+			details["error"] = errMsg
+		}
+		g.Status = status
+		return AuditStatusChanged, []string{"status"}, details, nil
+	})
+}
+
+// mutate reads the gateway, applies change and writes it back with a version
+// check, retrying on a concurrent write unless the caller pinned a version.
+// A change that alters nothing writes nothing.
+func (s *Service) mutate(ctx context.Context, actor Actor, id string, ifMatch *int64,
+	change func(*Gateway) (action string, changes []string, details map[string]string, err error)) (*Gateway, error) {
+	for attempt := 0; ; attempt++ {
+		g, err := s.Get(ctx, actor, id)
+		if err != nil {
+			return nil, err
+		}
+		if ifMatch != nil && g.Version != *ifMatch {
+			return nil, versionMismatch(g.Version)
+		}
+		prev := g.Version
+		action, changes, details, err := change(g)
+		if err != nil {
+			return nil, err
+		}
+		if len(changes) == 0 {
+			return g, nil
+		}
+		g.Version = prev + 1
+		g.UpdatedAt = s.now().UTC()
+		ev := s.event(actor, g.ID, action, changes, details)
+		err = s.store.UpdateGateway(ctx, g, prev, ev)
+		if IsCode(err, CodeVersionMismatch) && ifMatch == nil && attempt < s.retries {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+}
+
+// Delete removes a gateway. With ifMatch set, another version is
+// CodeVersionMismatch.
+func (s *Service) Delete(ctx context.Context, actor Actor, id string, ifMatch *int64) error {
+	for attempt := 0; ; attempt++ {
+		g, err := s.Get(ctx, actor, id)
+		if err != nil {
+			return err
+		}
+		if ifMatch != nil && g.Version != *ifMatch {
+			return versionMismatch(g.Version)
+		}
+		ev := s.event(actor, g.ID, AuditDeleted, nil, map[string]string{"name": g.Name, "type": string(g.Type)})
+		err = s.store.DeleteGateway(ctx, g.ID, g.Version, ev)
+		if IsCode(err, CodeVersionMismatch) && ifMatch == nil && attempt < s.retries {
+			continue
+		}
+		return err
+	}
+}
+
+// Credentials opens a gateway's sealed credentials (the seed's
+// getDecryptedCredentials). A blob that does not open for this gateway is
+// CodeCredentialsUnreadable.
+func (s *Service) Credentials(ctx context.Context, g *Gateway) (Credentials, error) {
+	var c Credentials
+	plain, err := s.sealer.Open(ctx, g.SealedCredentials, Binding(g))
+	if err != nil {
+		return c, err
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return c, &Error{Code: CodeCredentialsUnreadable, Message: "The stored credentials of this gateway cannot be read; replace them.", Op: "gateway.Credentials", Err: err}
+	}
+	return c, nil
+}
+
+func (s *Service) seal(ctx context.Context, g *Gateway, c Credentials) ([]byte, error) {
+	plain, err := json.Marshal(c)
+	if err != nil {
+		return nil, Internal("gateway.seal", err)
+	}
+	defer clear(plain)
+	return s.sealer.Seal(ctx, plain, Binding(g))
+}
+
+func (s *Service) event(actor Actor, gatewayID, action string, changes []string, details map[string]string) AuditEvent {
+	return AuditEvent{
+		ID:        randomToken(),
+		GatewayID: gatewayID,
+		Action:    action,
+		Actor:     actor,
+		At:        s.now().UTC(),
+		Changes:   changes,
+		Details:   details,
+	}
+}
+
+func versionMismatch(current int64) *Error {
+	return Errorf(CodeVersionMismatch, "The gateway was changed since you read it (it is now at version %d); reload it and retry.", current)
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y bytes.Buffer
+	if json.Compact(&x, a) != nil || json.Compact(&y, b) != nil {
+		return false
+	}
+	return bytes.Equal(x.Bytes(), y.Bytes())
+}

@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const goodToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+func fieldsOf(t *testing.T, err error) map[string]string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	e, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("error %T is not *Error: %v", err, err)
+	}
+	if e.Code != CodeInvalid {
+		t.Fatalf("code = %q, want %q", e.Code, CodeInvalid)
+	}
+	m := map[string]string{}
+	for _, f := range e.Fields {
+		m[f.Field] = f.Message
+	}
+	return m
+}
+
+func TestDecodeCreateValid(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want CreateRequest
+	}{
+		{"telegram", `{"name":"  My bot ","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"}}`,
+			CreateRequest{Name: "My bot", Type: TypeTelegramBot, Credentials: Credentials{BotToken: goodToken}, Config: json.RawMessage("{}")}},
+		{"ai openai with config", `{"name":"GPT","type":"AI","credentials":{"provider":"openai","apiKey":"sk-abcdefghijklmnop","model":"gpt-4o-mini"},"config":{ "temperature" : 0.2 }}`,
+			CreateRequest{Name: "GPT", Type: TypeAI, Credentials: Credentials{Provider: "openai", APIKey: "sk-abcdefghijklmnop", Model: "gpt-4o-mini"}, Config: json.RawMessage(`{"temperature":0.2}`)}},
+		{"ollama without key", `{"name":"Local","type":"AI","credentials":{"provider":"ollama","baseUrl":"http://localhost:11434"}}`,
+			CreateRequest{Name: "Local", Type: TypeAI, Credentials: Credentials{Provider: "ollama", BaseURL: "http://localhost:11434"}, Config: json.RawMessage("{}")}},
+		{"webhook", `{"name":"Hook","type":"WEBHOOK","credentials":{"url":"https://example.com/hook","signingSecret":"0123456789abcdef01234567"},"config":null}`,
+			CreateRequest{Name: "Hook", Type: TypeWebhook, Credentials: Credentials{URL: "https://example.com/hook", SigningSecret: "0123456789abcdef01234567"}, Config: json.RawMessage("{}")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeCreate([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("DecodeCreate: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeCreateInvalid(t *testing.T) {
+	long := strings.Repeat("x", 101)
+	tests := []struct {
+		name string
+		body string
+		want []string // fields named in the errors
+	}{
+		{"everything missing", `{}`, []string{"name", "type", "credentials"}},
+		{"all at once", `{"name":"","type":"SMS","credentials":5,"extra":1}`, []string{"name", "type", "credentials", "extra"}},
+		{"name too long", `{"name":"` + long + `","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"}}`, []string{"name"}},
+		{"name blank", `{"name":"   ","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"}}`, []string{"name"}},
+		{"name not string", `{"name":7,"type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"}}`, []string{"name"}},
+		{"bad token", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"nope"}}`, []string{"credentials.botToken"}},
+		{"token missing", `{"name":"a","type":"TELEGRAM_BOT","credentials":{}}`, []string{"credentials.botToken"}},
+		{"unknown credential field", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `","apiKey":"x"}}`, []string{"credentials.apiKey"}},
+		{"ai provider unknown", `{"name":"a","type":"AI","credentials":{"provider":"skynet","apiKey":"k-1234567890"}}`, []string{"credentials.provider"}},
+		{"ai key missing", `{"name":"a","type":"AI","credentials":{"provider":"anthropic"}}`, []string{"credentials.apiKey"}},
+		{"ai key with space", `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"sk abc"}}`, []string{"credentials.apiKey"}},
+		{"ai baseUrl ftp", `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"sk-abc","baseUrl":"ftp://x"}}`, []string{"credentials.baseUrl"}},
+		{"ollama needs baseUrl", `{"name":"a","type":"AI","credentials":{"provider":"ollama"}}`, []string{"credentials.baseUrl"}},
+		{"ai model with space", `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"sk-abc","model":"gpt 4"}}`, []string{"credentials.model"}},
+		{"ai field wrong type", `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":42}}`, []string{"credentials.apiKey"}},
+		{"webhook http", `{"name":"a","type":"WEBHOOK","credentials":{"url":"http://example.com"}}`, []string{"credentials.url"}},
+		{"webhook short secret", `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://example.com","signingSecret":"short"}}`, []string{"credentials.signingSecret"}},
+		{"webhook userinfo", `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://u:p@example.com"}}`, []string{"credentials.url"}},
+		{"config array", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"},"config":[1]}`, []string{"config"}},
+		{"config too big", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"},"config":{"x":"` + strings.Repeat("y", MaxConfigBytes) + `"}}`, []string{"config"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeCreate([]byte(tt.body))
+			got := fieldsOf(t, err)
+			if len(got) != len(tt.want) {
+				t.Errorf("fields = %v, want exactly %v", got, tt.want)
+			}
+			for _, f := range tt.want {
+				if _, ok := got[f]; !ok {
+					t.Errorf("no error for %q; got %v", f, got)
+				}
+			}
+		})
+	}
+}
+
+func TestDecodeCreateMalformed(t *testing.T) {
+	for _, body := range []string{``, `nul`, `[]`, `"x"`, `null`, `{"name":"a"} {}`, `{"name":`, `12`} {
+		t.Run(body, func(t *testing.T) {
+			_, err := DecodeCreate([]byte(body))
+			if got := ErrorCode(err); got != CodeInvalid {
+				t.Fatalf("code = %q, want %q (err %v)", got, CodeInvalid, err)
+			}
+		})
+	}
+}
+
+func TestErrorsNeverEchoSecrets(t *testing.T) {
+	secret := "sk-THIS-IS-SECRET with space"
+	_, err := DecodeCreate([]byte(`{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"` + secret + `"}}`))
+	if err == nil || strings.Contains(err.Error(), "THIS-IS-SECRET") {
+		t.Fatalf("error %v echoes the secret", err)
+	}
+	for _, f := range err.(*Error).Fields {
+		if strings.Contains(f.Message, "SECRET") {
+			t.Fatalf("field message %q echoes the secret", f.Message)
+		}
+	}
+}
+
+func TestDecodeUpdate(t *testing.T) {
+	req, err := DecodeUpdate([]byte(`{"name":" New ","config":{"a":1}}`), TypeTelegramBot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *req.Name != "New" || string(req.Config) != `{"a":1}` || req.Credentials != nil {
+		t.Errorf("got %+v", req)
+	}
+	if _, err := DecodeUpdate([]byte(`{}`), TypeAI); ErrorCode(err) != CodeInvalid {
+		t.Errorf("empty update: err = %v", err)
+	}
+	got := fieldsOf(t, func() error {
+		_, err := DecodeUpdate([]byte(`{"credentials":{"botToken":"bad"},"type":"AI"}`), TypeTelegramBot)
+		return err
+	}())
+	if _, ok := got["credentials.botToken"]; !ok {
+		t.Errorf("fields = %v, want credentials.botToken", got)
+	}
+	if _, ok := got["type"]; !ok {
+		t.Errorf("fields = %v, want type (not updatable)", got)
+	}
+}
+
+func TestDecodeStatus(t *testing.T) {
+	st, err := DecodeStatus([]byte(`{"status":"CONNECTED"}`), StatusConnected, StatusDisconnected)
+	if err != nil || st != StatusConnected {
+		t.Fatalf("got %q, %v", st, err)
+	}
+	for _, body := range []string{`{"status":"ERROR"}`, `{"status":"connected"}`, `{}`, `{"status":1}`, `{"status":"CONNECTED","x":1}`} {
+		if _, err := DecodeStatus([]byte(body), StatusConnected, StatusDisconnected); ErrorCode(err) != CodeInvalid {
+			t.Errorf("%s: err = %v, want invalid", body, err)
+		}
+	}
+}
+
+func TestCredentialInfoHoldsNoSecret(t *testing.T) {
+	tests := []struct {
+		typ    Type
+		c      Credentials
+		secret string
+		want   map[string]any
+	}{
+		{TypeTelegramBot, Credentials{BotToken: goodToken}, goodToken[:30], map[string]any{"botId": "123456789", "tokenLast4": "saw0"}},
+		{TypeAI, Credentials{Provider: "openai", APIKey: "sk-proj-abcdefghijklmnop1234", Model: "gpt-4o"}, "abcdefghijklmnop",
+			map[string]any{"provider": "openai", "apiKeyLast4": "1234", "model": "gpt-4o"}},
+		{TypeAI, Credentials{Provider: "openai", APIKey: "short"}, "short", map[string]any{"provider": "openai", "apiKeyLast4": "****"}},
+		{TypeWebhook, Credentials{URL: "https://x.example/h", SigningSecret: "0123456789abcdef01234567"}, "0123456789abcdef",
+			map[string]any{"url": "https://x.example/h", "hasSigningSecret": true}},
+	}
+	for _, tt := range tests {
+		got := tt.c.Info(tt.typ)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Info = %v, want %v", tt.typ, got, tt.want)
+		}
+		b, _ := json.Marshal(got)
+		if strings.Contains(string(b), tt.secret) {
+			t.Errorf("%s: info %s contains the secret", tt.typ, b)
+		}
+	}
+	if s := (Credentials{BotToken: goodToken}).String(); strings.Contains(s, goodToken) {
+		t.Errorf("String() leaks: %s", s)
+	}
+}
