@@ -29,7 +29,11 @@ run: tools
 token:
 	@$(GO) run $(LOCAL) token -sub "$(SUB)" -orgs "$(ORGS)"
 
-build: $(addprefix build-fn-,$(FUNCTIONS))
+build:
+	@mkdir -p $(BUILD_DIR)/.bin
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/.bin/ ./functions/...
+	@for f in $(FUNCTIONS); do mkdir -p $(BUILD_DIR)/$$f && mv $(BUILD_DIR)/.bin/$$f $(BUILD_DIR)/$$f/bootstrap; done
+	@ls -l $(BUILD_DIR)/*/bootstrap | awk '{printf "%10d  %s\n", $$5, $$9}'
 
 $(addprefix build-fn-,$(FUNCTIONS)): build-fn-%:
 	@mkdir -p $(BUILD_DIR)/$*

@@ -1,0 +1,453 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+)
+
+// DefaultTimeout is the deadline of a handler whose route has no Timeout:
+// the template's Globals.Function.Timeout.
+const DefaultTimeout = 10 * time.Second
+
+// DefaultTokenTTL is how long tokens from POST /dev/token stay valid: a
+// working day, so the dashboard does not sign out mid-session.
+const DefaultTokenTTL = 12 * time.Hour
+
+// DevTokenPath is the local-only sign-in route. It is never in
+// template.yaml: in AWS the identity provider issues tokens.
+const DevTokenPath = "/dev/token"
+
+// Limits of POST /dev/token, chosen to keep tokens small and to match what
+// an org id looks like elsewhere.
+const (
+	maxSubLen    = 128
+	maxOrgs      = 20
+	maxTokenBody = 4 << 10
+)
+
+var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Server serves the template's routes by invoking their handlers with API
+// Gateway HTTP API events, playing the JWT authorizer with development
+// tokens. Create it with NewServer; it is safe for concurrent use.
+type Server struct {
+	routes   []compiledRoute
+	handlers map[string]httpapi.Handler
+	key      []byte
+	static   http.Handler
+	logger   *slog.Logger
+	tokenTTL time.Duration
+}
+
+type compiledRoute struct {
+	Route
+	segments []string
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithStatic serves h for every path outside /api that no route claims,
+// typically the dashboard's files.
+func WithStatic(h http.Handler) Option {
+	return func(s *Server) { s.static = h }
+}
+
+// WithLogger sets where the request lines, handler errors and panics go;
+// the default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) { s.logger = l }
+}
+
+// WithTokenTTL sets the lifetime of tokens minted by POST /dev/token;
+// the default is DefaultTokenTTL.
+func WithTokenTTL(d time.Duration) Option {
+	return func(s *Server) { s.tokenTTL = d }
+}
+
+// NewServer returns a Server for routes, invoking handlers[route.Function]
+// and verifying bearer tokens against key. A route whose function has no
+// handler answers 502, as an API whose integration is missing does; use
+// Unhandled to refuse to start instead.
+func NewServer(routes []Route, handlers map[string]httpapi.Handler, key []byte, opts ...Option) *Server {
+	s := &Server{
+		handlers: handlers,
+		key:      key,
+		logger:   slog.Default(),
+		tokenTTL: DefaultTokenTTL,
+	}
+	for _, r := range routes {
+		s.routes = append(s.routes, compiledRoute{Route: r, segments: strings.Split(r.Path, "/")})
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Unhandled returns the sorted names of functions that routes refer to but
+// that have no handler.
+func (s *Server) Unhandled() []string {
+	var out []string
+	for _, r := range s.routes {
+		if _, ok := s.handlers[r.Function]; !ok && !slices.Contains(out, r.Function) {
+			out = append(out, r.Function)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ServeHTTP routes r and logs one line for it: method, route, status and
+// duration, never headers or bodies, which carry tokens and credentials.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	entry := s.serve(rec, r)
+	attrs := []any{"method", r.Method, "route", entry.route, "status", rec.status, "duration", time.Since(start)}
+	if entry.note != "" {
+		attrs = append(attrs, "note", entry.note)
+	}
+	s.logger.Info("request", attrs...)
+}
+
+// logEntry is what serve reports for the request's log line.
+type logEntry struct {
+	route string
+	note  string
+}
+
+func (s *Server) serve(w *statusRecorder, r *http.Request) logEntry {
+	if r.URL.Path == DevTokenPath {
+		s.devToken(w, r)
+		return logEntry{route: "POST " + DevTokenPath}
+	}
+	route, params, allow := s.match(r.Method, r.URL.EscapedPath())
+	switch {
+	case route != nil:
+		return s.invoke(w, r, route, params)
+	case len(allow) > 0:
+		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
+			"This path does not accept "+r.Method+".", map[string]string{"Allow": strings.Join(allow, ", ")})
+		return logEntry{route: "-"}
+	case s.static != nil && !isAPIPath(r.URL.Path):
+		s.static.ServeHTTP(w, r)
+		return logEntry{route: "static"}
+	default:
+		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "No route matches this path.", nil)
+		return logEntry{route: "-"}
+	}
+}
+
+func isAPIPath(p string) bool { return p == "/api" || strings.HasPrefix(p, "/api/") }
+
+// match finds the route for method and the escaped path. Like API Gateway,
+// it prefers the most specific template (a literal segment beats a
+// parameter, an exact method beats ANY). With no route for the method but
+// some for the path, allow lists their methods for a 405.
+func (s *Server) match(method, escapedPath string) (*compiledRoute, map[string]string, []string) {
+	segs := strings.Split(escapedPath, "/")
+	var best *compiledRoute
+	var bestParams map[string]string
+	var allow []string
+	for i := range s.routes {
+		cr := &s.routes[i]
+		params, ok := matchPath(cr.segments, segs)
+		if !ok {
+			continue
+		}
+		if cr.Method != method && cr.Method != "ANY" {
+			if !slices.Contains(allow, cr.Method) {
+				allow = append(allow, cr.Method)
+			}
+			continue
+		}
+		if best == nil || moreSpecific(cr, best) {
+			best, bestParams = cr, params
+		}
+	}
+	slices.Sort(allow)
+	return best, bestParams, allow
+}
+
+// matchPath matches path segments against template segments exactly: no
+// prefix match and no trailing slash, and a parameter never matches an
+// empty segment. Parameter values are percent-decoded.
+func matchPath(tmpl, segs []string) (map[string]string, bool) {
+	if len(tmpl) != len(segs) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, t := range tmpl {
+		seg, err := url.PathUnescape(segs[i])
+		if err != nil {
+			return nil, false
+		}
+		name, isParam := paramName(t)
+		switch {
+		case !isParam && seg != t:
+			return nil, false
+		case isParam && seg == "":
+			return nil, false
+		case isParam:
+			if params == nil {
+				params = map[string]string{}
+			}
+			params[name] = seg
+		}
+	}
+	return params, true
+}
+
+func paramName(seg string) (string, bool) {
+	if len(seg) > 2 && seg[0] == '{' && seg[len(seg)-1] == '}' {
+		return seg[1 : len(seg)-1], true
+	}
+	return "", false
+}
+
+func moreSpecific(a, b *compiledRoute) bool {
+	for i := range a.segments {
+		_, ap := paramName(a.segments[i])
+		_, bp := paramName(b.segments[i])
+		if ap != bp {
+			return !ap
+		}
+	}
+	return a.Method != "ANY" && b.Method == "ANY"
+}
+
+// invoke plays API Gateway for one matched route: authorizer, event,
+// function call under the function's timeout, response.
+func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute, params map[string]string) logEntry {
+	entry := logEntry{route: route.Key()}
+	var claims map[string]string
+	if route.Auth {
+		c, err := s.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeProblem(w, http.StatusUnauthorized, "unauthenticated", "Unauthorized", "A valid bearer token is required.", nil)
+			entry.note = err.Error()
+			return entry
+		}
+		claims = c.APIGatewayClaims()
+	}
+	ev, err := NewRequestEvent(r, route.Route, params, claims)
+	if errors.Is(err, ErrBodyTooLarge) {
+		writeProblem(w, http.StatusRequestEntityTooLarge, "too_large", "Payload Too Large", "The request body exceeds 10 MiB.", nil)
+		return entry
+	}
+	if err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid", "Bad Request", "The request body could not be read.", nil)
+		entry.note = err.Error()
+		return entry
+	}
+	w.Header().Set("Apigw-Requestid", ev.RequestContext.RequestID)
+
+	h, ok := s.handlers[route.Function]
+	if !ok {
+		writeProblem(w, http.StatusBadGateway, "bad_gateway", "Bad Gateway", "The function failed to answer.", nil)
+		entry.note = "no handler for function " + route.Function
+		return entry
+	}
+	timeout := route.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	// The call runs on its own goroutine so that a handler ignoring its
+	// context still gets its 504 on time, as Lambda would stop it. Unlike
+	// Lambda, nothing can stop the goroutine: it ends when the handler
+	// returns, and its result is dropped.
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{panicked: true, err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+			}
+		}()
+		resp, err := h(ctx, ev)
+		done <- result{resp: resp, err: err}
+	}()
+
+	select {
+	case res := <-done:
+		if res.err != nil {
+			msg := "handler failed"
+			if res.panicked {
+				msg = "handler panicked"
+			}
+			s.logger.Error(msg, "function", route.Function, "route", route.Key(), "requestId", ev.RequestContext.RequestID, "err", res.err)
+			writeProblem(w, http.StatusBadGateway, "bad_gateway", "Bad Gateway", "The function failed to answer.", nil)
+			return entry
+		}
+		WriteResponse(w, res.resp)
+	case <-ctx.Done():
+		if r.Context().Err() != nil {
+			// The client went away: nobody reads an answer. 499 is nginx's
+			// code for that, used only in the log line.
+			w.status = 499
+			entry.note = "client closed the connection"
+			return entry
+		}
+		writeProblem(w, http.StatusGatewayTimeout, "gateway_timeout", "Gateway Timeout", "The function did not answer within its timeout.", nil)
+		entry.note = "handler timed out after " + timeout.String()
+	}
+	return entry
+}
+
+type result struct {
+	resp     events.APIGatewayV2HTTPResponse
+	err      error
+	panicked bool
+}
+
+// authenticate reads the bearer token as the JWT authorizer's identity
+// source $request.header.Authorization does.
+func (s *Server) authenticate(r *http.Request) (Claims, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return Claims{}, errors.New("no Authorization header")
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return Claims{}, errors.New("authorization header is not a bearer token")
+	}
+	return Verify(s.key, token)
+}
+
+type tokenRequest struct {
+	Sub  string   `json:"sub"`
+	Orgs []string `json:"orgs"`
+}
+
+type tokenResponse struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// devToken answers POST /dev/token with a development token for the given
+// user and organisations.
+func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
+			"This path does not accept "+r.Method+".", map[string]string{"Allow": http.MethodPost})
+		return
+	}
+	var req tokenRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTokenBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeProblem(w, http.StatusBadRequest, "invalid", "Invalid request", `The body must be a JSON object {"sub": "...", "orgs": ["..."]}.`, nil)
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeProblem(w, http.StatusBadRequest, "invalid", "Invalid request", "The body must hold exactly one JSON object.", nil)
+		return
+	}
+	if errs := validateTokenRequest(req); len(errs) > 0 {
+		writeProblemFields(w, http.StatusBadRequest, "invalid", "Invalid request", "The token request is invalid.", errs)
+		return
+	}
+	token, exp, err := mint(s.key, req.Sub, req.Orgs, time.Now(), s.tokenTTL)
+	if err != nil {
+		s.logger.Error("mint dev token", "err", err)
+		writeProblem(w, http.StatusInternalServerError, "internal", "Internal error", "The token could not be issued.", nil)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(tokenResponse{Token: token, ExpiresAt: exp.UTC().Format(time.RFC3339)})
+}
+
+func validateTokenRequest(req tokenRequest) []fieldError {
+	var errs []fieldError
+	switch n := utf8.RuneCountInString(req.Sub); {
+	case strings.TrimSpace(req.Sub) == "":
+		errs = append(errs, fieldError{Field: "sub", Message: "is required"})
+	case n > maxSubLen:
+		errs = append(errs, fieldError{Field: "sub", Message: fmt.Sprintf("must be at most %d characters", maxSubLen)})
+	}
+	if len(req.Orgs) > maxOrgs {
+		errs = append(errs, fieldError{Field: "orgs", Message: fmt.Sprintf("must have at most %d items", maxOrgs)})
+	}
+	for i, o := range req.Orgs {
+		if !orgIDPattern.MatchString(o) {
+			errs = append(errs, fieldError{Field: fmt.Sprintf("orgs[%d]", i), Message: "must be 1 to 64 letters, digits, '_' or '-'"})
+		}
+	}
+	return errs
+}
+
+// problem is an RFC 9457 body, in the shape and field order the handlers
+// produce, so the dashboard reads runner errors like API errors.
+type problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []fieldError `json:"errors,omitempty"`
+}
+
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, title, detail string, headers map[string]string) {
+	for k, v := range headers {
+		w.Header().Set(k, v)
+	}
+	writeProblemFields(w, status, code, title, detail, nil)
+}
+
+func writeProblemFields(w http.ResponseWriter, status int, code, title, detail string, errs []fieldError) {
+	body, _ := json.Marshal(problem{Type: httpapi.ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Errors: errs})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// statusRecorder remembers the status for the log line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer, which the
+// static file server may use.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,41 @@
+package local_test
+
+import (
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+)
+
+// TestTemplateAndHandlersAgree proves that every route template.yaml deploys
+// has a handler in the runner, and every handler is deployed.
+func TestTemplateAndHandlersAgree(t *testing.T) {
+	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := httpapi.New(nil).Handlers()
+	srv := local.NewServer(routes, handlers, make([]byte, local.KeySize))
+	if missing := srv.Unhandled(); len(missing) > 0 {
+		t.Errorf("template functions without a handler: %v", missing)
+	}
+	deployed := map[string]bool{}
+	for _, r := range routes {
+		deployed[r.Function] = true
+	}
+	var extra []string
+	for name := range handlers {
+		if !deployed[name] {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	if len(extra) > 0 {
+		t.Errorf("handlers not deployed by template.yaml: %v", extra)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go")); len(dirs) != len(deployed) {
+		t.Errorf("%d function folders, %d deployed functions", len(dirs), len(deployed))
+	}
+}
