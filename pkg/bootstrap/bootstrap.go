@@ -70,6 +70,12 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	return d
 }
 
+// Handlers returns every function's handler by function name: the routes of
+// pkg/httpapi and the other functions template.yaml declares.
+func (d *Deps) Handlers() map[string]httpapi.Handler {
+	return d.API.Handlers()
+}
+
 // FromEnv builds Deps from the process environment.
 func FromEnv(ctx context.Context) (*Deps, error) {
 	cfg, err := ConfigFromEnv()
@@ -97,7 +103,7 @@ func Start(function string) {
 		slog.Error("bootstrap failed", "function", function, "error", err)
 		os.Exit(1)
 	}
-	h, ok := d.API.Handlers()[function]
+	h, ok := d.Handlers()[function]
 	if !ok {
 		slog.Error("bootstrap: unknown function", "function", function)
 		os.Exit(1)

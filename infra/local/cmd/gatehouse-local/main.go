@@ -210,7 +210,7 @@ func serve(args []string) error {
 	if dist := filepath.Join(root, "frontend", "dist"); dirExists(dist) {
 		opts = append(opts, local.WithStatic(dashboard(dist)))
 	}
-	srv := local.NewServer(routes, deps.API.Handlers(), key, opts...)
+	srv := local.NewServer(routes, deps.Handlers(), key, opts...)
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		return fmt.Errorf("template.yaml routes without a handler: %v", missing)
 	}
