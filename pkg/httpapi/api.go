@@ -183,11 +183,7 @@ func ParseClaimList(v string) []string {
 		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
 		return strings.Fields(v)
 	}
-	var out []string
-	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, s)
-	}
-	return out
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 func header(ev events.APIGatewayV2HTTPRequest, name string) string {
