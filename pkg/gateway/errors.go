@@ -18,6 +18,12 @@ const (
 	CodeTooLarge              = "too_large"              // 413
 	CodeUnsupportedMedia      = "unsupported_media_type" // 415
 	CodeUnavailable           = "unavailable"            // 503: a dependency is down; retry
+	CodeUnsupportedAction     = "unsupported_action"     // 404: the gateway's provider has no such action
+	CodeNotConnected          = "not_connected"          // 409: the action needs a connected gateway
+	CodeUpstreamRejected      = "upstream_rejected"      // 422: the provider refused the gateway's credentials
+	CodeUpstreamRateLimited   = "upstream_rate_limited"  // 429: the provider asked us to slow down
+	CodeUpstreamUnreachable   = "upstream_unreachable"   // 502: the provider could not be reached (timeout, DNS, refused, 5xx)
+	CodeUpstreamError         = "upstream_error"         // 502: the provider answered with an error
 	CodeInternal              = "internal"               // 500
 )
 
@@ -37,6 +43,8 @@ type Error struct {
 	// Op is the operation that failed, for logs.
 	Op  string
 	Err error
+	// RetryAfter is the wait, in seconds, a client should observe (429, 503).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {

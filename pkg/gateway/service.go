@@ -82,7 +82,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, req CreateRequest, id
 		Type:           req.Type,
 		Status:         StatusDisconnected,
 		Config:         req.Config,
-		CredentialInfo: req.Credentials.Info(req.Type),
+		CredentialInfo: mergeInfo(req.Credentials.Info(req.Type), req.Learned),
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		Version:        1,
@@ -197,7 +197,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 				}
 			}
 			g.SealedCredentials = sealed
-			g.CredentialInfo = req.Credentials.Info(g.Type)
+			g.CredentialInfo = mergeInfo(req.Credentials.Info(g.Type), req.Learned)
 			changes = append(changes, "credentials")
 		}
 		return AuditUpdated, changes, nil, nil
@@ -222,6 +222,26 @@ func (s *Service) SetStatus(ctx context.Context, actor Actor, id string, status 
 		}
 		g.Status = status
 		return AuditStatusChanged, []string{"status"}, details, nil
+	})
+}
+
+// Change describes what a Modify function did to a gateway, for the audit
+// trail. No Fields means nothing changed and nothing is written.
+type Change struct {
+	Action  string            // one of the Audit* constants
+	Fields  []string          // the fields that changed
+	Details map[string]string // small non-secret facts
+}
+
+// Modify reads the actor's gateway, lets fn change it, and writes it back
+// with its audit event in one conditional write. With ifMatch set, another
+// version is CodeVersionMismatch; without it, a concurrent write makes Modify
+// re-read and call fn again, so fn must be safe to repeat. Errors: those of
+// Get, fn's, and the store's.
+func (s *Service) Modify(ctx context.Context, actor Actor, id string, ifMatch *int64, fn func(*Gateway) (Change, error)) (*Gateway, error) {
+	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
+		c, err := fn(g)
+		return c.Action, c.Fields, c.Details, err
 	})
 }
 
@@ -315,6 +335,17 @@ func (s *Service) event(actor Actor, gatewayID, action string, changes []string,
 		Changes:   changes,
 		Details:   details,
 	}
+}
+
+// mergeInfo adds facts a provider learnt (a bot's username) to the
+// credential summary; the summary's own keys win.
+func mergeInfo(info, learned map[string]any) map[string]any {
+	for k, v := range learned {
+		if _, ok := info[k]; !ok {
+			info[k] = v
+		}
+	}
+	return info
 }
 
 func versionMismatch(current int64) *Error {

@@ -37,6 +37,9 @@ type CreateRequest struct {
 	Type        Type
 	Credentials Credentials
 	Config      json.RawMessage // a JSON object; "{}" when absent
+	// Learned holds non-secret facts a live validation learnt (a bot's
+	// username), merged into the gateway's credentialInfo.
+	Learned map[string]any
 }
 
 // UpdateRequest is a validated request to change a gateway; nil fields stay
@@ -45,6 +48,8 @@ type UpdateRequest struct {
 	Name        *string
 	Config      json.RawMessage // nil: unchanged
 	Credentials *Credentials
+	// Learned is as in CreateRequest, for new credentials.
+	Learned map[string]any
 }
 
 // DecodeCreate parses and validates the body of POST /api/gateways. It

@@ -98,7 +98,12 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn f
 	}
 	out, err := fn(ctx, r)
 	if err != nil {
-		return problemResponse(problemFor(err, reqID), nil), nil
+		var extra map[string]string
+		var e *gateway.Error
+		if errors.As(err, &e) && e.RetryAfter > 0 {
+			extra = map[string]string{"Retry-After": strconv.Itoa(e.RetryAfter)}
+		}
+		return problemResponse(problemFor(err, reqID), extra), nil
 	}
 	return encode(out), nil
 }

@@ -48,6 +48,18 @@ func statusOf(code string) (int, string) {
 		return http.StatusUnsupportedMediaType, "Unsupported media type"
 	case gateway.CodeUnavailable:
 		return http.StatusServiceUnavailable, "Service unavailable"
+	case gateway.CodeUnsupportedAction:
+		return http.StatusNotFound, "Unknown action"
+	case gateway.CodeNotConnected:
+		return http.StatusConflict, "Gateway not connected"
+	case gateway.CodeUpstreamRejected:
+		return http.StatusUnprocessableEntity, "Credentials rejected by the provider"
+	case gateway.CodeUpstreamRateLimited:
+		return http.StatusTooManyRequests, "Rate limited by the provider"
+	case gateway.CodeUpstreamUnreachable:
+		return http.StatusBadGateway, "Provider unreachable"
+	case gateway.CodeUpstreamError:
+		return http.StatusBadGateway, "Provider error"
 	default:
 		return http.StatusInternalServerError, "Internal error"
 	}
