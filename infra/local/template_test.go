@@ -26,8 +26,15 @@ func TestLoadRoutesRealTemplate(t *testing.T) {
 		{Function: httpapi.FnGatewayAudit, Method: "GET", Path: "/api/gateways/{id}/audit", Auth: true, Timeout: timeout},
 		{Function: httpapi.FnUpdateStatus, Method: "PATCH", Path: "/api/gateways/{id}/status", Auth: true, Timeout: timeout},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("routes:\n got %+v\nwant %+v", got, want)
+	// The template may declare more routes; these must be there as they are.
+	have := map[string]Route{}
+	for _, r := range got {
+		have[r.Key()] = r
+	}
+	for _, w := range want {
+		if r, ok := have[w.Key()]; !ok || !reflect.DeepEqual(r, w) {
+			t.Errorf("route %s = %+v, want %+v", w.Key(), r, w)
+		}
 	}
 	// The dev sign-in exists only locally.
 	for _, r := range got {

@@ -22,6 +22,12 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/ai"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
+	"github.com/gatehouse/gatehouse/pkg/provider/webhook"
+	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
 // Config is what a function reads from its environment.
@@ -29,11 +35,27 @@ type Config struct {
 	Table     string // TABLE_NAME
 	KeyID     string // KMS_KEY_ID: key id, ARN or alias
 	OrgsClaim string // ORGS_CLAIM, default "orgs"
+	// PublicURL is Gatehouse's public API base URL (PUBLIC_API_URL), where
+	// Telegram delivers updates.
+	PublicURL string
+	// TelegramBaseURL is the Bot API's address (TELEGRAM_API_BASE_URL);
+	// empty means https://api.telegram.org.
+	TelegramBaseURL string
+	// AllowPrivateNetworks lets user-supplied URLs reach loopback and
+	// private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true).
+	AllowPrivateNetworks bool
 }
 
 // ConfigFromEnv reads Config; TABLE_NAME and KMS_KEY_ID are required.
 func ConfigFromEnv() (Config, error) {
-	c := Config{Table: os.Getenv("TABLE_NAME"), KeyID: os.Getenv("KMS_KEY_ID"), OrgsClaim: os.Getenv("ORGS_CLAIM")}
+	c := Config{
+		Table:                os.Getenv("TABLE_NAME"),
+		KeyID:                os.Getenv("KMS_KEY_ID"),
+		OrgsClaim:            os.Getenv("ORGS_CLAIM"),
+		PublicURL:            os.Getenv("PUBLIC_API_URL"),
+		TelegramBaseURL:      os.Getenv("TELEGRAM_API_BASE_URL"),
+		AllowPrivateNetworks: os.Getenv("GATEHOUSE_ALLOW_PRIVATE_NETWORKS") == "true",
+	}
 	if c.OrgsClaim == "" {
 		c.OrgsClaim = "orgs"
 	}
@@ -49,14 +71,16 @@ func ConfigFromEnv() (Config, error) {
 
 // Deps are the assembled parts.
 type Deps struct {
-	Config  Config
-	AWS     aws.Config
-	Dynamo  *dynamodb.Client
-	KMS     *kms.Client
-	Store   *dynamo.Store
-	Service *gateway.Service
-	API     *httpapi.API
-	Log     *slog.Logger
+	Config    Config
+	AWS       aws.Config
+	Dynamo    *dynamodb.Client
+	KMS       *kms.Client
+	Store     *dynamo.Store
+	Service   *gateway.Service
+	Registry  *provider.Registry
+	Lifecycle *lifecycle.Service
+	API       *httpapi.API
+	Log       *slog.Logger
 }
 
 // New builds every part from cfg and awsCfg. It does no network I/O.
@@ -66,14 +90,37 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	d.KMS = kms.NewFromConfig(awsCfg)
 	d.Store = dynamo.New(d.Dynamo, cfg.Table)
 	d.Service = gateway.NewService(d.Store, envelope.New(d.KMS, cfg.KeyID))
-	d.API = httpapi.New(d.Service, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim))
+	d.Registry = Registry(cfg)
+	d.Lifecycle = lifecycle.New(d.Service, d.Registry,
+		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
+	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim))
 	return d
+}
+
+// Registry builds the provider registry: Telegram bots, AI providers and
+// outgoing webhooks. User-supplied URLs (AI base URLs, webhook URLs) dial
+// through one SSRF guard; the Bot API address is operator configuration.
+func Registry(cfg Config) *provider.Registry {
+	guard := ssrf.Guard{AllowPrivate: cfg.AllowPrivateNetworks}
+	r := provider.NewRegistry()
+	for _, p := range []provider.Provider{
+		telegram.New(telegram.Options{BaseURL: cfg.TelegramBaseURL}),
+		ai.New(ai.Options{Guard: guard}),
+		webhook.New(webhook.Options{Guard: guard}),
+	} {
+		if err := r.Register(p, false); err != nil {
+			panic(err) // three distinct types: cannot happen
+		}
+	}
+	return r
 }
 
 // Handlers returns every function's handler by function name: the routes of
 // pkg/httpapi and the other functions template.yaml declares.
 func (d *Deps) Handlers() map[string]httpapi.Handler {
-	return d.API.Handlers()
+	h := d.API.Handlers()
+	d.addTelegramWebhook(h)
+	return h
 }
 
 // FromEnv builds Deps from the process environment.

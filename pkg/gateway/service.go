@@ -90,11 +90,16 @@ func (s *Service) Create(ctx context.Context, actor Actor, req CreateRequest, id
 	if g.SealedCredentials, err = s.seal(ctx, g, req.Credentials); err != nil {
 		return nil, false, err
 	}
+	details := map[string]string{"type": string(g.Type), "name": g.Name}
+	if req.Warning != "" {
+		g.LastError, g.LastErrorAt = req.Warning, &now
+		details["warning"] = req.Warning
+	}
 	var idem *Idempotency
 	if idemKey != "" {
 		idem = &Idempotency{Owner: owner, Key: idemKey, RequestHash: hash, GatewayID: g.ID, ExpiresAt: now.Add(s.idemTTL)}
 	}
-	ev := s.event(actor, g.ID, AuditCreated, nil, map[string]string{"type": string(g.Type), "name": g.Name})
+	ev := s.event(actor, g.ID, AuditCreated, nil, details)
 	err = s.store.CreateGateway(ctx, g, ev, idem)
 	if IsCode(err, CodeIdempotencyConflict) {
 		// A concurrent request with the same key won the race.
@@ -178,6 +183,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 	var sealed []byte
 	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
 		var changes []string
+		var details map[string]string
 		if req.Name != nil && *req.Name != g.Name {
 			g.Name = *req.Name
 			changes = append(changes, "name")
@@ -199,8 +205,13 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 			g.SealedCredentials = sealed
 			g.CredentialInfo = mergeInfo(req.Credentials.Info(g.Type), req.Learned)
 			changes = append(changes, "credentials")
+			if req.Warning != "" {
+				now := s.now().UTC()
+				g.LastError, g.LastErrorAt = req.Warning, &now
+				details = map[string]string{"warning": req.Warning}
+			}
 		}
-		return AuditUpdated, changes, nil, nil
+		return AuditUpdated, changes, details, nil
 	})
 }
 

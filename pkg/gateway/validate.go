@@ -40,6 +40,9 @@ type CreateRequest struct {
 	// Learned holds non-secret facts a live validation learnt (a bot's
 	// username), merged into the gateway's credentialInfo.
 	Learned map[string]any
+	// Warning, when set, says the credentials could not be verified live
+	// (the provider was unreachable, say); it becomes the gateway's lastError.
+	Warning string
 }
 
 // UpdateRequest is a validated request to change a gateway; nil fields stay
@@ -48,8 +51,9 @@ type UpdateRequest struct {
 	Name        *string
 	Config      json.RawMessage // nil: unchanged
 	Credentials *Credentials
-	// Learned is as in CreateRequest, for new credentials.
+	// Learned and Warning are as in CreateRequest, for new credentials.
 	Learned map[string]any
+	Warning string
 }
 
 // DecodeCreate parses and validates the body of POST /api/gateways. It

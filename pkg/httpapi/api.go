@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 )
 
 // Request limits.
@@ -28,6 +29,7 @@ const (
 
 // API holds what every handler needs. Build one in main with New.
 type API struct {
+	life      *lifecycle.Service
 	svc       *gateway.Service
 	log       *slog.Logger
 	orgsClaim string
@@ -43,9 +45,13 @@ func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
 // (default "orgs").
 func WithOrgsClaim(name string) Option { return func(a *API) { a.orgsClaim = name } }
 
-// New returns the API over svc. It does no I/O.
-func New(svc *gateway.Service, opts ...Option) *API {
-	a := &API{svc: svc, log: slog.Default(), orgsClaim: "orgs"}
+// New returns the API over life (and the gateway service under it). It does
+// no I/O.
+func New(life *lifecycle.Service, opts ...Option) *API {
+	a := &API{life: life, log: slog.Default(), orgsClaim: "orgs"}
+	if life != nil {
+		a.svc = life.Gateways()
+	}
 	for _, o := range opts {
 		o(a)
 	}
@@ -62,6 +68,9 @@ func (a *API) Handlers() map[string]Handler {
 		FnUpdateStatus:  a.UpdateStatus,
 		FnDeleteGateway: a.DeleteGateway,
 		FnGatewayAudit:  a.GatewayAudit,
+		FnTestGateway:   a.TestGateway,
+		FnGatewayAction: a.GatewayAction,
+		FnProviders:     a.Providers,
 	}
 }
 

@@ -24,4 +24,7 @@ const (
 	FnUpdateStatus  = "update-gateway-status"
 	FnDeleteGateway = "delete-gateway"
 	FnGatewayAudit  = "gateway-audit"
+	FnTestGateway   = "test-gateway"
+	FnGatewayAction = "gateway-action"
+	FnProviders     = "list-providers"
 )

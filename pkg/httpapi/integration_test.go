@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -18,10 +19,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+	"github.com/gatehouse/gatehouse/pkg/provider/ai/aitest"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }
@@ -36,6 +41,10 @@ const (
 // harness is the real stack: handlers → service → DynamoDB Local and local-kms.
 type harness struct {
 	t        *testing.T
+	tg       *telegramtest.Server
+	openai   *aitest.Server
+	aiURL    string
+	life     *lifecycle.Service
 	handlers map[string]httpapi.Handler
 	svc      *gateway.Service
 	store    *dynamo.Store
@@ -59,8 +68,18 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.store = dynamo.New(h.ddb, h.table)
 	h.svc = gateway.NewService(h.store, envelope.New(kmsClient, keyID))
+	// Stand-ins for Telegram and an OpenAI-compatible provider, on loopback:
+	// user-supplied URLs may reach private addresses here, as under make run.
+	h.tg = telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true})
+	tgSrv := httptest.NewServer(h.tg)
+	h.openai = aitest.NewServer(aitest.OpenAI, aitest.Options{APIKey: apiKey})
+	aiSrv := httptest.NewServer(h.openai)
+	t.Cleanup(func() { tgSrv.Close(); aiSrv.Close() })
+	h.aiURL = aiSrv.URL + "/v1"
+	cfg := bootstrap.Config{TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true, PublicURL: "https://gatehouse.example.com"}
+	h.life = lifecycle.New(h.svc, bootstrap.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs), nil))
-	h.handlers = httpapi.New(h.svc, httpapi.WithLogger(logger)).Handlers()
+	h.handlers = httpapi.New(h.life, httpapi.WithLogger(logger)).Handlers()
 	t.Cleanup(func() {
 		for _, s := range []string{botToken, botToken2, apiKey, signing} {
 			if strings.Contains(h.logs.String(), s) {
@@ -173,6 +192,8 @@ func telegramBody(name string) string {
 	return `{"name":"` + name + `","type":"TELEGRAM_BOT","credentials":{"botToken":"` + botToken + `"}}`
 }
 
+// aiBody names no baseUrl: the default (the real OpenAI) cannot be reached
+// here, which makes the live validation inconclusive but not fatal.
 func aiBody(name string) string {
 	return `{"name":"` + name + `","type":"AI","credentials":{"provider":"openai","apiKey":"` + apiKey + `","model":"gpt-4o-mini"},"config":{"temperature":0.5}}`
 }
@@ -270,14 +291,15 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("status: %d %s", r.status, r.body)
 	}
 	r.decode(t, &u)
-	if u.Status != gateway.StatusConnected || u.LastConnectedAt == nil || u.Version != 3 {
+	// Connecting went through CONNECTING: two audited writes.
+	if u.Status != gateway.StatusConnected || u.LastConnectedAt == nil || u.Version != 4 {
 		t.Errorf("after status: %+v", u)
 	}
 
 	// An update that changes nothing writes nothing.
 	r = h.do(alice, req{fn: httpapi.FnUpdateGateway, method: "PUT", id: g.ID, body: `{"name":"Renamed"}`})
 	r.decode(t, &u)
-	if r.status != 200 || u.Version != 3 {
+	if r.status != 200 || u.Version != 4 {
 		t.Errorf("no-op update: %d version %d", r.status, u.Version)
 	}
 
@@ -294,12 +316,17 @@ func TestCRUD(t *testing.T) {
 			t.Errorf("audit actor %+v", e.Actor)
 		}
 	}
-	want := []string{gateway.AuditStatusChanged, gateway.AuditUpdated, gateway.AuditCreated}
+	want := []string{gateway.AuditStatusChanged, gateway.AuditStatusChanged, gateway.AuditUpdated, gateway.AuditCreated}
 	if fmt.Sprint(actions) != fmt.Sprint(want) {
 		t.Errorf("audit = %v, want %v", actions, want)
 	}
-	if len(audit.Items) == 3 && fmt.Sprint(audit.Items[1].Changes) != "[name config credentials]" {
-		t.Errorf("update changes = %v", audit.Items[1].Changes)
+	if len(audit.Items) == 4 {
+		if got := audit.Items[2].Changes; fmt.Sprint(got) != "[name config credentials]" {
+			t.Errorf("update changes = %v", got)
+		}
+		if got := audit.Items[1].Details["to"] + ">" + audit.Items[0].Details["to"]; got != "CONNECTING>CONNECTED" {
+			t.Errorf("status transitions = %s", got)
+		}
 	}
 
 	r = h.do(alice, req{fn: httpapi.FnDeleteGateway, method: "DELETE", id: g.ID})

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 )
 
 // GatewayJSON is a gateway as the API returns it: never its credentials.
@@ -138,7 +140,7 @@ func (a *API) CreateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err != nil {
 			return response{}, err
 		}
-		g, replayed, err := a.svc.Create(ctx, r.actor, req, key)
+		g, replayed, err := a.life.Create(ctx, r.actor, req, key)
 		if err != nil {
 			return response{}, err
 		}
@@ -183,7 +185,7 @@ func (a *API) UpdateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err != nil {
 			return response{}, err
 		}
-		g, err := a.svc.Update(ctx, r.actor, cur.ID, req, ifMatch)
+		g, err := a.life.Update(ctx, r.actor, cur, req, ifMatch)
 		if err != nil {
 			return response{}, err
 		}
@@ -206,7 +208,13 @@ func (a *API) UpdateStatus(ctx context.Context, ev events.APIGatewayV2HTTPReques
 		if err != nil {
 			return response{}, err
 		}
-		g, err := a.svc.SetStatus(ctx, r.actor, ev.PathParameters["id"], st, "", ifMatch)
+		id := ev.PathParameters["id"]
+		var g *gateway.Gateway
+		if st == gateway.StatusConnected {
+			g, err = a.life.Connect(ctx, r.actor, id, ifMatch)
+		} else {
+			g, err = a.life.Disconnect(ctx, r.actor, id, ifMatch)
+		}
 		if err != nil {
 			return response{}, err
 		}
@@ -221,7 +229,7 @@ func (a *API) DeleteGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err != nil {
 			return response{}, err
 		}
-		if err := a.svc.Delete(ctx, r.actor, ev.PathParameters["id"], ifMatch); err != nil {
+		if err := a.life.Delete(ctx, r.actor, ev.PathParameters["id"], ifMatch); err != nil {
 			return response{}, err
 		}
 		return response{status: http.StatusNoContent}, nil
@@ -273,5 +281,56 @@ func (a *API) GatewayAudit(ctx context.Context, ev events.APIGatewayV2HTTPReques
 					SourceIP: e.Actor.SourceIP, UserAgent: e.Actor.UserAgent, RequestID: e.Actor.RequestID}}
 		}
 		return response{status: http.StatusOK, body: listJSON[AuditEventJSON]{Items: items, NextCursor: nullable(page.Next)}}, nil
+	})
+}
+
+// TestResultJSON is the answer of POST /api/gateways/{id}/test: the seed's
+// {success, latencyMs, error, details}, the outcome class as result, and the
+// gateway as it now is.
+type TestResultJSON struct {
+	lifecycle.TestResult
+	Gateway GatewayJSON `json:"gateway"`
+}
+
+// TestGateway answers POST /api/gateways/{id}/test: a health check now.
+func (a *API) TestGateway(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
+		res, err := a.life.Test(ctx, r.actor, ev.PathParameters["id"])
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: TestResultJSON{TestResult: res, Gateway: ToJSON(res.Gateway)},
+			headers: map[string]string{"ETag": etag(res.Gateway.Version)}}, nil
+	})
+}
+
+// GatewayAction answers POST /api/gateways/{id}/actions/{action}: the body
+// is the action's parameters (a JSON object; empty means {}), the answer its
+// result.
+func (a *API) GatewayAction(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
+		params := []byte("{}")
+		if strings.TrimSpace(ev.Body) != "" {
+			body, err := r.jsonBody()
+			if err != nil {
+				return response{}, err
+			}
+			params = body
+		}
+		out, err := a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: map[string]any{"action": ev.PathParameters["action"], "result": out}}, nil
+	})
+}
+
+// Providers answers GET /api/providers: what the dashboard needs to build
+// its forms — types, credential fields, AI providers with their defaults,
+// actions and their parameters.
+func (a *API) Providers(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
+		return response{status: http.StatusOK, body: map[string]any{"types": a.life.Registry().Info()},
+			headers: map[string]string{"Cache-Control": "private, max-age=300"}}, nil
 	})
 }

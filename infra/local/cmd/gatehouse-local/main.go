@@ -179,6 +179,8 @@ func serve(args []string) error {
 	setDefault("AWS_SECRET_ACCESS_KEY", "local")
 	setDefault("TABLE_NAME", "gatehouse")
 	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
+	setDefault("PUBLIC_API_URL", fmt.Sprintf("http://127.0.0.1:%d", port))
+	setDefault("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", "true")
 
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
