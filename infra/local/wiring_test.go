@@ -1,12 +1,15 @@
 package local_test
 
 import (
+	"log/slog"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/gatehouse/gatehouse/infra/local"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 )
 
 // TestTemplateAndHandlersAgree proves that every route template.yaml deploys
@@ -16,7 +19,8 @@ func TestTemplateAndHandlersAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handlers := httpapi.New(nil).Handlers()
+	// The same map the runner and the Lambdas use; New does no I/O.
+	handlers := bootstrap.New(bootstrap.Config{Table: "t", KeyID: "k"}, aws.Config{Region: "us-east-1"}, slog.Default()).Handlers()
 	srv := local.NewServer(routes, handlers, make([]byte, local.KeySize))
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		t.Errorf("template functions without a handler: %v", missing)

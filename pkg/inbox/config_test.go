@@ -1,0 +1,97 @@
+package inbox_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
+)
+
+// TestWebhookConfigFromEnv: the function starts from TABLE_NAME alone (no
+// KMS_KEY_ID), and UPDATE_TTL_DAYS sets how long updates are kept.
+func TestWebhookConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		table, days string
+		want        time.Duration
+		wantErr     bool
+	}{
+		{"gatehouse", "", 7 * 24 * time.Hour, false},
+		{"gatehouse", "1", 24 * time.Hour, false},
+		{"gatehouse", "30", 30 * 24 * time.Hour, false},
+		{"gatehouse", "365", 365 * 24 * time.Hour, false},
+		{"gatehouse", "0", 0, true},
+		{"gatehouse", "366", 0, true},
+		{"gatehouse", "7d", 0, true},
+		{"gatehouse", "-1", 0, true},
+		{"", "", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.table+"/"+tt.days, func(t *testing.T) {
+			t.Setenv("TABLE_NAME", tt.table)
+			t.Setenv("UPDATE_TTL_DAYS", tt.days)
+			t.Setenv("KMS_KEY_ID", "")
+			cfg, err := bootstrap.WebhookConfigFromEnv()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && (cfg.Table != tt.table || cfg.UpdateTTL != tt.want) {
+				t.Fatalf("config %+v, want table %q and TTL %s", cfg, tt.table, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplatePolicy: in template.yaml the function may read and write
+// table items and nothing else — no KMS action at all — and the table has
+// the stream the inbox's consumers read.
+func TestTemplatePolicy(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := resource(string(data), "TelegramWebhookFunction")
+	if fn == "" {
+		t.Fatal("template.yaml has no TelegramWebhookFunction")
+	}
+	var actions []string
+	for _, line := range strings.Split(fn, "\n") {
+		line = strings.TrimSpace(line)
+		if a, ok := strings.CutPrefix(line, "- "); ok && strings.Contains(a, ":") && !strings.Contains(a, " ") && !strings.HasSuffix(a, ":") {
+			actions = append(actions, a)
+		}
+	}
+	if want := []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}; !slices.Equal(actions, want) {
+		t.Errorf("actions %v, want %v", actions, want)
+	}
+	if strings.Contains(strings.ToLower(fn), "kms") {
+		t.Errorf("the function's definition mentions KMS:\n%s", fn)
+	}
+	if !strings.Contains(fn, "CodeUri: functions/"+inbox.FnTelegramWebhook+"/") {
+		t.Errorf("CodeUri is not functions/%s/", inbox.FnTelegramWebhook)
+	}
+	if table := resource(string(data), "Table"); !strings.Contains(table, "StreamViewType: NEW_IMAGE") && !strings.Contains(table, "StreamViewType: NEW_AND_OLD_IMAGES") {
+		t.Error("the table has no stream with new images")
+	}
+}
+
+// resource returns the lines of the resource named name in a template laid
+// out as SAM templates are: resources at two spaces, their body deeper.
+func resource(template, name string) string {
+	lines := strings.Split(template, "\n")
+	for i, l := range lines {
+		if l != "  "+name+":" {
+			continue
+		}
+		end := i + 1
+		for end < len(lines) && (lines[end] == "" || strings.HasPrefix(lines[end], "    ") || strings.HasPrefix(lines[end], "   #")) {
+			end++
+		}
+		return strings.Join(lines[i:end], "\n")
+	}
+	return ""
+}
