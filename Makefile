@@ -11,19 +11,24 @@ BUILD_DIR := build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags '-s -w' -buildvcs=false
 LOCAL     := ./infra/local/cmd/gatehouse-local
 
-.PHONY: help tools run token build test test-go lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: help tools run standins token build frontend test test-go test-frontend test-e2e lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
 
 help:
 	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
 	@echo "make token   SUB=alice ORGS=acme,beta  print a local bearer token"
+	@echo "make standins  local Telegram and OpenAI-compatible stand-ins (no internet needed)"
 	@echo "make test    run every test (installs emulators and tools first)"
 	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
 
 tools:
 	@./scripts/install-tools.sh
 
-run: tools
+run: tools frontend
 	GATEHOUSE_ALLOW_PRIVATE_NETWORKS=$${GATEHOUSE_ALLOW_PRIVATE_NETWORKS:-true} $(GO) run $(LOCAL) serve
+
+# Local stand-ins for the Telegram Bot API and an OpenAI-compatible provider.
+standins:
+	$(GO) run ./infra/local/cmd/gatehouse-standins
 
 # Prints the token and nothing else on stdout.
 token:
@@ -47,7 +52,18 @@ lint: tools
 test-go: tools
 	GATEHOUSE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 15m ./...
 
-test: lint build test-go
+# The dashboard: npm ci whenever the lockfile changed, then a production build.
+frontend:
+	@cd frontend && { cmp -s package-lock.json node_modules/.installed-lock.json || { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json; }; } && npm run build
+
+test-frontend: frontend
+	cd frontend && npm test
+
+# Browser tests in Debian's headless Chromium (installed with apt when missing).
+test-e2e: tools
+	bash scripts/e2e.sh
+
+test: lint build test-go test-frontend test-e2e
 
 clean:
 	rm -rf $(BUILD_DIR)

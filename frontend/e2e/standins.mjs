@@ -1,0 +1,151 @@
+// Local stand-ins for the systems gateways talk to, so the browser journey
+// never leaves the machine: the Telegram Bot API (/bot<token>/<method>) and
+// an OpenAI-compatible chat API (/v1/models, /v1/chat/completions).
+// They follow the documented paths and JSON shapes, including error bodies.
+//
+//   node e2e/standins.mjs            # prints "telegram=<url> openai=<url>"
+//   import { startStandins } from './standins.mjs'
+import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const TOKEN = /^(\d{5,16}):[A-Za-z0-9_-]{30,64}$/;
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function send(res, status, body, headers = {}) {
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** Parameters from the query string, a JSON body or a form, as the Bot API accepts them. */
+function params(url, req, raw) {
+  const out = Object.fromEntries(url.searchParams);
+  const type = req.headers['content-type'] ?? '';
+  if (raw && type.includes('json')) Object.assign(out, JSON.parse(raw));
+  else if (raw && type.includes('form')) Object.assign(out, Object.fromEntries(new URLSearchParams(raw)));
+  return out;
+}
+
+export function telegramHandler(state = { webhooks: new Map(), calls: [], nextMessageId: 100 }) {
+  const handler = async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
+    const raw = await readBody(req);
+    if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    const [, token, method] = m;
+    const id = TOKEN.exec(token);
+    if (!id) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+    if (token.includes('revoked')) return send(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+    let p;
+    try {
+      p = params(url, req, raw);
+    } catch {
+      return send(res, 400, { ok: false, error_code: 400, description: "Bad Request: can't parse JSON" });
+    }
+    state.calls.push({ method, botId: id[1], params: p });
+    const hook = state.webhooks.get(token) ?? { url: '', pending_update_count: 0 };
+    switch (method) {
+      case 'getMe':
+        return send(res, 200, { ok: true, result: { id: Number(id[1]), is_bot: true, first_name: 'Gatehouse Test', username: `gh_test_${id[1]}_bot`, can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false } });
+      case 'setWebhook':
+        if (!p.url) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: bad webhook: An HTTPS URL must be provided for webhook' });
+        state.webhooks.set(token, { url: p.url, secret_token: p.secret_token, pending_update_count: 0, allowed_updates: p.allowed_updates });
+        return send(res, 200, { ok: true, result: true, description: 'Webhook was set' });
+      case 'deleteWebhook':
+        state.webhooks.delete(token);
+        return send(res, 200, { ok: true, result: true, description: 'Webhook was deleted' });
+      case 'getWebhookInfo': {
+        const r = { url: hook.url, has_custom_certificate: false, pending_update_count: hook.pending_update_count };
+        if (hook.allowed_updates) r.allowed_updates = hook.allowed_updates;
+        return send(res, 200, { ok: true, result: r });
+      }
+      case 'sendMessage': {
+        if (p.chat_id === undefined || p.chat_id === '') return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' });
+        if (!p.text) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
+        if (String(p.chat_id) === '403') return send(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
+        const message_id = state.nextMessageId++;
+        return send(res, 200, { ok: true, result: { message_id, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id) || 0, type: 'private' }, text: p.text } });
+      }
+      default:
+        return send(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+    }
+  };
+  handler.state = state;
+  return handler;
+}
+
+export function openaiHandler(state = { calls: [] }) {
+  const models = ['gpt-4o-mini', 'gpt-4o'];
+  const handler = async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const raw = await readBody(req);
+    const auth = req.headers.authorization ?? '';
+    state.calls.push({ method: req.method, path: url.pathname });
+    if (!/^Bearer sk-\S+$/.test(auth) || auth.includes('invalid')) {
+      return send(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && url.pathname === '/v1/models') {
+      return send(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'standin' })) });
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
+      let body;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return send(res, 400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', param: null, code: null } });
+      }
+      const msgs = Array.isArray(body.messages) ? body.messages : [];
+      const last = [...msgs].reverse().find((x) => x.role === 'user');
+      const reply = `You said: ${last?.content ?? ''}`;
+      const words = (s) => String(s ?? '').split(/\s+/).filter(Boolean).length;
+      const prompt = msgs.reduce((n, x) => n + words(x.content), 0);
+      return send(res, 200, {
+        id: `chatcmpl-${Date.now()}`, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: body.model || models[0],
+        choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: prompt, completion_tokens: words(reply), total_tokens: prompt + words(reply) },
+      });
+    }
+    return send(res, 404, { error: { message: `Unknown request URL: ${req.method} ${url.pathname}.`, type: 'invalid_request_error', param: null, code: 'unknown_url' } });
+  };
+  handler.state = state;
+  return handler;
+}
+
+function listen(handler) {
+  return new Promise((resolve, reject) => {
+    const s = createServer((req, res) => {
+      handler(req, res).catch((e) => send(res, 500, { error: String(e) }));
+    });
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+export async function startStandins() {
+  const telegram = telegramHandler();
+  const openai = openaiHandler();
+  const ts = await listen(telegram);
+  const os = await listen(openai);
+  return {
+    telegramUrl: `http://127.0.0.1:${ts.address().port}`,
+    openaiUrl: `http://127.0.0.1:${os.address().port}/v1`,
+    telegram: telegram.state,
+    openai: openai.state,
+    close: () => Promise.all([new Promise((r) => ts.close(r)), new Promise((r) => os.close(r))]),
+  };
+}
+
+// Run standalone: print the addresses and serve until killed.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const s = await startStandins();
+  console.log(`telegram=${s.telegramUrl} openai=${s.openaiUrl}`);
+  const stop = () => s.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,112 @@
+import { useEffect, useState } from 'preact/hooks';
+import { useApp } from '../../app-context';
+import { ApiError } from '../../lib/api';
+import { absoluteTime, humanize, relativeTime } from '../../lib/format';
+import type { AuditEvent } from '../../lib/types';
+import { statusLabel } from '../GatewayStatus';
+import { IconHistory } from '../icons';
+import { Button, Card, ProblemAlert, Skeleton } from '../ui';
+
+export function describeAudit(e: AuditEvent): string {
+  const d = e.details ?? {};
+  const changes = e.changes ?? [];
+  switch (e.action) {
+    case 'gateway.created':
+      return 'Created the gateway';
+    case 'gateway.updated': {
+      const parts = changes.map((c) => (c === 'credentials' ? 'replaced the credentials' : c === 'name' ? 'renamed it' : c === 'config' ? 'changed the config' : `changed ${c}`));
+      return parts.length ? capitalize(parts.join(', ')) : 'Updated the gateway';
+    }
+    case 'gateway.status_changed':
+      return d.from && d.to ? `Status ${statusLabel(String(d.from))} → ${statusLabel(String(d.to))}` : 'Changed the status';
+    case 'gateway.tested':
+      return d.result ? `Tested the connection: ${String(d.result).replace(/_/g, ' ')}` : 'Tested the connection';
+    case 'gateway.deleted':
+      return 'Deleted the gateway';
+    default:
+      return humanize(e.action.replace(/^gateway\./, '').replace(/\./g, ' '));
+  }
+}
+
+// Details the one-line description already says.
+const SAID: Record<string, string[]> = {
+  'gateway.created': ['type'],
+  'gateway.status_changed': ['from', 'to'],
+  'gateway.tested': ['result'],
+};
+
+function extraDetails(e: AuditEvent): [string, unknown][] {
+  const said = SAID[e.action] ?? [];
+  return Object.entries(e.details ?? {}).filter(([k, v]) => !said.includes(k) && v !== '' && v !== null && v !== undefined);
+}
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+function actorText(e: AuditEvent): string {
+  const a = e.actor ?? {};
+  if (a.system) return a.system;
+  return a.userId ?? 'unknown';
+}
+
+export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refreshKey: number }) {
+  const { api } = useApp();
+  const [items, setItems] = useState<AuditEvent[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [more, setMore] = useState(false);
+  const [unavailable, setUnavailable] = useState(false);
+
+  const load = async (cursor: string | null) => {
+    try {
+      const r = await api.audit(gatewayId, cursor);
+      setItems((prev) => (cursor && prev ? [...prev, ...r.items] : r.items));
+      setNext(r.nextCursor);
+      setError(null);
+    } catch (e) {
+      if (e instanceof ApiError && e.unavailable && !cursor) setUnavailable(true);
+      else setError(e);
+    }
+  };
+
+  useEffect(() => {
+    void load(null);
+  }, [gatewayId, refreshKey]);
+
+  if (unavailable) return null;
+  return (
+    <Card title="Audit trail" icon={<IconHistory size={18} />} id="audit">
+      {error ? <ProblemAlert error={error} compact onRetry={() => load(null)} /> : null}
+      {items === null ? (!error && <Skeleton lines={3} />) : items.length === 0 ? (
+        <p class="muted">No events yet.</p>
+      ) : (
+        <ol class="timeline" data-testid="audit-list">
+          {items.map((e) => (
+            <li class="timeline__item" data-action={e.action}>
+              <span class={`timeline__dot timeline__dot--${e.action.split('.').pop()}`} aria-hidden="true" />
+              <div class="timeline__body">
+                <div class="timeline__title">{describeAudit(e)}</div>
+                <div class="timeline__meta">
+                  <span>{actorText(e)}</span>
+                  {e.actor?.organizationId && <span> · {e.actor.organizationId}</span>}
+                  {e.actor?.sourceIp && <span class="mono"> · {e.actor.sourceIp}</span>}
+                  <span> · </span>
+                  <time dateTime={e.at} title={absoluteTime(e.at)}>{relativeTime(e.at)}</time>
+                </div>
+                {extraDetails(e).length > 0 && (
+                  <div class="chips">
+                    {extraDetails(e).map(([k, v]) => <span class="chip"><span class="muted">{humanize(k)}:</span> {typeof v === 'object' ? JSON.stringify(v) : String(v)}</span>)}
+                  </div>
+                )}
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+      {next && (
+        <div class="form-actions">
+          <Button size="sm" loading={more} loadingText="Loading…" onClick={async () => { setMore(true); await load(next); setMore(false); }}>Load older events</Button>
+        </div>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,69 @@
+// Replace credentials: the old ones are never shown; new ones are checked
+// like on creation and sent with If-Match.
+import { useState } from 'preact/hooks';
+import { useApp } from '../../app-context';
+import { ApiError } from '../../lib/api';
+import type { ProviderInfo } from '../../lib/providers';
+import type { Gateway } from '../../lib/types';
+import { cleanCredentials, toFieldMap, validateCredentials } from '../../lib/validation';
+import { CredentialFields } from '../CredentialFields';
+import { IconKey } from '../icons';
+import { Button, Card, Notice } from '../ui';
+import { SaveError } from './ConflictAlert';
+import { CredentialSummary } from './CredentialSummary';
+
+export function CredentialsPanel({ gateway, info, onSaved, onReload }: { gateway: Gateway; info: ProviderInfo; onSaved: (g: Gateway) => void; onReload: () => Promise<Gateway | null> }) {
+  const { api } = useApp();
+  const [open, setOpen] = useState(false);
+  const initial = (): Record<string, string> => (info.type === 'AI' ? { provider: String(gateway.credentialInfo?.provider ?? info.aiProviders?.[0]?.name ?? 'openai') } : {});
+  const [values, setValues] = useState<Record<string, string>>(initial);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [reloading, setReloading] = useState(false);
+  const [saved, setSaved] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (busy) return;
+    setError(null);
+    const errs = validateCredentials(info, values);
+    setErrors(toFieldMap(errs));
+    if (errs.length) return;
+    setBusy(true);
+    try {
+      const g = await api.updateGateway(gateway.id, { credentials: cleanCredentials(info, values) }, gateway.version);
+      onSaved(g);
+      setOpen(false);
+      setValues(initial());
+      setSaved(true);
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError && err.errors.length) setErrors(err.fieldErrors());
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Card title="Credentials" icon={<IconKey size={18} />} id="credentials">
+      <CredentialSummary gateway={gateway} />
+      {saved && <Notice kind="success" title="Credentials replaced." onDismiss={() => setSaved(false)} />}
+      {!open ? (
+        <div class="form-actions">
+          <Button onClick={() => { setOpen(true); setSaved(false); }}>Replace credentials</Button>
+        </div>
+      ) : (
+        <form onSubmit={submit} noValidate data-testid="credentials-form" class="stack">
+          <p class="muted small">Stored credentials are encrypted and never shown again. Enter the complete new set.</p>
+          {error ? <SaveError error={error} onReload={async () => { setReloading(true); const g = await onReload(); setReloading(false); if (g) setError(null); }} reloading={reloading} /> : null}
+          <CredentialFields info={info} values={values} onChange={(v) => { setValues(v); setErrors({}); }} errors={errors} disabled={busy} />
+          <div class="form-actions">
+            <Button variant="ghost" disabled={busy} onClick={() => { setOpen(false); setErrors({}); setError(null); setValues(initial()); }}>Cancel</Button>
+            <Button type="submit" variant="primary" loading={busy} loadingText="Saving…">Save credentials</Button>
+          </div>
+        </form>
+      )}
+    </Card>
+  );
+}

@@ -1,0 +1,298 @@
+// The API client: one place that adds the bearer token and the organisation
+// header, and turns every failure into an ApiError carrying the problem's
+// title and detail (RFC 9457), whatever the server or the network did.
+import type {
+  AuditEvent, ChatResult, CreateGatewayBody, Gateway, GatewayStatus, GatewayType, HealthSample, Page,
+  TestResult, UpdateGatewayBody,
+} from './types';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly type: string;
+  readonly errors: FieldError[];
+  readonly instance?: string;
+
+  constructor(init: { status: number; title: string; detail?: string; type?: string; errors?: FieldError[]; instance?: string }) {
+    super(init.detail ? `${init.title}: ${init.detail}` : init.title);
+    this.name = 'ApiError';
+    this.status = init.status;
+    this.title = init.title;
+    this.detail = init.detail ?? '';
+    this.type = init.type ?? 'about:blank';
+    this.errors = init.errors ?? [];
+    this.instance = init.instance;
+  }
+
+  /** A route this server does not have (yet): the UI hides what needs it. */
+  get unavailable(): boolean {
+    return this.status === 404 || this.status === 405 || this.status === 501;
+  }
+
+  /** An If-Match precondition failed: someone else changed the gateway. */
+  get conflict(): boolean {
+    return this.status === 412;
+  }
+
+  /** Field errors keyed by field path ("credentials.botToken"). */
+  fieldErrors(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const e of this.errors) {
+      const k = e.field || '';
+      out[k] = out[k] ? `${out[k]}; ${e.message}` : e.message;
+    }
+    return out;
+  }
+}
+
+const STATUS_TITLES: Record<number, string> = {
+  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 405: 'Method not allowed',
+  409: 'Conflict', 412: 'Precondition failed', 413: 'Payload too large', 415: 'Unsupported media type',
+  422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal server error', 502: 'Bad gateway',
+  503: 'Service unavailable', 504: 'Gateway timeout',
+};
+
+/** Reads any error response into an ApiError: problem+json, plain JSON ({message}) or text. */
+export async function problemFrom(res: Response): Promise<ApiError> {
+  const fallbackTitle = STATUS_TITLES[res.status] ?? (res.statusText || `HTTP ${res.status}`);
+  let text = '';
+  try {
+    text = await res.text();
+  } catch {
+    /* body unreadable: keep the status */
+  }
+  let body: Record<string, unknown> | null = null;
+  if (text) {
+    try {
+      const parsed = JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+    } catch {
+      /* not JSON */
+    }
+  }
+  if (body) {
+    const errors = Array.isArray(body.errors)
+      ? (body.errors as unknown[]).flatMap((e) => {
+          if (!e || typeof e !== 'object') return [];
+          const fe = e as Record<string, unknown>;
+          return [{ field: typeof fe.field === 'string' ? fe.field : '', message: String(fe.message ?? fe.detail ?? '') }];
+        })
+      : [];
+    const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    return new ApiError({
+      status: res.status,
+      title: str(body.title) ?? fallbackTitle,
+      // API Gateway's own errors are {"message": "..."}.
+      detail: str(body.detail) ?? str(body.message) ?? '',
+      type: str(body.type),
+      errors,
+      instance: str(body.instance),
+    });
+  }
+  const snippet = text && !/^\s*</.test(text) ? text.trim().slice(0, 300) : '';
+  return new ApiError({ status: res.status, title: fallbackTitle, detail: snippet || `The server answered ${res.status}.` });
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  getToken: () => string | null;
+  getOrg: () => string | null;
+  /** Called on any 401, after which the caller gets the error too. */
+  onUnauthorized?: (e: ApiError) => void;
+  fetch?: typeof fetch;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  query?: Record<string, string | number | undefined | null>;
+  signal?: AbortSignal;
+}
+
+export interface ApiResponse<T> {
+  data: T;
+  status: number;
+  etag: string | null;
+}
+
+export interface ListFilter {
+  type?: GatewayType | '';
+  status?: GatewayStatus | '';
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** Unwraps a version from an ETag: "3" → 3, W/"3" → 3. */
+export function versionFromEtag(etag: string | null): number | null {
+  if (!etag) return null;
+  const m = /^(?:W\/)?"?(\d+)"?$/.exec(etag.trim());
+  return m ? Number(m[1]) : null;
+}
+
+export class ApiClient {
+  private readonly opts: ApiClientOptions;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(opts: ApiClientOptions) {
+    this.opts = opts;
+    this.fetchImpl = opts.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    let u = this.opts.baseUrl + path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+      const s = q.toString();
+      if (s) u += (u.includes('?') ? '&' : '?') + s;
+    }
+    return u;
+  }
+
+  async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...o.headers };
+    const token = this.opts.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const org = this.opts.getOrg();
+    if (org) headers['X-Organization-Id'] = org;
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(o.body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path, o.query), { method, headers, body, signal: o.signal });
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') throw err;
+      throw new ApiError({
+        status: 0,
+        title: 'Network error',
+        detail: `Could not reach the Gatehouse API${this.opts.baseUrl ? ` at ${this.opts.baseUrl}` : ''}. Check your connection and try again.`,
+      });
+    }
+    if (!res.ok) {
+      const e = await problemFrom(res);
+      if (res.status === 401) this.opts.onUnauthorized?.(e);
+      throw e;
+    }
+    let data: unknown = null;
+    if (res.status !== 204) {
+      const text = await res.text();
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch {
+          throw new ApiError({ status: res.status, title: 'Unexpected response', detail: 'The server answered with something that is not JSON.' });
+        }
+      }
+    }
+    return { data: data as T, status: res.status, etag: res.headers.get('ETag') };
+  }
+
+  // --- gateways -----------------------------------------------------------
+
+  async listGateways(f: ListFilter = {}, signal?: AbortSignal): Promise<Page<Gateway>> {
+    const r = await this.request<Page<Gateway>>('GET', '/api/gateways', {
+      query: { type: f.type, status: f.status, limit: f.limit, cursor: f.cursor },
+      signal,
+    });
+    return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
+  }
+
+  async getGateway(id: string, signal?: AbortSignal): Promise<Gateway> {
+    const r = await this.request<Gateway>('GET', `/api/gateways/${encodeURIComponent(id)}`, { signal });
+    return withVersion(r);
+  }
+
+  async createGateway(body: CreateGatewayBody, idempotencyKey?: string): Promise<Gateway> {
+    const headers: Record<string, string> = {};
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    return withVersion(await this.request<Gateway>('POST', '/api/gateways', { body, headers }));
+  }
+
+  async updateGateway(id: string, body: UpdateGatewayBody, version: number): Promise<Gateway> {
+    return withVersion(
+      await this.request<Gateway>('PUT', `/api/gateways/${encodeURIComponent(id)}`, { body, headers: { 'If-Match': `"${version}"` } }),
+    );
+  }
+
+  async setStatus(id: string, status: 'CONNECTED' | 'DISCONNECTED'): Promise<Gateway> {
+    return withVersion(await this.request<Gateway>('PATCH', `/api/gateways/${encodeURIComponent(id)}/status`, { body: { status } }));
+  }
+
+  async deleteGateway(id: string): Promise<void> {
+    await this.request<null>('DELETE', `/api/gateways/${encodeURIComponent(id)}`);
+  }
+
+  async audit(id: string, cursor?: string | null, limit = 20): Promise<Page<AuditEvent>> {
+    const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor } });
+    return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
+  }
+
+  async health(id: string, signal?: AbortSignal): Promise<HealthSample[]> {
+    const r = await this.request<{ items?: Record<string, unknown>[] } | Record<string, unknown>[]>(
+      'GET', `/api/gateways/${encodeURIComponent(id)}/health`, { signal },
+    );
+    const raw = Array.isArray(r.data) ? r.data : (r.data?.items ?? []);
+    return raw.map((s) => ({
+      at: String(s.at ?? s.checkedAt ?? ''),
+      result: (s.result ?? s.outcome ?? 'provider_error') as HealthSample['result'],
+      latencyMs: Number(s.latencyMs ?? 0),
+    }));
+  }
+
+  async test(id: string): Promise<TestResult> {
+    const r = await this.request<TestResult>('POST', `/api/gateways/${encodeURIComponent(id)}/test`, { body: {} });
+    return r.data;
+  }
+
+  async action<T = unknown>(id: string, action: string, params: Record<string, unknown> = {}): Promise<T> {
+    const r = await this.request<T>('POST', `/api/gateways/${encodeURIComponent(id)}/actions/${encodeURIComponent(action)}`, { body: params });
+    return r.data;
+  }
+
+  async chat(id: string, params: Record<string, unknown>): Promise<ChatResult> {
+    return unwrapResult<ChatResult>(await this.action(id, 'chat', params), 'text');
+  }
+
+  async providers(signal?: AbortSignal): Promise<unknown> {
+    return (await this.request<unknown>('GET', '/api/providers', { signal })).data;
+  }
+}
+
+function withVersion(r: ApiResponse<Gateway>): Gateway {
+  const g = r.data;
+  const v = versionFromEtag(r.etag);
+  if (g && typeof g.version !== 'number' && v !== null) g.version = v;
+  return g;
+}
+
+/**
+ * Some action routes wrap their output ({"result": {...}}); take the inner
+ * object when the outer one lacks the key that identifies the payload.
+ */
+export function unwrapResult<T>(data: unknown, key: string): T {
+  if (data && typeof data === 'object' && !(key in data)) {
+    const o = data as Record<string, unknown>;
+    for (const k of ['result', 'data', 'output']) {
+      const inner = o[k];
+      if (inner && typeof inner === 'object' && key in inner) return inner as T;
+    }
+  }
+  return data as T;
+}
+
+/** A random Idempotency-Key / state value. */
+export function randomId(): string {
+  if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,100 @@
+// The API's shapes (DESIGN.md section 2). JSON is camelCase throughout.
+
+export type GatewayType = 'TELEGRAM_BOT' | 'AI' | 'WEBHOOK';
+export type GatewayStatus = 'CONNECTED' | 'DISCONNECTED' | 'ERROR' | 'CONNECTING';
+
+export const GATEWAY_TYPES: GatewayType[] = ['TELEGRAM_BOT', 'AI', 'WEBHOOK'];
+export const GATEWAY_STATUSES: GatewayStatus[] = ['CONNECTED', 'DISCONNECTED', 'ERROR', 'CONNECTING'];
+
+export interface Gateway {
+  id: string;
+  name: string;
+  type: GatewayType;
+  status: GatewayStatus;
+  config: Record<string, unknown>;
+  credentialInfo: Record<string, unknown>;
+  userId: string;
+  organizationId: string | null;
+  lastConnectedAt: string | null;
+  lastErrorAt: string | null;
+  lastError: string | null;
+  lastCheckedAt: string | null;
+  lastLatencyMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface AuditActor {
+  userId?: string | null;
+  organizationId?: string | null;
+  sourceIp?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+  system?: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  action: string;
+  at: string;
+  actor: AuditActor;
+  changes?: string[];
+  details?: Record<string, unknown>;
+}
+
+export type TestOutcome = 'ok' | 'invalid_credentials' | 'rate_limited' | 'unreachable' | 'provider_error';
+
+export interface TestResult {
+  success: boolean;
+  latencyMs: number;
+  result: TestOutcome;
+  error?: string;
+  details?: Record<string, unknown>;
+  /** The gateway after the test (status, lastCheckedAt…), when the server sends it. */
+  gateway?: Gateway;
+}
+
+export interface HealthSample {
+  at: string;
+  result: TestOutcome;
+  latencyMs: number;
+}
+
+export interface WebhookInfo {
+  url: string;
+  pending_update_count: number;
+  last_error_date?: number;
+  last_error_message?: string;
+}
+
+export interface ChatMessage {
+  role: 'user' | 'assistant' | 'system';
+  content: string;
+}
+
+export interface ChatResult {
+  text: string;
+  model: string;
+  finishReason?: string;
+  usage?: { inputTokens?: number; outputTokens?: number };
+  latencyMs?: number;
+}
+
+export interface CreateGatewayBody {
+  name: string;
+  type: GatewayType;
+  credentials: Record<string, string>;
+  config?: Record<string, unknown>;
+}
+
+export interface UpdateGatewayBody {
+  name?: string;
+  config?: Record<string, unknown>;
+  credentials?: Record<string, string>;
+}

@@ -1,0 +1,249 @@
+// Gateway detail (seed task 2.4.3): status with last error, masked
+// credentials, config; rename and edit config with If-Match; replace
+// credentials; connect / disconnect; test connection; type-specific panels
+// (Telegram webhook + test message, AI chat); health sparkline; audit trail;
+// delete with a confirmation that names the gateway.
+import { useEffect, useState } from 'preact/hooks';
+import { useApp } from '../app-context';
+import { AuditPanel } from '../components/detail/AuditPanel';
+import { ChatPanel } from '../components/detail/ChatPanel';
+import { CredentialsPanel } from '../components/detail/CredentialsPanel';
+import { HealthPanel } from '../components/detail/HealthPanel';
+import { SettingsPanel } from '../components/detail/SettingsPanel';
+import { TelegramPanel } from '../components/detail/TelegramPanel';
+import { GatewayStatusBadge, GatewayStatusIndicator } from '../components/GatewayStatus';
+import { IconAlert, IconCheck, IconChevronLeft, IconInfo, IconPlug, IconPulse, IconTrash, IconUnplug, TypeIcon } from '../components/icons';
+import { OUTCOME_LABELS } from '../components/Sparkline';
+import { Button, Card, EmptyState, Facts, Link, LinkButton, Modal, Notice, ProblemAlert, Skeleton } from '../components/ui';
+import { ApiError } from '../lib/api';
+import { setFlash, useFlash } from '../lib/flash';
+import { absoluteTime, humanize, ms, relativeTime } from '../lib/format';
+import { providerFor, TYPE_LABELS } from '../lib/providers';
+import { navigate } from '../lib/router';
+import type { Gateway, TestResult } from '../lib/types';
+
+type Op = 'test' | 'connect' | 'disconnect';
+
+export function GatewayDetailPage({ id }: { id: string }) {
+  const { api, providers } = useApp();
+  const [gateway, setGateway] = useState<Gateway | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [refreshKey, setRefreshKey] = useState(0);
+  const [flash, clearFlash] = useFlash();
+  const [op, setOp] = useState<Op | null>(null);
+  const [opError, setOpError] = useState<unknown>(null);
+  const [test, setTest] = useState<TestResult | null>(null);
+  const [testUnavailable, setTestUnavailable] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+
+  const load = async (): Promise<Gateway | null> => {
+    try {
+      const g = await api.getGateway(id);
+      setGateway(g);
+      setLoadError(null);
+      return g;
+    } catch (e) {
+      if (!gateway) setLoadError(e);
+      else setOpError(e);
+      return null;
+    }
+  };
+
+  useEffect(() => {
+    void load();
+  }, [id]);
+
+  const changed = (g: Gateway) => {
+    setGateway(g);
+    setRefreshKey((k) => k + 1);
+  };
+
+  // Long operations: one at a time, with progress, never double-submitted.
+  const run = async (which: Op) => {
+    if (op || !gateway) return;
+    setOp(which);
+    setOpError(null);
+    if (which === 'test') setTest(null);
+    try {
+      if (which === 'test') {
+        const r = await api.test(gateway.id);
+        setTest(r);
+        if (r.gateway && r.gateway.id === gateway.id) setGateway(r.gateway);
+        else await load();
+      } else {
+        changed(await api.setStatus(gateway.id, which === 'connect' ? 'CONNECTED' : 'DISCONNECTED'));
+        return;
+      }
+    } catch (e) {
+      if (which === 'test' && e instanceof ApiError && e.unavailable) setTestUnavailable(true);
+      else setOpError(e);
+    } finally {
+      setOp(null);
+    }
+    setRefreshKey((k) => k + 1);
+  };
+
+  if (loadError) {
+    if (loadError instanceof ApiError && loadError.status === 404) {
+      return (
+        <div class="card">
+          <EmptyState title="Gateway not found" action={<LinkButton href="/gateways" variant="primary">Back to gateways</LinkButton>}>
+            It was deleted, or it belongs to another workspace.
+          </EmptyState>
+        </div>
+      );
+    }
+    return <ProblemAlert error={loadError} onRetry={() => { setLoadError(null); void load(); }} />;
+  }
+  if (!gateway) return <div class="page"><div class="card"><Skeleton lines={5} /></div></div>;
+
+  const info = providerFor(providers, gateway.type);
+  const status = op === 'connect' ? 'CONNECTING' : gateway.status;
+  const isConnected = gateway.status === 'CONNECTED' || gateway.status === 'CONNECTING';
+
+  return (
+    <div class="page">
+      <Link href="/gateways" class="back-link"><IconChevronLeft size={16} /> Gateways</Link>
+      <div class="detail-header">
+        <TypeIcon type={gateway.type} size={26} />
+        <div class="detail-header__main">
+          <h1 class="page-title" data-testid="gateway-name">{gateway.name}</h1>
+          <div class="detail-header__meta">
+            <GatewayStatusBadge status={status} lastError={gateway.lastError} lastErrorAt={gateway.lastErrorAt} />
+            <span>{TYPE_LABELS[gateway.type] ?? gateway.type}</span>
+            <span class="mono muted">{gateway.id}</span>
+          </div>
+        </div>
+        <div class="page-actions">
+          <Button
+            icon={<IconPulse size={16} />} loading={op === 'test'} loadingText="Testing…" disabled={!!op || testUnavailable}
+            title={testUnavailable ? 'Connection tests are not available on this server yet' : 'Run a health check now'}
+            onClick={() => run('test')}
+          >
+            Test connection
+          </Button>
+          {isConnected ? (
+            <Button icon={<IconUnplug size={16} />} loading={op === 'disconnect'} loadingText="Disconnecting…" disabled={!!op} onClick={() => run('disconnect')}>Disconnect</Button>
+          ) : (
+            <Button variant="primary" icon={<IconPlug size={16} />} loading={op === 'connect'} loadingText="Connecting…" disabled={!!op} onClick={() => run('connect')}>Connect</Button>
+          )}
+        </div>
+      </div>
+
+      {flash && <Notice kind="success" title={flash} onDismiss={clearFlash} />}
+      {opError ? <ProblemAlert error={opError} /> : null}
+      {testUnavailable && <Notice title="Connection tests aren't available on this server yet." onDismiss={() => setTestUnavailable(false)} />}
+      {test && <TestResultCard result={test} onDismiss={() => setTest(null)} />}
+
+      <div class="detail-grid">
+        <div class="detail-main">
+          <Card title="Overview" icon={<IconInfo size={18} />} id="overview">
+            {gateway.lastError && (
+              <div class="last-error" data-testid="last-error">
+                <GatewayStatusIndicator status={gateway.status} lastError={gateway.lastError} lastErrorAt={gateway.lastErrorAt} showError />
+              </div>
+            )}
+            <Facts
+              rows={[
+                ['Status', <GatewayStatusIndicator status={status} />],
+                ['Type', TYPE_LABELS[gateway.type] ?? gateway.type],
+                ['Workspace', gateway.organizationId ? <>Organisation <strong>{gateway.organizationId}</strong></> : <>Personal ({gateway.userId})</>],
+                ['Created', <time title={absoluteTime(gateway.createdAt)}>{relativeTime(gateway.createdAt)}</time>],
+                ['Updated', <time title={absoluteTime(gateway.updatedAt)}>{relativeTime(gateway.updatedAt)}</time>],
+                ['Last connected', gateway.lastConnectedAt ? <time title={absoluteTime(gateway.lastConnectedAt)}>{relativeTime(gateway.lastConnectedAt)}</time> : <span class="muted">Never</span>],
+                ['Last check', gateway.lastCheckedAt ? <span title={absoluteTime(gateway.lastCheckedAt)}>{relativeTime(gateway.lastCheckedAt)}{gateway.lastLatencyMs != null && ` · ${ms(gateway.lastLatencyMs)}`}</span> : <span class="muted">Not yet</span>],
+                ['Version', String(gateway.version)],
+              ]}
+            />
+            {gateway.config && Object.keys(gateway.config).length > 0 && (
+              <>
+                <h3 class="subhead">Config</h3>
+                <pre class="code" data-testid="config-view">{JSON.stringify(gateway.config, null, 2)}</pre>
+              </>
+            )}
+          </Card>
+          {gateway.type === 'TELEGRAM_BOT' && <TelegramPanel gateway={gateway} refreshKey={refreshKey} />}
+          {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
+          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey} />
+        </div>
+        <div class="detail-side">
+          <HealthPanel gatewayId={gateway.id} refreshKey={refreshKey} />
+          <SettingsPanel gateway={gateway} onSaved={changed} onReload={load} />
+          <CredentialsPanel gateway={gateway} info={info} onSaved={changed} onReload={load} />
+          <Card title="Danger zone" class="card--danger">
+            <p class="muted small">Deleting removes the gateway, its credentials and its history. {gateway.type === 'TELEGRAM_BOT' ? "The bot's webhook is removed too. " : ''}This cannot be undone.</p>
+            <div class="form-actions">
+              <Button variant="danger" icon={<IconTrash size={16} />} disabled={!!op} onClick={() => setConfirmDelete(true)}>Delete gateway</Button>
+            </div>
+          </Card>
+        </div>
+      </div>
+
+      {confirmDelete && <DeleteDialog gateway={gateway} onClose={() => setConfirmDelete(false)} />}
+    </div>
+  );
+}
+
+function TestResultCard({ result, onDismiss }: { result: TestResult; onDismiss: () => void }) {
+  const ok = result.success;
+  const details = Object.entries(result.details ?? {}).filter(([, v]) => v !== '' && v !== null && v !== undefined);
+  return (
+    <div class={`test-result test-result--${ok ? 'ok' : 'fail'}`} role="status" data-testid="test-result" data-result={result.result}>
+      <div class="test-result__icon">{ok ? <IconCheck /> : <IconAlert />}</div>
+      <div class="test-result__body">
+        <strong>{ok ? 'Connection OK' : (OUTCOME_LABELS[result.result] ?? humanize(result.result))}</strong>
+        <span class="muted"> · {ms(result.latencyMs)}</span>
+        {result.error && <p class="test-result__error">{result.error}</p>}
+        {details.length > 0 && (
+          <div class="chips">
+            {details.map(([k, v]) => <span class="chip"><span class="muted">{humanize(k)}:</span> {typeof v === 'object' ? JSON.stringify(v) : String(v)}</span>)}
+          </div>
+        )}
+      </div>
+      <button type="button" class="icon-btn" aria-label="Dismiss" onClick={onDismiss}>×</button>
+    </div>
+  );
+}
+
+function DeleteDialog({ gateway, onClose }: { gateway: Gateway; onClose: () => void }) {
+  const { api } = useApp();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const del = async () => {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.deleteGateway(gateway.id);
+      setFlash(`Gateway “${gateway.name}” deleted.`);
+      navigate('/gateways');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) {
+        setFlash(`Gateway “${gateway.name}” was already deleted.`);
+        navigate('/gateways');
+        return;
+      }
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal
+      title={`Delete “${gateway.name}”?`}
+      onClose={onClose}
+      busy={busy}
+      footer={
+        <>
+          <Button variant="ghost" disabled={busy} onClick={onClose} data-autofocus>Cancel</Button>
+          <Button variant="danger" icon={<IconTrash size={16} />} loading={busy} loadingText="Deleting…" onClick={del}>Delete gateway</Button>
+        </>
+      }
+    >
+      {error ? <ProblemAlert error={error} compact /> : null}
+      <p>
+        The {TYPE_LABELS[gateway.type] ?? gateway.type} gateway <strong>{gateway.name}</strong> will be deleted with its credentials and history.
+        {gateway.status === 'CONNECTED' ? ' It is connected right now.' : ''} This cannot be undone.
+      </p>
+    </Modal>
+  );
+}

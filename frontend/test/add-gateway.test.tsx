@@ -1,0 +1,93 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
+import { describe, expect, it } from 'vitest';
+import { AddGatewayPage } from '../src/pages/AddGateway';
+import { fakeFetch, gateway, json, makeApi, withApp } from './helpers';
+
+function setup(handler: Parameters<typeof fakeFetch>[0]) {
+  const f = fakeFetch(handler);
+  render(withApp(makeApi(f.fetch), <AddGatewayPage />));
+  return f;
+}
+
+const type = (name: RegExp) => fireEvent.click(screen.getByRole('radio', { name }));
+const input = (label: string, value: string) => fireEvent.input(screen.getByLabelText(label, { exact: false }), { target: { value } });
+
+describe('Add gateway', () => {
+  it('builds the form of the chosen type from its description', () => {
+    setup(() => json(500, {}));
+    expect(screen.queryByLabelText('Bot token', { exact: false })).toBeNull();
+    type(/Telegram Bot/);
+    expect(screen.getByRole('radio', { name: /Telegram Bot/ }).getAttribute('aria-checked')).toBe('true');
+    expect((screen.getByLabelText('Bot token', { exact: false }) as HTMLInputElement).type).toBe('password');
+    type(/^AI/);
+    expect(screen.getByLabelText('Provider', { exact: false })).toBeTruthy();
+    expect(screen.getByLabelText('API key', { exact: false })).toBeTruthy();
+    expect(screen.getByText(/Leave empty to use https:\/\/api.openai.com\/v1/)).toBeTruthy();
+  });
+
+  it('checks fields before sending anything', async () => {
+    const f = setup(() => json(201, gateway()));
+    type(/Telegram Bot/);
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    expect(await screen.findByText('must not be empty')).toBeTruthy();
+    expect(screen.getByText('is required')).toBeTruthy();
+    expect(screen.getByLabelText('Bot token', { exact: false }).getAttribute('aria-invalid')).toBe('true');
+    expect(f.calls).toHaveLength(0);
+  });
+
+  it('switches the AI rules with the provider (Ollama: base URL, no key)', async () => {
+    setup(() => json(201, gateway()));
+    type(/^AI/);
+    input('Name', 'Local');
+    fireEvent.change(screen.getByLabelText('Provider', { exact: false }), { target: { value: 'ollama' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    expect(await screen.findByText('is required for ollama')).toBeTruthy();
+    expect(screen.queryByText('is required')).toBeNull();
+  });
+
+  it("shows the server's field errors beside their fields, and the problem", async () => {
+    setup(() => json(400, {
+      type: 'https://gatehouse.dev/problems/invalid', title: 'Invalid request', status: 400, detail: 'The request is invalid.',
+      errors: [{ field: 'credentials.apiKey', message: 'was rejected: invalid credentials' }, { field: 'credentials.extra', message: 'is not a known field' }],
+    }));
+    type(/^AI/);
+    input('Name', 'Assistant');
+    input('API key', 'sk-test-1234');
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    const err = await screen.findByText('was rejected: invalid credentials');
+    expect(err.closest('.field')!.querySelector('input')!.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByRole('alert').textContent).toMatch(/Invalid request.*The request is invalid\..*Extra.*is not a known field/s);
+  });
+
+  it('sends one Idempotency-Key per distinct payload and reuses it on retry', async () => {
+    let n = 0;
+    const f = setup(() => (++n === 1 ? json(503, { title: 'Service unavailable', status: 503, detail: 'Try again.' }) : json(201, gateway({ id: 'gw_new', name: 'Bot' }))));
+    type(/Telegram Bot/);
+    input('Name', 'Bot');
+    input('Bot token', '123456789:AAHk1x_ExampleExampleExampleExample12');
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    expect(await screen.findByText('Try again.')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    await waitFor(() => expect(window.location.pathname).toBe('/gateways/gw_new'));
+    expect(f.calls).toHaveLength(2);
+    expect(f.calls[0].headers['Idempotency-Key']).toBeTruthy();
+    expect(f.calls[1].headers['Idempotency-Key']).toBe(f.calls[0].headers['Idempotency-Key']);
+    expect(f.calls[0].body).toEqual({ name: 'Bot', type: 'TELEGRAM_BOT', credentials: { botToken: '123456789:AAHk1x_ExampleExampleExampleExample12' } });
+  });
+
+  it('blocks a double submit while creating', async () => {
+    let release!: (r: Response) => void;
+    const f = setup(() => new Promise<Response>((r) => { release = r; }));
+    type(/Telegram Bot/);
+    input('Name', 'Bot');
+    input('Bot token', '123456789:AAHk1x_ExampleExampleExampleExample12');
+    const btn = screen.getByRole('button', { name: 'Create gateway' });
+    fireEvent.click(btn);
+    await screen.findByText('Creating…');
+    fireEvent.click(screen.getByRole('button', { name: /Creating/ }));
+    fireEvent.submit(screen.getByTestId('gateway-form'));
+    expect(f.calls).toHaveLength(1);
+    release(json(201, gateway({ id: 'gw_2' })));
+    await waitFor(() => expect(window.location.pathname).toBe('/gateways/gw_2'));
+  });
+});

@@ -1,0 +1,121 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiClient, ApiError, problemFrom, unwrapResult, versionFromEtag } from '../src/lib/api';
+import { fakeFetch, json } from './helpers';
+
+describe('problemFrom', () => {
+  it('reads problem+json with field errors', async () => {
+    const e = await problemFrom(json(400, {
+      type: 'https://gatehouse.dev/problems/invalid', title: 'Invalid request', status: 400, detail: 'The request is invalid.',
+      errors: [{ field: 'credentials.botToken', message: 'is required' }, { field: 'name', message: 'must not be empty' }],
+    }));
+    expect(e.status).toBe(400);
+    expect(e.title).toBe('Invalid request');
+    expect(e.detail).toBe('The request is invalid.');
+    expect(e.fieldErrors()).toEqual({ 'credentials.botToken': 'is required', name: 'must not be empty' });
+  });
+
+  it("reads API Gateway's own {message} errors", async () => {
+    const e = await problemFrom(new Response('{"message":"Not Found"}', { status: 404 }));
+    expect(e.title).toBe('Not found');
+    expect(e.detail).toBe('Not Found');
+    expect(e.unavailable).toBe(true);
+  });
+
+  it('reads a plain-text or HTML body without showing markup', async () => {
+    expect((await problemFrom(new Response('upstream timed out', { status: 504 }))).detail).toBe('upstream timed out');
+    const html = await problemFrom(new Response('<html><body>Bad gateway</body></html>', { status: 502 }));
+    expect(html.title).toBe('Bad gateway');
+    expect(html.detail).toBe('The server answered 502.');
+  });
+});
+
+describe('ApiClient', () => {
+  it('sends the bearer token and the organisation', async () => {
+    const f = fakeFetch(() => json(200, { items: [], nextCursor: null }));
+    const api = new ApiClient({ baseUrl: 'https://api.example.com', getToken: () => 'T', getOrg: () => 'acme', fetch: f.fetch });
+    await api.listGateways({ type: 'AI', status: '', limit: 20, cursor: 'c1' });
+    expect(f.calls[0].url).toBe('https://api.example.com/api/gateways?type=AI&limit=20&cursor=c1');
+    expect(f.calls[0].headers.Authorization).toBe('Bearer T');
+    expect(f.calls[0].headers['X-Organization-Id']).toBe('acme');
+  });
+
+  it('omits X-Organization-Id for personal gateways', async () => {
+    const f = fakeFetch(() => json(200, { items: [], nextCursor: null }));
+    await new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch }).listGateways();
+    expect(f.calls[0].headers['X-Organization-Id']).toBeUndefined();
+  });
+
+  it('sends If-Match with the version, and Idempotency-Key on create', async () => {
+    const f = fakeFetch((r) => json(r.method === 'POST' ? 201 : 200, { id: 'gw_1', version: 3 }, { ETag: '"3"' }));
+    const api = new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch });
+    await api.updateGateway('gw_1', { name: 'n' }, 2);
+    expect(f.calls[0].headers['If-Match']).toBe('"2"');
+    expect(f.calls[0].headers['Content-Type']).toBe('application/json');
+    await api.createGateway({ name: 'n', type: 'AI', credentials: {} }, 'key-1');
+    expect(f.calls[1].headers['Idempotency-Key']).toBe('key-1');
+  });
+
+  it('turns a 412 into a conflict', async () => {
+    const f = fakeFetch(() => json(412, { title: 'Precondition failed', status: 412, detail: 'The gateway was changed since you read it.' }));
+    const api = new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch });
+    const e = await api.updateGateway('gw_1', { name: 'n' }, 1).catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e.conflict).toBe(true);
+    expect(e.detail).toMatch(/changed since you read it/);
+  });
+
+  it('calls onUnauthorized on 401 and still rejects', async () => {
+    const onUnauthorized = vi.fn();
+    const f = fakeFetch(() => json(401, { title: 'Unauthorized', status: 401, detail: 'A valid bearer token is required.' }));
+    const api = new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch, onUnauthorized });
+    await expect(api.getGateway('x')).rejects.toMatchObject({ status: 401, title: 'Unauthorized' });
+    expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it('reports a network failure with a title and detail', async () => {
+    const api = new ApiClient({ baseUrl: 'https://api.example.com', getToken: () => 'T', getOrg: () => null, fetch: (() => Promise.reject(new TypeError('Failed to fetch'))) as typeof fetch });
+    const e = await api.getGateway('x').catch((x) => x);
+    expect(e).toMatchObject({ status: 0, title: 'Network error' });
+    expect(e.detail).toContain('https://api.example.com');
+  });
+
+  it('rejects a success that is not JSON', async () => {
+    const api = new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: (async () => new Response('<html>', { status: 200 })) as typeof fetch });
+    await expect(api.getGateway('x')).rejects.toMatchObject({ title: 'Unexpected response' });
+  });
+
+  it('takes the version from the ETag when the body lacks it', async () => {
+    const f = fakeFetch(() => json(200, { id: 'gw_1' }, { ETag: 'W/"7"' }));
+    const g = await new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch }).getGateway('gw_1');
+    expect(g.version).toBe(7);
+  });
+
+  it('accepts 204 from DELETE', async () => {
+    const f = fakeFetch(() => new Response(null, { status: 204 }));
+    await expect(new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch }).deleteGateway('gw_1')).resolves.toBeUndefined();
+    expect(f.calls[0].method).toBe('DELETE');
+  });
+
+  it('unwraps an action result and normalises health samples', async () => {
+    const f = fakeFetch((r) => r.url.endsWith('/health')
+      ? json(200, { items: [{ at: '2026-01-01T00:00:00Z', outcome: 'ok', latencyMs: 12 }] })
+      : json(200, { action: 'chat', result: { text: 'hi', model: 'm', usage: { inputTokens: 1, outputTokens: 2 } } }));
+    const api = new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => null, fetch: f.fetch });
+    expect((await api.chat('gw_1', { messages: [] })).text).toBe('hi');
+    expect(f.calls[0].url).toBe('/api/gateways/gw_1/actions/chat');
+    expect(await api.health('gw_1')).toEqual([{ at: '2026-01-01T00:00:00Z', result: 'ok', latencyMs: 12 }]);
+  });
+});
+
+describe('helpers', () => {
+  it('versionFromEtag', () => {
+    expect(versionFromEtag('"3"')).toBe(3);
+    expect(versionFromEtag('W/"12"')).toBe(12);
+    expect(versionFromEtag('abc')).toBeNull();
+    expect(versionFromEtag(null)).toBeNull();
+  });
+  it('unwrapResult keeps objects that already hold the key', () => {
+    expect(unwrapResult({ url: 'x' }, 'url')).toEqual({ url: 'x' });
+    expect(unwrapResult({ result: { url: 'x' } }, 'url')).toEqual({ url: 'x' });
+  });
+});
