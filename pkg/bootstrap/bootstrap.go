@@ -93,7 +93,8 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	d.Registry = Registry(cfg)
 	d.Lifecycle = lifecycle.New(d.Service, d.Registry,
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
-	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim))
+	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim),
+		httpapi.WithHealthSamples(dynamo.NewHealth(d.Dynamo, cfg.Table)))
 	return d
 }
 

@@ -33,6 +33,7 @@ type API struct {
 	svc       *gateway.Service
 	log       *slog.Logger
 	orgsClaim string
+	health    HealthSamples
 }
 
 // Option configures an API.
@@ -71,6 +72,7 @@ func (a *API) Handlers() map[string]Handler {
 		FnTestGateway:   a.TestGateway,
 		FnGatewayAction: a.GatewayAction,
 		FnProviders:     a.Providers,
+		FnHealthHistory: a.HealthHistory,
 	}
 }
 

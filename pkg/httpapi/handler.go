@@ -27,4 +27,5 @@ const (
 	FnTestGateway   = "test-gateway"
 	FnGatewayAction = "gateway-action"
 	FnProviders     = "list-providers"
+	FnHealthHistory = "health-history"
 )

@@ -1,0 +1,239 @@
+package health
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
+)
+
+// Messages of the sweep's own findings. The takeover message starts with
+// MsgWebhookTakenOver, which the issue and the dashboard rely on.
+const (
+	MsgWebhookTakenOver = "webhook taken over by another URL"
+	msgWebhookMissing   = "webhook taken over by another URL: Telegram has no webhook for this bot, so another program may be polling getUpdates with its token; connect the gateway again to take it back."
+	// MsgConnectUnfinished is the lastError of a Telegram gateway whose
+	// connect died mid-way; it stays until the user connects again.
+	MsgConnectUnfinished = "The connection attempt did not finish; connect the gateway again."
+	maxSampleError       = 200
+	// WebhookErrorPrefix starts the lastError of a webhook delivery error.
+	// It must equal inbox.WebhookErrorPrefix, whose webhook function clears
+	// such errors when updates arrive again (a test holds them equal);
+	// package inbox cannot be imported here, since it imports the HTTP API,
+	// which imports this package.
+	WebhookErrorPrefix = "webhook delivery: "
+)
+
+// due reports whether g is checked at now: not DISCONNECTED (the user's
+// choice), and not CONNECTING unless it has been for longer than
+// StuckConnecting (a connect that died mid-way; a younger one is a connect
+// in progress, whose result the sweep must not race).
+func (w *Worker) due(g *gateway.Gateway, now time.Time) bool {
+	switch g.Status {
+	case gateway.StatusDisconnected:
+		return false
+	case gateway.StatusConnecting:
+		return now.Sub(g.UpdatedAt) > w.cfg.StuckConnecting
+	}
+	return true
+}
+
+// judge turns the provider's report into a Result, adding Telegram's
+// webhook rules for a gateway that should have Gatehouse's webhook: one
+// that is CONNECTED, or ERROR after having been connected (a passed check
+// would make it CONNECTED again).
+//
+//   - getWebhookInfo shows another URL, or none: webhook_taken_over, because
+//     the token is being used elsewhere and no update reaches Gatehouse.
+//   - last_error_date within WebhookErrorWindow: webhook_error, with
+//     Telegram's last_error_message behind WebhookErrorPrefix, so the
+//     webhook function clears it when updates arrive again.
+//
+// A stuck CONNECTING Telegram gateway whose bot works is connect_unfinished,
+// and stays so in ERROR: the dead connect may have registered a webhook
+// secret other than the stored one, so only a new connect makes it
+// trustworthy.
+func (w *Worker) judge(g *gateway.Gateway, h provider.HealthResult, now time.Time) Result {
+	r := Result{Outcome: Outcome(h.Outcome), Error: h.Error, LatencyMs: h.LatencyMs}
+	if r.Outcome == "" {
+		r.Outcome = OutcomeProviderError
+	}
+	if n, ok := intDetail(h.Details, "pendingUpdateCount"); ok {
+		r.PendingUpdateCount = &n
+	}
+	if g.Type != gateway.TypeTelegramBot || !h.Healthy {
+		return r
+	}
+	if g.Status == gateway.StatusConnecting || (g.Status == gateway.StatusError && g.LastError == MsgConnectUnfinished) {
+		r.Outcome, r.Error = OutcomeConnectUnfinished, MsgConnectUnfinished
+		return r
+	}
+	if g.Status != gateway.StatusConnected && g.LastConnectedAt == nil {
+		return r
+	}
+	if got, ok := h.Details["webhookUrl"].(string); ok && w.cfg.PublicURL != "" {
+		if want, err := telegram.WebhookURL(w.cfg.PublicURL, g.ID); err == nil && got != want {
+			r.Outcome, r.Error = OutcomeWebhookTakenOver, takenOverMessage(got)
+			return r
+		}
+	}
+	if at, ok := h.Details["lastWebhookErrorAt"].(string); ok {
+		t, err := time.Parse(time.RFC3339, at)
+		if err == nil && now.Sub(t) <= w.cfg.WebhookErrorWindow {
+			msg, _ := h.Details["lastWebhookError"].(string)
+			if msg == "" {
+				msg = "Telegram reported an error"
+			}
+			r.Outcome, r.Error = OutcomeWebhookError, WebhookErrorPrefix+msg
+		}
+	}
+	return r
+}
+
+// takenOverMessage names only the other URL's host: its path may hold a
+// secret of whoever set it.
+func takenOverMessage(other string) string {
+	if other == "" {
+		return msgWebhookMissing
+	}
+	host := "another server"
+	if u, err := url.Parse(other); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return MsgWebhookTakenOver + ": Telegram delivers this bot's updates to " + host +
+		", so its token is used elsewhere; connect the gateway again to take it back."
+}
+
+func intDetail(d map[string]any, key string) (int64, bool) {
+	switch v := d[key].(type) {
+	case int:
+		return int64(v), true
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// check runs one gateway's check and records it: the gateway write (if
+// Decide asks for one), the event of a status change, and the sample.
+func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t *tally) {
+	if !w.due(g, w.now()) {
+		t.skipped.Add(1)
+		return
+	}
+	log := w.log.With("gatewayId", g.ID, "sweep", sweep)
+	p, err := w.registry.Get(g.Type)
+	if err != nil {
+		t.errors.Add(1)
+		log.Error("health: no provider", "type", g.Type, "error", err)
+		return
+	}
+	var res Result
+	creds, err := w.opener.Credentials(ctx, g)
+	switch {
+	case err == nil:
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
+		h := p.CheckHealth(cctx, creds, g.Config)
+		cancel()
+		res = w.judge(g, h, w.now())
+	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
+		res = Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}
+	default:
+		// KMS or the network failed us: that is Gatehouse's outage, not the
+		// gateway's, so there is no verdict and nothing is recorded.
+		t.errors.Add(1)
+		log.Error("health: credentials unavailable", "error", err)
+		return
+	}
+	t.checked.Add(1)
+	if res.Healthy() {
+		t.healthy.Add(1)
+	} else {
+		t.failed.Add(1)
+	}
+
+	now := w.now().UTC()
+	d := Decide(g, res, now, Policy{FailureThreshold: w.cfg.FailureThreshold, TouchInterval: w.cfg.TouchInterval})
+	status := g.Status
+	if d.Write {
+		cw := CheckWrite{
+			GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
+			ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
+			LastConnectedAt: d.LastConnectedAt,
+		}
+		if d.StatusChanged() {
+			ev := gateway.AuditEvent{
+				ID: newID(), GatewayID: g.ID, Action: gateway.AuditStatusChanged,
+				Actor: gateway.Actor{System: Actor}, At: now, Changes: []string{"status"},
+				Details: map[string]string{
+					"from": string(d.From), "to": string(d.To), "reason": d.Reason,
+					"result": string(res.Outcome), "latencyMs": strconv.FormatInt(res.LatencyMs, 10), "sweep": sweep,
+				},
+			}
+			cw.Status, cw.Event = d.To, &ev
+		}
+		ok, err := w.store.RecordCheck(ctx, cw)
+		switch {
+		case err != nil:
+			t.errors.Add(1)
+			log.Error("health: recording the check failed", "error", err)
+		case !ok:
+			// The user changed (or deleted) the gateway after it was read:
+			// their change wins, and the next sweep judges the new state.
+			t.conflicts.Add(1)
+			log.Info("health: gateway changed during the check; result not written")
+		default:
+			t.written.Add(1)
+			status = d.To
+			if d.StatusChanged() {
+				t.changes.Add(1)
+				log.Info("health: status changed", "from", d.From, "to", d.To, "result", res.Outcome)
+				w.publish(ctx, log, StatusChange{
+					GatewayID: g.ID, Type: g.Type, UserID: g.UserID, OrganizationID: g.OrganizationID,
+					OldStatus: d.From, NewStatus: d.To, Reason: d.Reason, Outcome: res.Outcome,
+					At: now, Sweep: sweep, Version: g.Version + 1,
+				}, t)
+			}
+		}
+	}
+	s := Sample{
+		GatewayID: g.ID, At: now, Outcome: res.Outcome, LatencyMs: res.LatencyMs, Status: status,
+		Error: shorten(res.Error, maxSampleError), PendingUpdateCount: res.PendingUpdateCount,
+		ExpiresAt: now.Add(w.cfg.SampleTTL),
+	}
+	if err := w.store.PutSample(ctx, s); err != nil {
+		t.errors.Add(1)
+		log.Error("health: storing the sample failed", "error", err)
+		return
+	}
+	t.samples.Add(1)
+}
+
+func (w *Worker) publish(ctx context.Context, log *slog.Logger, c StatusChange, t *tally) {
+	if w.events == nil {
+		return
+	}
+	if err := w.events.StatusChanged(ctx, c); err != nil {
+		t.errors.Add(1)
+		log.Error("health: publishing the status change failed", "error", err)
+	}
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
