@@ -122,7 +122,7 @@ func DecodeUpdate(body []byte, t Type) (UpdateRequest, error) {
 		}
 	}
 	if len(obj) == 0 {
-		v.add("", "name, config or credentials is required")
+		return req, Errorf(CodeInvalid, "Send at least one of name, config and credentials.")
 	}
 	return req, v.err()
 }

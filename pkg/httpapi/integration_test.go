@@ -174,6 +174,7 @@ func (h *harness) doWith(c caller, r req, mutate func(*events.APIGatewayV2HTTPRe
 			h.t.Fatalf("%s response contains a secret: %s", r.fn, out.Body)
 		}
 	}
+	h.checkContract(r, out)
 	return resp{status: out.StatusCode, headers: out.Headers, body: []byte(out.Body)}
 }
 

@@ -120,6 +120,12 @@ func (r *Registry) Info() []Info {
 	out := make([]Info, len(all))
 	for i, p := range all {
 		out[i] = p.Info()
+		// Clients iterate params; an action without any has an empty list.
+		for j := range out[i].Actions {
+			if out[i].Actions[j].Params == nil {
+				out[i].Actions[j].Params = []Param{}
+			}
+		}
 	}
 	return out
 }

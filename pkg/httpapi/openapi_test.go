@@ -1,0 +1,145 @@
+package httpapi_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/gatehouse/gatehouse/api/apitest"
+	"github.com/gatehouse/gatehouse/infra/emulator"
+	"github.com/gatehouse/gatehouse/infra/local"
+)
+
+// The published contract (api/openapi.json) is checked twice here: its
+// operations are exactly template.yaml's routes, and every response the
+// integration harness receives (doWith) must be one the document allows.
+
+var (
+	routesOnce sync.Once
+	routes     []local.Route
+	routesErr  error
+)
+
+// templateRoutes returns template.yaml's HttpApi routes, read once.
+func templateRoutes(t *testing.T) []local.Route {
+	t.Helper()
+	routesOnce.Do(func() {
+		root, err := emulator.RootDir()
+		if err != nil {
+			routesErr = err
+			return
+		}
+		routes, routesErr = local.LoadRoutes(filepath.Join(root, "template.yaml"))
+	})
+	if routesErr != nil {
+		t.Fatalf("template routes: %v", routesErr)
+	}
+	return routes
+}
+
+// checkContract fails the test when out is not a response the OpenAPI
+// document allows for the route of r's function and method.
+func (h *harness) checkContract(r req, out events.APIGatewayV2HTTPResponse) {
+	h.t.Helper()
+	var path string
+	for _, rt := range templateRoutes(h.t) {
+		if rt.Function == r.fn && rt.Method == r.method {
+			path = rt.Path
+		}
+	}
+	if path == "" {
+		h.t.Fatalf("openapi: template.yaml has no %s route for function %s", r.method, r.fn)
+	}
+	if err := apitest.Must(h.t).CheckEvent(r.method, path, out); err != nil {
+		h.t.Errorf("openapi: the response breaks api/openapi.json: %v", err)
+	}
+}
+
+// TestOpenAPIMatchesTemplate: the document describes every route the
+// template deploys, and nothing else.
+func TestOpenAPIMatchesTemplate(t *testing.T) {
+	var want []string
+	for _, r := range templateRoutes(t) {
+		want = append(want, r.Key())
+	}
+	slices.Sort(want)
+	got := apitest.Must(t).Operations()
+	for _, k := range want {
+		if !slices.Contains(got, k) {
+			t.Errorf("template.yaml route %q is not in api/openapi.json", k)
+		}
+	}
+	for _, k := range got {
+		if !slices.Contains(want, k) {
+			t.Errorf("api/openapi.json operation %q is not a route of template.yaml", k)
+		}
+	}
+}
+
+// TestOpenAPIRefusesWrongResponses proves the hook in doWith has teeth: a
+// handler's real answer passes, and the same answer altered the ways a
+// regression would alter it does not.
+func TestOpenAPIRefusesWrongResponses(t *testing.T) {
+	h := newHarness(t)
+	g := h.create(user("alice"), telegramBody("contract"))
+	c := apitest.Must(t)
+	out, err := h.handlers["get-gateway"](t.Context(), events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		PathParameters: map[string]string{"id": g.ID},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID:  "req-contract",
+			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"},
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": "alice"}}},
+		},
+	})
+	if err != nil || out.StatusCode != 200 {
+		t.Fatalf("get: %d %v", out.StatusCode, err)
+	}
+	if err := c.CheckEvent("GET", "/api/gateways/{id}", out); err != nil {
+		t.Fatalf("the real answer is refused: %v", err)
+	}
+	mutations := map[string]func(*events.APIGatewayV2HTTPResponse){
+		"version missing": func(r *events.APIGatewayV2HTTPResponse) { r.Body = replaceOnce(t, r.Body, `,"version":1`, "") },
+		"secret leaked": func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"tokenLast4"`, `"botToken":"`+botToken+`","tokenLast4"`)
+		},
+		"null name": func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"name":"contract"`, `"name":null`)
+		},
+		"status not in enum": func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"DISCONNECTED"`, `"OFFLINE"`)
+		},
+		"no ETag":            func(r *events.APIGatewayV2HTTPResponse) { delete(r.Headers, "ETag") },
+		"undeclared status":  func(r *events.APIGatewayV2HTTPResponse) { r.StatusCode = 202 },
+		"wrong content type": func(r *events.APIGatewayV2HTTPResponse) { r.Headers["Content-Type"] = "text/plain" },
+		"problem instead of 200": func(r *events.APIGatewayV2HTTPResponse) {
+			r.Headers["Content-Type"] = "application/problem+json"
+		},
+	}
+	for name, mutate := range mutations {
+		t.Run(name, func(t *testing.T) {
+			bad := out
+			bad.Headers = map[string]string{}
+			for k, v := range out.Headers {
+				bad.Headers[k] = v
+			}
+			mutate(&bad)
+			if err := c.CheckEvent("GET", "/api/gateways/{id}", bad); err == nil {
+				t.Errorf("a wrong response passed validation: %d %v %s", bad.StatusCode, bad.Headers, bad.Body)
+			}
+		})
+	}
+}
+
+func replaceOnce(t *testing.T, s, old, repl string) string {
+	t.Helper()
+	i := strings.Index(s, old)
+	if i < 0 {
+		t.Fatalf("%q not in %s", old, s)
+	}
+	return s[:i] + repl + s[i+len(old):]
+}
