@@ -30,6 +30,14 @@ if ! command -v java >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
+# The Lambda bootstraps are arm64; tests run them under qemu on other hosts.
+if [ "$(uname -m)" != aarch64 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  echo "install-tools: qemu-user-static (to run arm64 bootstraps) with apt" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq qemu-user-static >/dev/null
+fi
+
 # Go tools, built from the pinned tools module; rebuilt only when it changes.
 stamp=$tools/bin/.tools-mod.sum
 if ! cmp -s tools/go.sum "$stamp" 2>/dev/null || [ ! -x "$tools/bin/local-kms" ] || [ ! -x "$tools/bin/aws-lambda-rie" ] || [ ! -x "$tools/bin/staticcheck" ]; then
