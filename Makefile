@@ -6,12 +6,44 @@ SHELL := /bin/bash
 
 GO        ?= go
 TOOLS     := $(CURDIR)/.gatehouse/tools
-FUNCTIONS := $(notdir $(wildcard functions/*))
+# Every folder of functions/ with a main.go (functions/permissions.json is data).
+FUNCTIONS := $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))
 BUILD_DIR := build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags '-s -w' -buildvcs=false
 LOCAL     := ./infra/local/cmd/gatehouse-local
+# The repository root, wherever make runs: `sam build` runs this Makefile
+# from a scratch folder.
+ROOT      := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
-.PHONY: help tools run standins token build frontend test test-go test-frontend test-e2e lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
+# template.yaml's functions (logical id: folder under functions/). `sam build`
+# (BuildMethod: makefile, ContextPath: .) runs `make build-<LogicalId>` with
+# ARTIFACTS_DIR set; infra/template checks this list against the template.
+SAM_FUNCTIONS := \
+	ListGatewaysFunction:list-gateways \
+	CreateGatewayFunction:create-gateway \
+	GetGatewayFunction:get-gateway \
+	UpdateGatewayFunction:update-gateway \
+	UpdateGatewayStatusFunction:update-gateway-status \
+	DeleteGatewayFunction:delete-gateway \
+	GatewayAuditFunction:gateway-audit \
+	TestGatewayFunction:test-gateway \
+	GatewayActionFunction:gateway-action \
+	ListProvidersFunction:list-providers \
+	HealthHistoryFunction:health-history \
+	TelegramWebhookFunction:telegram-webhook \
+	HealthCheckFunction:health-check \
+	HealthWorkerFunction:health-check
+SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
+.PHONY: package deploy $(SAM_TARGETS)
+
+# Deploying: the samconfig.toml environment, and the stack it deploys.
+SAM_ENV   ?= default
+STACK     ?= gatehouse
+SAM       ?= sam
+AWS       ?= aws
+PACKAGE_DIR := $(BUILD_DIR)/package
+
+.PHONY: help tools run standins health bench token build frontend test test-go test-frontend test-e2e lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
 
 help:
 	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
@@ -19,6 +51,10 @@ help:
 	@echo "make standins  local Telegram and OpenAI-compatible stand-ins (no internet needed)"
 	@echo "make test    run every test (installs emulators and tools first)"
 	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
+	@echo "make health  run one health-check sweep now (while make run is running)"
+	@echo "make bench   run the benchmarks"
+	@echo "make package one reproducible zip per function in $(PACKAGE_DIR)/"
+	@echo "make deploy  sam build && sam deploy (SAM_ENV=default|localstack), then upload the dashboard"
 
 tools:
 	@./scripts/install-tools.sh
@@ -29,6 +65,18 @@ run: tools frontend
 # Local stand-ins for the Telegram Bot API and an OpenAI-compatible provider.
 standins:
 	$(GO) run ./infra/local/cmd/gatehouse-standins
+
+# One health-check sweep now, against the state of a running `make run`
+# (run it with the same PORT and TELEGRAM_API_BASE_URL).
+health:
+	$(GO) run $(LOCAL) health
+
+# Benchmarks (not tests): a health sweep of 10,000 gateways against a 50 ms
+# stand-in, and each bootstrap's cold start under the Lambda Runtime
+# Interface Emulator next to a hello-world bootstrap.
+bench: tools
+	$(GO) run ./bench/healthsweep
+	$(GO) run ./bench/coldstart -n $${N:-7}
 
 # Prints the token and nothing else on stdout.
 token:
@@ -43,6 +91,51 @@ build:
 $(addprefix build-fn-,$(FUNCTIONS)): build-fn-%:
 	@mkdir -p $(BUILD_DIR)/$*
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$*/bootstrap ./functions/$*
+
+# One target per logical id for `sam build`: the function's package, built
+# exactly as `make build` builds it, into $(ARTIFACTS_DIR)/bootstrap.
+$(foreach f,$(SAM_FUNCTIONS),$(eval build-$(word 1,$(subst :, ,$(f))): SAM_FN := $(word 2,$(subst :, ,$(f)))))
+$(SAM_TARGETS):
+	@test -n "$(ARTIFACTS_DIR)" || { echo "$@: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	cd "$(ROOT)" && GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o "$(abspath $(ARTIFACTS_DIR))/bootstrap" ./functions/$(SAM_FN)
+
+# Reproducible deployment packages: `make build`'s binaries (-trimpath, no
+# VCS stamp, stripped), each zipped as the single entry "bootstrap" with mode
+# 0755 and a fixed time (infra/lambdazip), so the same sources and Go version
+# give byte-identical zips. Their SHA-256 sums go to $(PACKAGE_DIR)/SHA256SUMS.
+package: build
+	@rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	@$(GO) run ./infra/lambdazip -o $(PACKAGE_DIR) $(foreach f,$(FUNCTIONS),$(BUILD_DIR)/$(f)/bootstrap) | sed 's|  $(PACKAGE_DIR)/|  |' | LC_ALL=C sort -k2 > $(PACKAGE_DIR)/SHA256SUMS.tmp
+	@mv $(PACKAGE_DIR)/SHA256SUMS.tmp $(PACKAGE_DIR)/SHA256SUMS
+	@cat $(PACKAGE_DIR)/SHA256SUMS
+
+# sam build && sam deploy, then what CloudFormation cannot do by itself (see
+# README "Deploy"): point PublicApiUrl at the API on the first deployment
+# (a function cannot reference its own HttpApi without a cycle), upload the
+# dashboard, write its /config.json (the stack's DashboardConfig output, or
+# the file DASHBOARD_CONFIG names, for an external OIDC issuer) and
+# invalidate CloudFront's copies.
+deploy: frontend
+	$(SAM) build --config-env $(SAM_ENV)
+	$(SAM) deploy --config-env $(SAM_ENV) --stack-name $(STACK)
+	@set -euo pipefail; \
+	out() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	param() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Parameters[?ParameterKey=='$$1'].ParameterValue" --output text; }; \
+	api=$$(out ApiUrl); \
+	if [ -z "$$(param PublicApiUrl)" ]; then \
+	  echo "deploy: PublicApiUrl is empty; setting it to $$api (Telegram webhooks are registered under it)"; \
+	  $(SAM) deploy --config-env $(SAM_ENV) --stack-name $(STACK) --parameter-overrides "PublicApiUrl=$$api"; \
+	fi; \
+	bucket=$$(out DashboardBucket); dist=$$(out DistributionId); \
+	if [ -n "$(DASHBOARD_CONFIG)" ]; then config=$$(cat "$(DASHBOARD_CONFIG)"); else config=$$(out DashboardConfig); fi; \
+	if [ -z "$$config" ] || [ "$$config" = None ]; then \
+	  echo "deploy: no DashboardConfig output (external OIDC issuer): run again with DASHBOARD_CONFIG=path/to/config.json" >&2; exit 1; \
+	fi; \
+	$(AWS) s3 sync frontend/dist/assets "s3://$$bucket/assets" --delete --cache-control "public, max-age=31536000, immutable"; \
+	$(AWS) s3 sync frontend/dist "s3://$$bucket" --delete --exclude "assets/*" --exclude config.json --cache-control "no-cache"; \
+	printf '%s\n' "$$config" | $(AWS) s3 cp - "s3://$$bucket/config.json" --content-type application/json --cache-control "no-cache"; \
+	$(AWS) cloudfront create-invalidation --distribution-id "$$dist" --paths "/*" --query Invalidation.Id --output text >/dev/null; \
+	echo; echo "Dashboard: $$(out DashboardUrl)"; echo "API:       $$api"
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/local"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -47,6 +49,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:])
+	case "health":
+		err = healthCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -57,7 +61,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gatehouse-local serve | token -sub SUB [-orgs a,b]")
+	fmt.Fprintln(os.Stderr, "usage: gatehouse-local serve | token -sub SUB [-orgs a,b] | health")
 	os.Exit(2)
 }
 
@@ -216,9 +220,10 @@ func serve(args []string) error {
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		return fmt.Errorf("template.yaml routes without a handler: %v", missing)
 	}
-	httpSrv := &http.Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Handler: withOpenAPI(srv), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
+	go runHealthSchedule(ctx, deps, root, log)
 
 	fmt.Fprintf(os.Stderr, `
 Gatehouse is running.
@@ -263,6 +268,20 @@ func dashboard(dist string) http.Handler {
 			return
 		}
 		files.ServeHTTP(w, r)
+	})
+}
+
+// withOpenAPI serves the API's OpenAPI document at api.DocumentPath,
+// without a token, ahead of the template's routes.
+func withOpenAPI(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != api.DocumentPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "openapi.json", time.Time{}, bytes.NewReader(api.Document))
 	})
 }
 

@@ -1,0 +1,55 @@
+package template_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestKeepIntrinsics: an intrinsic where goformation expects a string is
+// kept as a reference, one where it expects a number is set aside by path,
+// and an unknown property still fails the parse.
+func TestKeepIntrinsics(t *testing.T) {
+	const src = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Burst: {Type: Number, Default: 10}
+  Name: {Type: String, Default: t}
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefaultRouteSettings:
+        ThrottlingBurstLimit: !Ref Burst
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Ref Name
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+Outputs:
+  Arn:
+    Value: !GetAtt Table.Arn
+`
+	tpl, err := parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := tpl.CFN.GetDynamoDBTableWithName("Table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := ref(tbl.TableName); !ok || r != "Name" {
+		t.Errorf("TableName = %v, want the reference to Name", decode(tbl.TableName))
+	}
+	if got := tpl.Typed["Resources.Api.Properties.DefaultRouteSettings.ThrottlingBurstLimit"]; !reflect.DeepEqual(got, map[string]any{"Ref": "Burst"}) {
+		t.Errorf("typed intrinsics: %v", tpl.Typed)
+	}
+	if res, attr, ok := getAtt(tpl.CFN.Outputs["Arn"].Value); !ok || res != "Table" || attr != "Arn" {
+		t.Errorf("output: %v", tpl.CFN.Outputs["Arn"].Value)
+	}
+
+	_, err = parse([]byte(strings.Replace(src, "TableName:", "TabelName:", 1)))
+	if err == nil || !strings.Contains(err.Error(), "TabelName") {
+		t.Errorf("a misspelt property: %v", err)
+	}
+}

@@ -1,0 +1,309 @@
+package template_test
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/health"
+)
+
+// eventBusArn is how the worker's role names the EventBusName bus.
+const eventBusArn = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"
+
+// TestPermissions: each function has a role of its own whose statements
+// grant exactly what functions/permissions.json lists for it, each on the
+// resource and with the conditions listed there.
+func TestPermissions(t *testing.T) {
+	tpl := load(t)
+	perms := permissions(t)
+	roles := tpl.CFN.GetAllIAMRoleResources()
+	roleOf := map[string]string{}
+	listed := map[string]bool{}
+	for _, f := range functions(t) {
+		listed[f.ID] = true
+		want, ok := perms.Functions[f.ID]
+		if !ok {
+			t.Errorf("%s is missing from functions/permissions.json", f.ID)
+			continue
+		}
+		if want.CodeURI != *f.CodeUri.String {
+			t.Errorf("%s: functions/permissions.json says codeUri %q, template.yaml %q", f.ID, want.CodeURI, *f.CodeUri.String)
+		}
+		roleID, attr, ok := getAtt(f.Role)
+		if !ok || attr != "Arn" || roles[roleID] == nil {
+			t.Errorf("%s: Role must be !GetAtt <an AWS::IAM::Role>.Arn, got %v", f.ID, decode(f.Role))
+			continue
+		}
+		if other, dup := roleOf[roleID]; dup {
+			t.Errorf("%s and %s share the role %s", other, f.ID, roleID)
+		}
+		roleOf[roleID] = f.ID
+		role := roles[roleID]
+		if len(role.ManagedPolicyArns) > 0 {
+			t.Errorf("%s: role %s has managed policies %v; write the actions out", f.ID, roleID, role.ManagedPolicyArns)
+		}
+		if !lambdaTrust(role.AssumeRolePolicyDocument) {
+			t.Errorf("%s: role %s must trust exactly lambda.amazonaws.com: %v", f.ID, roleID, role.AssumeRolePolicyDocument)
+		}
+		logGroup, err := logGroupOf(tpl, f)
+		if err != nil {
+			t.Errorf("%s: %v", f.ID, err)
+		}
+		var statements []map[string]any
+		for _, p := range role.Policies {
+			statements = append(statements, stmts(get(p.PolicyDocument, "Statement"))...)
+		}
+		got, problems := granted(statements, logGroup)
+		for _, p := range problems {
+			t.Errorf("%s: %s", f.ID, p)
+		}
+		wantSet := grantSet(append(slices.Clone(perms.EveryFunction), want.Grants...))
+		if !slices.Equal(got, wantSet) {
+			t.Errorf("%s grants\n\t%s\nfunctions/permissions.json lists\n\t%s", f.ID, strings.Join(got, "\n\t"), strings.Join(wantSet, "\n\t"))
+		}
+		for _, g := range got {
+			action := strings.Fields(g)[0]
+			switch {
+			case f.Dir == "telegram-webhook" && strings.HasPrefix(action, "kms:"):
+				t.Errorf("%s: the webhook function may have no kms action, has %s", f.ID, g)
+			case f.Dir != "health-check" && (action == "lambda:InvokeFunction" || action == "events:PutEvents"):
+				t.Errorf("%s: only the health check may invoke workers and put events, has %s", f.ID, g)
+			}
+		}
+	}
+	for id := range perms.Functions {
+		if !listed[id] {
+			t.Errorf("functions/permissions.json lists %s, which template.yaml does not declare", id)
+		}
+	}
+	for id := range roles {
+		if _, used := roleOf[id]; !used {
+			t.Errorf("role %s is used by no function", id)
+		}
+	}
+}
+
+// granted turns a role's statements into "action on resource [in
+// partitions]" lines, sorted, and reports what no grant may contain.
+func granted(statements []map[string]any, logGroup string) (grants []string, problems []string) {
+	for i, s := range statements {
+		where := fmt.Sprintf("statement %d (%v)", i, s["Sid"])
+		for _, k := range []string{"NotAction", "NotResource", "Principal", "NotPrincipal"} {
+			if _, ok := s[k]; ok {
+				problems = append(problems, where+": has "+k)
+			}
+		}
+		if s["Effect"] != "Allow" {
+			problems = append(problems, fmt.Sprintf("%s: Effect %v; roles only allow", where, s["Effect"]))
+		}
+		var resources []any
+		switch r := s["Resource"].(type) {
+		case []any:
+			resources = r
+		default:
+			resources = []any{r}
+		}
+		actions := stringList(s["Action"])
+		if len(actions) == 0 || len(resources) == 0 {
+			problems = append(problems, where+": no Action or no Resource")
+		}
+		for _, r := range resources {
+			res, ok := resourceName(r, logGroup)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s: resource %v is not one functions/permissions.json can name", where, r))
+				continue
+			}
+			for _, a := range actions {
+				if strings.ContainsAny(a, "*?") {
+					problems = append(problems, where+": wildcard action "+a)
+				}
+				partitions, err := checkCondition(a, res, s["Condition"])
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: %s on %s: %v", where, a, res, err))
+				}
+				grants = append(grants, grantLine(a, res, partitions))
+			}
+		}
+	}
+	sort.Strings(grants)
+	return grants, problems
+}
+
+func grantLine(action, resource string, partitions []string) string {
+	line := action + " on " + resource
+	if len(partitions) > 0 {
+		line += " in " + strings.Join(partitions, ",")
+	}
+	return line
+}
+
+func grantSet(gs []Grant) []string {
+	var out []string
+	for _, g := range gs {
+		for _, a := range g.Actions {
+			out = append(out, grantLine(a, g.Resource, g.Partitions))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// resourceName names a statement's resource as functions/permissions.json
+// does: !GetAtt X.Arn is X (LogGroup for the function's own log group),
+// !Sub "${X.Arn}/rest" is X/rest, and the EventBusName bus is EventBus.
+func resourceName(v any, logGroup string) (string, bool) {
+	if res, attr, ok := getAtt(v); ok && attr == "Arn" {
+		if res == logGroup {
+			return "LogGroup", true
+		}
+		return res, true
+	}
+	s, ok := sub(v)
+	if !ok {
+		return "", false
+	}
+	if s == eventBusArn {
+		return "EventBus", true
+	}
+	if inner, rest, ok := strings.Cut(strings.TrimPrefix(s, "${"), "}"); ok && strings.HasPrefix(s, "${") {
+		if res, ok := strings.CutSuffix(inner, ".Arn"); ok && strings.HasPrefix(rest, "/") {
+			return res + rest, true
+		}
+	}
+	return "", false
+}
+
+// checkCondition checks the Condition of a grant of action on resource and
+// returns the partitions (dynamodb:LeadingKeys) it limits the grant to:
+// kms actions carry the encryption-context condition that matches
+// gateway.Binding, table actions a LeadingKeys condition, PutEvents the
+// health check's source, and nothing else any condition.
+func checkCondition(action, resource string, cond any) ([]string, error) {
+	c, _ := cond.(map[string]any)
+	switch {
+	case strings.HasPrefix(action, "kms:"):
+		return nil, checkBindingCondition(c)
+	case strings.HasPrefix(action, "dynamodb:") && resource == "Table":
+		like, _ := get(c, "ForAllValues:StringLike").(map[string]any)
+		keys := stringList(like["dynamodb:LeadingKeys"])
+		if len(c) != 1 || len(like) != 1 || len(keys) == 0 {
+			return nil, fmt.Errorf("want exactly ForAllValues:StringLike dynamodb:LeadingKeys, got %v", cond)
+		}
+		return keys, nil
+	case action == "events:PutEvents":
+		if !reflect.DeepEqual(c, map[string]any{"StringEquals": map[string]any{"events:source": health.EventSource}}) {
+			return nil, fmt.Errorf("want StringEquals events:source %s, got %v", health.EventSource, cond)
+		}
+		return nil, nil
+	case cond != nil:
+		return nil, fmt.Errorf("unexpected Condition %v", cond)
+	}
+	return nil, nil
+}
+
+// checkBindingCondition: KMS may be used only with an encryption context
+// of exactly gateway.Binding's keys, each value shaped like a binding's.
+func checkBindingCondition(c map[string]any) error {
+	user := gateway.Binding(&gateway.Gateway{ID: gateway.NewID(), UserID: "alice"})
+	org := gateway.Binding(&gateway.Gateway{ID: gateway.NewID(), UserID: "alice", OrganizationID: "acme"})
+	keys := sortedKeys(user)
+	if got := stringList(get(c, "ForAllValues:StringEquals", "kms:EncryptionContextKeys")); !slices.Equal(sortedCopy(got), keys) {
+		return fmt.Errorf("ForAllValues:StringEquals kms:EncryptionContextKeys = %v, want %v (gateway.Binding)", got, keys)
+	}
+	like, _ := get(c, "StringLike").(map[string]any)
+	if len(c) != 2 || len(like) != len(keys) {
+		return fmt.Errorf("want the context keys condition and one StringLike per key, got %v", c)
+	}
+	for _, b := range []map[string]string{user, org} {
+		for _, k := range keys {
+			patterns := stringList(like["kms:EncryptionContext:"+k])
+			if !slices.ContainsFunc(patterns, func(p string) bool { ok, _ := path.Match(p, b[k]); return ok }) {
+				return fmt.Errorf("StringLike kms:EncryptionContext:%s %v does not admit a binding's %q", k, patterns, b[k])
+			}
+		}
+	}
+	return nil
+}
+
+// lambdaTrust reports whether doc lets exactly Lambda assume the role.
+func lambdaTrust(doc any) bool {
+	ss := stmts(get(doc, "Statement"))
+	return len(ss) == 1 && ss[0]["Effect"] == "Allow" &&
+		reflect.DeepEqual(stringList(ss[0]["Action"]), []string{"sts:AssumeRole"}) &&
+		reflect.DeepEqual(get(ss[0], "Principal"), map[string]any{"Service": "lambda.amazonaws.com"}) &&
+		ss[0]["Condition"] == nil
+}
+
+// stmts reads a policy's Statement (a list, or a single statement).
+func stmts(v any) []map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}
+	case []any:
+		var out []map[string]any
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// TestGrantedCatchesTooMuch proves the comparison fails for the mistakes
+// it exists for: a wildcard, an extra action, a missing condition.
+func TestGrantedCatchesTooMuch(t *testing.T) {
+	kmsCond := map[string]any{
+		"ForAllValues:StringEquals": map[string]any{"kms:EncryptionContextKeys": []any{"gatewayId", "owner"}},
+		"StringLike":                map[string]any{"kms:EncryptionContext:gatewayId": "gw_*", "kms:EncryptionContext:owner": []any{"USER#*", "ORG#*"}},
+	}
+	table := map[string]any{"Fn::GetAtt": "Table.Arn"}
+	key := map[string]any{"Fn::GetAtt": []any{"Key", "Arn"}}
+	tests := []struct {
+		name      string
+		statement map[string]any
+		want      []string
+		problem   string
+	}{
+		{"fine", map[string]any{"Effect": "Allow", "Action": []any{"kms:Decrypt"}, "Resource": key, "Condition": kmsCond},
+			[]string{"kms:Decrypt on Key"}, ""},
+		{"wildcard", map[string]any{"Effect": "Allow", "Action": "dynamodb:*", "Resource": table,
+			"Condition": map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []any{"GW#*"}}}},
+			[]string{"dynamodb:* on Table in GW#*"}, "wildcard"},
+		{"kms without context", map[string]any{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key},
+			[]string{"kms:Decrypt on Key"}, "kms:EncryptionContextKeys"},
+		{"owner not bound", map[string]any{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key, "Condition": map[string]any{
+			"ForAllValues:StringEquals": kmsCond["ForAllValues:StringEquals"],
+			"StringLike":                map[string]any{"kms:EncryptionContext:gatewayId": "gw_*", "kms:EncryptionContext:owner": "USER#*"}}},
+			[]string{"kms:Decrypt on Key"}, "ORG#acme"},
+		{"table without partitions", map[string]any{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table},
+			[]string{"dynamodb:GetItem on Table"}, "LeadingKeys"},
+		{"any resource", map[string]any{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+			nil, "not one functions/permissions.json can name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, problems := granted([]map[string]any{tt.statement}, "OwnLogGroup")
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("grants %v, want %v", got, tt.want)
+			}
+			joined := strings.Join(problems, "; ")
+			if (tt.problem == "") != (joined == "") || !strings.Contains(joined, tt.problem) {
+				t.Errorf("problems %q, want one mentioning %q", joined, tt.problem)
+			}
+		})
+	}
+}
