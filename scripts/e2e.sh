@@ -97,6 +97,10 @@ if ! curl -fsS "$base/" | grep -q '<div id="app">'; then
 fi
 log "runner ready after ${SECONDS}s total"
 
+# The journey runs one health sweep mid-way (make health against this
+# runner's emulators), as the schedule would every five minutes.
+export HEALTH_SWEEP_CMD="env GATEHOUSE_STATE_DIR=$tmp/state PORT=$port GATEHOUSE_DYNAMODB_PORT=$ddb_port GATEHOUSE_KMS_PORT=$kms_port GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true TELEGRAM_API_BASE_URL=$telegram_url $tmp/gatehouse-local health"
+
 start=$(date +%s%N)
 BASE_URL=$base AI_BASE_URL=$openai_url node frontend/e2e/journey.mjs
 end=$(date +%s%N)

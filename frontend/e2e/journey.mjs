@@ -3,6 +3,7 @@
 // scripts/e2e.sh, which starts one. Each step asserts what the page shows
 // and saves a screenshot under test-results/screenshots/.
 import assert from 'node:assert/strict';
+import { execSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -267,6 +268,19 @@ try {
       await expectText(chat.getByTestId('chat-meta'), /gpt-4o-mini.*tokens/s);
       await screenshot('detail-ai-chat');
     });
+
+    if (process.env.HEALTH_SWEEP_CMD) {
+      await step('a scheduled health sweep draws the sparkline', async () => {
+        // One real sweep (make health) against this runner's emulators.
+        const out = execSync(process.env.HEALTH_SWEEP_CMD, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        assert.match(out, /"checked":\s*[1-9]/, `the sweep checked nothing: ${out}`);
+        await page.reload();
+        const spark = page.getByTestId('sparkline');
+        await spark.waitFor({ timeout: TIMEOUT });
+        assert.match(await spark.getAttribute('aria-label'), /^1 health checks?, 1 OK/);
+        await screenshot('detail-ai-health');
+      });
+    }
   } else {
     await screenshot('detail-ai');
   }
