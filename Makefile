@@ -105,7 +105,7 @@ $(SAM_TARGETS):
 # give byte-identical zips. Their SHA-256 sums go to $(PACKAGE_DIR)/SHA256SUMS.
 package: build
 	@rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
-	@$(GO) run ./infra/lambdazip -o $(PACKAGE_DIR) $(foreach f,$(FUNCTIONS),$(BUILD_DIR)/$(f)/bootstrap) | sed 's|  $(PACKAGE_DIR)/|  |' | LC_ALL=C sort -k2 > $(PACKAGE_DIR)/SHA256SUMS.tmp
+	@$(GO) run ./infra/lambdazip/cmd/lambdazip -o $(PACKAGE_DIR) $(foreach f,$(FUNCTIONS),$(BUILD_DIR)/$(f)/bootstrap) | sed 's|  $(PACKAGE_DIR)/|  |' | LC_ALL=C sort -k2 > $(PACKAGE_DIR)/SHA256SUMS.tmp
 	@mv $(PACKAGE_DIR)/SHA256SUMS.tmp $(PACKAGE_DIR)/SHA256SUMS
 	@cat $(PACKAGE_DIR)/SHA256SUMS
 

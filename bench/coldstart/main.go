@@ -23,7 +23,6 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -41,6 +40,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
+	"github.com/gatehouse/gatehouse/infra/lambdazip"
 	"github.com/gatehouse/gatehouse/infra/rie"
 )
 
@@ -218,11 +218,11 @@ func (t *target) sizes(dir string) error {
 		return err
 	}
 	t.size = int64(len(bin))
-	z, err := deterministicZip(bin)
+	z, err := lambdazip.Package(bin)
 	if err != nil {
 		return err
 	}
-	again, _ := deterministicZip(bin)
+	again, _ := lambdazip.Package(bin)
 	if !bytes.Equal(z, again) {
 		return fmt.Errorf("%s: two zips of the same binary differ", t.name)
 	}
@@ -230,26 +230,6 @@ func (t *target) sizes(dir string) error {
 	sum := sha256.Sum256(z)
 	t.zipSum = fmt.Sprintf("%x", sum[:6])
 	return os.WriteFile(filepath.Join(dir, t.name+".zip"), z, 0o644)
-}
-
-// deterministicZip is a Lambda deployment package: bootstrap at the root,
-// executable, with a fixed time so that the bytes depend on the binary only.
-func deterministicZip(bootstrap []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(bootstrap); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -1,4 +1,5 @@
-// Command lambdazip writes Lambda deployment packages whose bytes depend on
+// Command lambdazip writes Lambda deployment packages (see package
+// lambdazip) whose bytes depend on
 // the bootstrap's bytes and the Go version only: one zip per bootstrap, with
 // the single entry "bootstrap", mode 0755, a fixed modification time
 // (1980-01-01, the earliest a zip can hold), deflated by Go's
@@ -15,20 +16,15 @@
 package main
 
 import (
-	"archive/zip"
-	"bytes"
 	"crypto/sha256"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"time"
-)
 
-// Epoch is the modification time of every entry: the zip format's earliest.
-var Epoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	"github.com/gatehouse/gatehouse/infra/lambdazip"
+)
 
 func main() {
 	out := flag.String("o", "", "output `directory` (created if missing)")
@@ -66,7 +62,7 @@ func run(dir string, bootstraps []string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		z, err := Package(bin)
+		z, err := lambdazip.Package(bin)
 		if err != nil {
 			return fmt.Errorf("%s: %w", b, err)
 		}
@@ -77,29 +73,6 @@ func run(dir string, bootstraps []string, w io.Writer) error {
 		fmt.Fprintf(w, "%x  %s\n", sha256.Sum256(z), dst)
 	}
 	return nil
-}
-
-// Package returns the deployment package of a bootstrap: a zip holding it
-// as "bootstrap", executable, dated Epoch.
-func Package(bootstrap []byte) ([]byte, error) {
-	if len(bootstrap) == 0 {
-		return nil, errors.New("empty bootstrap")
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: Epoch}
-	h.SetMode(0o755)
-	f, err := zw.CreateHeader(h)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := f.Write(bootstrap); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // writeFile replaces dst atomically, so an interrupted run leaves no
