@@ -16,15 +16,17 @@ func TestLoadRoutesRealTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const timeout = 10 * time.Second
+	// Routes that call a provider (live validation, connect, webhook
+	// removal) get the HTTP API's integration limit; the others 10 s.
+	const timeout, providerTimeout = 10 * time.Second, 29 * time.Second
 	want := []Route{
 		{Function: httpapi.FnListGateways, Method: "GET", Path: "/api/gateways", Auth: true, Timeout: timeout},
-		{Function: httpapi.FnCreateGateway, Method: "POST", Path: "/api/gateways", Auth: true, Timeout: timeout},
-		{Function: httpapi.FnDeleteGateway, Method: "DELETE", Path: "/api/gateways/{id}", Auth: true, Timeout: timeout},
+		{Function: httpapi.FnCreateGateway, Method: "POST", Path: "/api/gateways", Auth: true, Timeout: providerTimeout},
+		{Function: httpapi.FnDeleteGateway, Method: "DELETE", Path: "/api/gateways/{id}", Auth: true, Timeout: providerTimeout},
 		{Function: httpapi.FnGetGateway, Method: "GET", Path: "/api/gateways/{id}", Auth: true, Timeout: timeout},
-		{Function: httpapi.FnUpdateGateway, Method: "PUT", Path: "/api/gateways/{id}", Auth: true, Timeout: timeout},
+		{Function: httpapi.FnUpdateGateway, Method: "PUT", Path: "/api/gateways/{id}", Auth: true, Timeout: providerTimeout},
 		{Function: httpapi.FnGatewayAudit, Method: "GET", Path: "/api/gateways/{id}/audit", Auth: true, Timeout: timeout},
-		{Function: httpapi.FnUpdateStatus, Method: "PATCH", Path: "/api/gateways/{id}/status", Auth: true, Timeout: timeout},
+		{Function: httpapi.FnUpdateStatus, Method: "PATCH", Path: "/api/gateways/{id}/status", Auth: true, Timeout: providerTimeout},
 	}
 	// The template may declare more routes; these must be there as they are.
 	have := map[string]Route{}
