@@ -215,27 +215,6 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 	})
 }
 
-// SetStatus moves a gateway to status, recording the transition. Moving to
-// CONNECTED sets lastConnectedAt; moving to ERROR records errMsg.
-func (s *Service) SetStatus(ctx context.Context, actor Actor, id string, status Status, errMsg string, ifMatch *int64) (*Gateway, error) {
-	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
-		if g.Status == status && status != StatusError {
-			return "", nil, nil, nil
-		}
-		details := map[string]string{"from": string(g.Status), "to": string(status)}
-		now := s.now().UTC()
-		switch status {
-		case StatusConnected:
-			g.LastConnectedAt = &now
-		case StatusError:
-			g.LastError, g.LastErrorAt = errMsg, &now
-			details["error"] = errMsg
-		}
-		g.Status = status
-		return AuditStatusChanged, []string{"status"}, details, nil
-	})
-}
-
 // Change describes what a Modify function did to a gateway, for the audit
 // trail. No Fields means nothing changed and nothing is written.
 type Change struct {

@@ -237,10 +237,10 @@ func (e *env) create(name string, t gateway.Type, creds gateway.Credentials, sta
 	switch status {
 	case gateway.StatusDisconnected:
 	case gateway.StatusError: // never connected
-		g, err = e.svc.SetStatus(ctx, alice, g.ID, gateway.StatusError, "earlier failure", nil)
+		g, err = setStatus(ctx, e.svc, alice, g.ID, gateway.StatusError, "earlier failure", nil)
 	default:
-		if g, err = e.svc.SetStatus(ctx, alice, g.ID, gateway.StatusConnected, "", nil); err == nil && status != gateway.StatusConnected {
-			g, err = e.svc.SetStatus(ctx, alice, g.ID, status, "", nil)
+		if g, err = setStatus(ctx, e.svc, alice, g.ID, gateway.StatusConnected, "", nil); err == nil && status != gateway.StatusConnected {
+			g, err = setStatus(ctx, e.svc, alice, g.ID, status, "", nil)
 		}
 	}
 	if err != nil {
@@ -440,7 +440,7 @@ func TestUserChangeDuringSweepWins(t *testing.T) {
 		var err error
 		switch {
 		case strings.HasSuffix(creds.URL, "/victim"):
-			_, err = e.svc.SetStatus(ctx, alice, victim.ID, gateway.StatusDisconnected, "", nil)
+			_, err = setStatus(ctx, e.svc, alice, victim.ID, gateway.StatusDisconnected, "", nil)
 		case strings.HasSuffix(creds.URL, "/renamed"):
 			name := "new name"
 			_, err = e.svc.Update(ctx, alice, renamed.ID, gateway.UpdateRequest{Name: &name}, nil)
@@ -780,4 +780,24 @@ func TestHistoryRoute(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("without a sample source: %d", resp.StatusCode)
 	}
+}
+
+// setStatus moves a gateway to status as a user's status change would:
+// CONNECTED sets lastConnectedAt, ERROR records errMsg, each audited.
+func setStatus(ctx context.Context, svc *gateway.Service, actor gateway.Actor, id string, status gateway.Status, errMsg string, ifMatch *int64) (*gateway.Gateway, error) {
+	return svc.Modify(ctx, actor, id, ifMatch, func(g *gateway.Gateway) (gateway.Change, error) {
+		if g.Status == status && status != gateway.StatusError {
+			return gateway.Change{}, nil
+		}
+		details := map[string]string{"from": string(g.Status), "to": string(status)}
+		now := time.Now().UTC()
+		switch status {
+		case gateway.StatusConnected:
+			g.LastConnectedAt = &now
+		case gateway.StatusError:
+			g.LastError, g.LastErrorAt = errMsg, &now
+		}
+		g.Status = status
+		return gateway.Change{Action: gateway.AuditStatusChanged, Fields: []string{"status"}, Details: details}, nil
+	})
 }

@@ -350,7 +350,10 @@ func TestPaginationWithFilters(t *testing.T) {
 		g := h.create(alice, bodies[i%3](fmt.Sprintf("gw-%02d", i)))
 		status := "DISCONNECTED"
 		if i%4 == 0 {
-			if _, err := h.svc.SetStatus(ctx, gateway.Actor{UserID: "alice"}, g.ID, gateway.StatusConnected, "", nil); err != nil {
+			if _, err := h.svc.Modify(ctx, gateway.Actor{UserID: "alice"}, g.ID, nil, func(g *gateway.Gateway) (gateway.Change, error) {
+				g.Status = gateway.StatusConnected
+				return gateway.Change{Action: gateway.AuditStatusChanged, Fields: []string{"status"}}, nil
+			}); err != nil {
 				t.Fatal(err)
 			}
 			status = "CONNECTED"
