@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,20 +49,9 @@ type HealthSampleJSON struct {
 func (a *API) HealthHistory(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
 		q := ev.QueryStringParameters
-		var fe []gateway.FieldError
-		for k := range q {
-			if k != "limit" {
-				fe = append(fe, gateway.FieldError{Field: k, Message: "is not a known query parameter"})
-			}
-		}
-		limit := DefaultHealthLimit
-		if v, ok := q["limit"]; ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > MaxHealthLimit {
-				fe = append(fe, gateway.FieldError{Field: "limit", Message: "must be an integer from 1 to " + strconv.Itoa(MaxHealthLimit)})
-			}
-			limit = n
-		}
+		fe := unknownParams(q, "limit")
+		limit, lfe := parseLimit(q, DefaultHealthLimit, MaxHealthLimit)
+		fe = append(fe, lfe...)
 		if len(fe) > 0 {
 			return response{}, gateway.Invalid(fe...)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,15 +66,8 @@ func gatewayResponse(status int, g *gateway.Gateway) response {
 func (a *API) ListGateways(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
 		q := ev.QueryStringParameters
-		var fe []gateway.FieldError
 		var f gateway.ListFilter
-		for k := range q {
-			switch k {
-			case "type", "status", "limit", "cursor":
-			default:
-				fe = append(fe, gateway.FieldError{Field: k, Message: "is not a known query parameter"})
-			}
-		}
+		fe := unknownParams(q, "type", "status", "limit", "cursor")
 		if t, ok := q["type"]; ok {
 			if f.Type = gateway.Type(t); !f.Type.Valid() {
 				fe = append(fe, gateway.FieldError{Field: "type", Message: "must be one of TELEGRAM_BOT, AI, WEBHOOK"})
@@ -84,7 +78,7 @@ func (a *API) ListGateways(ctx context.Context, ev events.APIGatewayV2HTTPReques
 				fe = append(fe, gateway.FieldError{Field: "status", Message: "must be one of CONNECTED, DISCONNECTED, ERROR, CONNECTING"})
 			}
 		}
-		limit, lfe := parseLimit(q)
+		limit, lfe := parseLimit(q, DefaultLimit, MaxLimit)
 		fe = append(fe, lfe...)
 		if len(fe) > 0 {
 			return response{}, gateway.Invalid(fe...)
@@ -113,16 +107,30 @@ func nullable(s string) *string {
 	return &s
 }
 
-func parseLimit(q map[string]string) (int, []gateway.FieldError) {
+// parseLimit reads the limit query parameter: def when absent, else an
+// integer from 1 to max.
+func parseLimit(q map[string]string, def, max int) (int, []gateway.FieldError) {
 	v, ok := q["limit"]
 	if !ok {
-		return DefaultLimit, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxLimit {
-		return 0, []gateway.FieldError{{Field: "limit", Message: "must be an integer from 1 to 100"}}
+	if err != nil || n < 1 || n > max {
+		return 0, []gateway.FieldError{{Field: "limit", Message: "must be an integer from 1 to " + strconv.Itoa(max)}}
 	}
 	return n, nil
+}
+
+// unknownParams names every query parameter not in known, in a stable order.
+func unknownParams(q map[string]string, known ...string) []gateway.FieldError {
+	var fe []gateway.FieldError
+	for k := range q {
+		if !slices.Contains(known, k) {
+			fe = append(fe, gateway.FieldError{Field: k, Message: "is not a known query parameter"})
+		}
+	}
+	slices.SortFunc(fe, func(a, b gateway.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	return fe
 }
 
 // CreateGateway answers POST /api/gateways, honouring Idempotency-Key.
@@ -260,13 +268,8 @@ type ActorJSON struct {
 func (a *API) GatewayAudit(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
 		q := ev.QueryStringParameters
-		var fe []gateway.FieldError
-		for k := range q {
-			if k != "limit" && k != "cursor" {
-				fe = append(fe, gateway.FieldError{Field: k, Message: "is not a known query parameter"})
-			}
-		}
-		limit, lfe := parseLimit(q)
+		fe := unknownParams(q, "limit", "cursor")
+		limit, lfe := parseLimit(q, DefaultLimit, MaxLimit)
 		if fe = append(fe, lfe...); len(fe) > 0 {
 			return response{}, gateway.Invalid(fe...)
 		}
