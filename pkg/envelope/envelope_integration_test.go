@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
@@ -47,23 +47,6 @@ type countingAdmin struct {
 func (c *countingAdmin) CreateKey(ctx context.Context, in *kms.CreateKeyInput, opts ...func(*kms.Options)) (*kms.CreateKeyOutput, error) {
 	c.creates.Add(1)
 	return c.KeyAdmin.CreateKey(ctx, in, opts...)
-}
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // newKey provisions a key under an alias no other test uses, since all tests
@@ -248,7 +231,7 @@ func TestIntegrationDecryptCache(t *testing.T) {
 	client := env.KMSClient()
 	keyID, _ := newKey(t, client)
 	counter := &countingKMS{KMS: client}
-	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := fakeclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	e := envelope.New(counter, keyID, envelope.WithCache(time.Minute, 10), envelope.WithClock(clk.Now))
 	binding := map[string]string{"gatewayId": "A", "owner": "X"}
 

@@ -5,7 +5,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/gatehouse/gatehouse/internal/fakeclock"
 )
 
 const fakeKeyARN = "arn:aws:kms:us-east-1:111122223333:key/fake"
@@ -89,24 +90,6 @@ func (f *fakeKMS) counts() (generates, decrypts int64) {
 	return f.generates.Swap(0), f.decrypts.Swap(0)
 }
 
-// testClock is a clock that only moves when told to.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newTestClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 }

@@ -21,6 +21,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -46,25 +47,6 @@ const (
 )
 
 var alice = gateway.Actor{UserID: "alice"}
-
-// clock is the tests' time: checks, deadlines, leases and sweeps read it,
-// and only the test moves it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // countingKMS counts Decrypt calls on the way to local-kms.
 type countingKMS struct {
@@ -141,7 +123,7 @@ func (b beforeCheck) CheckHealth(ctx context.Context, creds gateway.Credentials,
 
 type env struct {
 	t        *testing.T
-	clock    *clock
+	clock    *fakeclock.Clock
 	svc      *gateway.Service // seeds and inspects, without a key cache
 	store    *dynamo.Store
 	hs       *dynamo.Health
@@ -170,7 +152,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("EnsureKey: %v", err)
 	}
-	e := &env{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, events: &recorder{},
+	e := &env{t: t, clock: fakeclock.New(time.Now().UTC().Truncate(time.Second)), events: &recorder{},
 		hooks: &hooks{status: map[string]int{}, pings: map[string]int{}}}
 	e.store = dynamo.New(client, table)
 	e.hs = dynamo.NewHealth(client, table)

@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -273,7 +274,7 @@ func bodyOf(n int, id int64) []byte {
 // a cache hit) and one PutItem, an UpdateItem at most once a minute, and
 // never a KMS call.
 func TestAWSCallsPerUpdate(t *testing.T) {
-	clk := &fakeClock{t: time.Now()}
+	clk := fakeclock.New(time.Now())
 	for _, tt := range []struct {
 		name  string
 		ttl   time.Duration
@@ -342,7 +343,7 @@ func webhookEvent(id, secret string, body []byte) events.APIGatewayV2HTTPRequest
 // the old secret is refused within 60 s — here within the cache's 30 s —
 // and the new one is accepted at once.
 func TestSecretRotationDynamo(t *testing.T) {
-	clk := &fakeClock{t: time.Now()}
+	clk := fakeclock.New(time.Now())
 	e := newEnv(t, envOptions{opts: []inbox.Option{inbox.WithClock(clk.Now)}})
 	g := e.addGateway(t, "old-secret")
 	post := func(secret string, id int64) int {
@@ -622,24 +623,6 @@ func startDynamoDB(t *testing.T, port int, dir string) *emulator.Process {
 	}
 	t.Cleanup(func() { p.Stop() })
 	return p
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // TestFault stops DynamoDB Local part-way through a load and starts it
