@@ -217,13 +217,17 @@ func (v *validator) allow(obj map[string]json.RawMessage, prefix string, names .
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		v.add(prefix+printableField(k), "is not a known field")
+		v.add(prefix+PrintableField(k), "is not a known field")
 	}
 }
 
-// printableField keeps a hostile key from flooding or corrupting an answer.
-func printableField(k string) string {
-	if len(k) > 64 || !utf8.ValidString(k) {
+// PrintableField returns k, a name the client chose (a JSON key, a query
+// parameter), as it may be echoed in a FieldError: a name that is empty,
+// over 64 bytes, not UTF-8 or holds a character a client cannot show (a
+// NUL, a newline, a bidi override) is "(unknown)", so a hostile name
+// cannot flood or corrupt an answer or a log line.
+func PrintableField(k string) string {
+	if k == "" || len(k) > 64 || !utf8.ValidString(k) || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 		return "(unknown)"
 	}
 	return k

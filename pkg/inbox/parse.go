@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -23,14 +22,6 @@ var UpdateTypes = []string{
 	"poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
 	"chat_boost", "removed_chat_boost",
 }
-
-var knownType = func() map[string]bool {
-	m := make(map[string]bool, len(UpdateTypes))
-	for _, t := range UpdateTypes {
-		m[t] = true
-	}
-	return m
-}()
 
 // Parse errors: CodeInvalid, with messages safe to show the sender. The
 // issue asks for 400 for an oversized body too, not 413.
@@ -61,34 +52,24 @@ func ParseUpdate(body []byte) (*Update, error) {
 	if !isObject(body) {
 		return nil, errNotObject
 	}
-	// One pass decodes the known types' payloads; a field of the wrong type
-	// only leaves that field out, so an UnmarshalTypeError is no failure.
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) {
-			return nil, errNotObject
-		}
+	// The top level is read with exact key matches: encoding/json matches
+	// struct fields case-insensitively, which would store
+	// {"update_id":1,"UPDATE_ID":2} as update 2, dedup it against the wrong
+	// update, and type {"Message":{}} as a message.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, errNotObject
 	}
-	id, err := strconv.ParseInt(string(env.UpdateID), 10, 64)
+	id, err := strconv.ParseInt(string(top["update_id"]), 10, 64)
 	if err != nil || id < 0 {
 		return nil, errUpdateID
 	}
-	u := &Update{UpdateID: id, Raw: body}
-	typ, p := env.known()
-	if p == nil {
-		// A type newer than this code, or a known one whose payload is
-		// null: a second pass finds its name.
-		var top map[string]json.RawMessage
-		_ = json.Unmarshal(body, &top)
-		typ = updateType(top)
-		if inner := top[typ]; len(inner) > 0 && inner[0] == '{' {
-			p = &payload{}
-			_ = json.Unmarshal(inner, p)
-		}
-	}
-	u.Type = typ
-	if p != nil {
+	u := &Update{UpdateID: id, Raw: body, Type: updateType(top)}
+	if inner := top[u.Type]; len(inner) > 0 && inner[0] == '{' {
+		// A field of the wrong type only leaves that field out, so an
+		// UnmarshalTypeError is no failure.
+		var p payload
+		_ = json.Unmarshal(inner, &p)
 		u.ChatID, u.SenderID, u.MessageDate = p.describe()
 	}
 	return u, nil
@@ -109,19 +90,28 @@ func isObject(body []byte) bool {
 	return false
 }
 
-// updateType names the update's one optional field: a known type when there
-// is one, else the first other field by name (a type newer than this code),
-// else "unknown".
+// updateType names the update's one optional field: the first of
+// UpdateTypes it has with a payload that is not null, else the first it has
+// at all, else the first other field by name (a type newer than this code),
+// else "unknown". Its choice depends only on the body, never on map order.
 func updateType(top map[string]json.RawMessage) string {
+	null := ""
+	for _, t := range UpdateTypes {
+		raw, ok := top[t]
+		switch {
+		case !ok:
+		case string(raw) != "null":
+			return t
+		case null == "":
+			null = t
+		}
+	}
+	if null != "" {
+		return null
+	}
 	other := ""
 	for k := range top {
-		if k == "update_id" {
-			continue
-		}
-		if knownType[k] {
-			return k
-		}
-		if other == "" || k < other {
+		if k != "update_id" && (other == "" || k < other) {
 			other = k
 		}
 	}
@@ -129,52 +119,6 @@ func updateType(top map[string]json.RawMessage) string {
 		return "unknown"
 	}
 	return other
-}
-
-// envelope is an update with the payload of every type of UpdateTypes.
-type envelope struct {
-	UpdateID                json.RawMessage `json:"update_id"`
-	Message                 *payload        `json:"message"`
-	EditedMessage           *payload        `json:"edited_message"`
-	ChannelPost             *payload        `json:"channel_post"`
-	EditedChannelPost       *payload        `json:"edited_channel_post"`
-	BusinessConnection      *payload        `json:"business_connection"`
-	BusinessMessage         *payload        `json:"business_message"`
-	EditedBusinessMessage   *payload        `json:"edited_business_message"`
-	DeletedBusinessMessages *payload        `json:"deleted_business_messages"`
-	MessageReaction         *payload        `json:"message_reaction"`
-	MessageReactionCount    *payload        `json:"message_reaction_count"`
-	InlineQuery             *payload        `json:"inline_query"`
-	ChosenInlineResult      *payload        `json:"chosen_inline_result"`
-	CallbackQuery           *payload        `json:"callback_query"`
-	ShippingQuery           *payload        `json:"shipping_query"`
-	PreCheckoutQuery        *payload        `json:"pre_checkout_query"`
-	PurchasedPaidMedia      *payload        `json:"purchased_paid_media"`
-	Poll                    *payload        `json:"poll"`
-	PollAnswer              *payload        `json:"poll_answer"`
-	MyChatMember            *payload        `json:"my_chat_member"`
-	ChatMember              *payload        `json:"chat_member"`
-	ChatJoinRequest         *payload        `json:"chat_join_request"`
-	ChatBoost               *payload        `json:"chat_boost"`
-	RemovedChatBoost        *payload        `json:"removed_chat_boost"`
-}
-
-// known returns the first type of UpdateTypes the update has, and its
-// payload; nil when it has none.
-func (e *envelope) known() (string, *payload) {
-	for i, p := range []*payload{
-		e.Message, e.EditedMessage, e.ChannelPost, e.EditedChannelPost,
-		e.BusinessConnection, e.BusinessMessage, e.EditedBusinessMessage, e.DeletedBusinessMessages,
-		e.MessageReaction, e.MessageReactionCount, e.InlineQuery, e.ChosenInlineResult,
-		e.CallbackQuery, e.ShippingQuery, e.PreCheckoutQuery, e.PurchasedPaidMedia,
-		e.Poll, e.PollAnswer, e.MyChatMember, e.ChatMember, e.ChatJoinRequest,
-		e.ChatBoost, e.RemovedChatBoost,
-	} {
-		if p != nil {
-			return UpdateTypes[i], p
-		}
-	}
-	return "", nil
 }
 
 type idOnly struct {

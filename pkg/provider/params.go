@@ -109,7 +109,7 @@ func DecodeParams(action, prefix string, params []Param, raw json.RawMessage, ds
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !known[k] {
-			bad = append(bad, gateway.FieldError{Field: prefix + "." + k, Message: "is not a known parameter"})
+			bad = append(bad, gateway.FieldError{Field: prefix + "." + gateway.PrintableField(k), Message: "is not a known parameter"})
 		}
 	}
 	if len(bad) > 0 {
