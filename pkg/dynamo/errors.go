@@ -16,6 +16,13 @@ import (
 // msgUnavailable is the user-safe message of CodeUnavailable.
 const msgUnavailable = "The data store is unavailable; retry."
 
+// retryAfterSeconds is the Retry-After every CodeUnavailable error of the
+// store carries. By the time an error reaches the store the SDK has already
+// retried with backoff, so an immediate retry by the client would most
+// likely fail again; two seconds spaces the clients out without making a
+// user wait long for a throttle or a restarting endpoint that has passed.
+const retryAfterSeconds = 2
+
 // Cancellation reason codes of TransactWriteItems.
 const (
 	reasonConditionFailed = "ConditionalCheckFailed"
@@ -37,8 +44,10 @@ func storeError(op string, err error) error {
 	return gateway.Internal(op, err)
 }
 
+// unavailable is the CodeUnavailable error of op, with retryAfterSeconds so
+// that every 503 tells the client when to come back.
 func unavailable(op string, err error) *gateway.Error {
-	return &gateway.Error{Code: gateway.CodeUnavailable, Message: msgUnavailable, Op: op, Err: err}
+	return &gateway.Error{Code: gateway.CodeUnavailable, Message: msgUnavailable, Op: op, Err: err, RetryAfter: retryAfterSeconds}
 }
 
 // transient reports whether err is worth a retry by the caller. The SDK has

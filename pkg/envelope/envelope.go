@@ -73,6 +73,13 @@ const (
 	msgUnavailable = "The encryption service is unavailable; try again later."
 )
 
+// retryAfterSeconds is the Retry-After every CodeUnavailable error of an
+// Envelope carries. The SDK has already retried KMS with backoff by the time
+// Seal or Open gives up, so an immediate retry by the client would most
+// likely fail again; two seconds spaces the clients out without making a
+// user wait long for a throttle that has passed.
+const retryAfterSeconds = 2
+
 // Envelope seals and opens credentials with KMS envelope encryption. It is
 // safe for concurrent use.
 type Envelope struct {
@@ -254,6 +261,8 @@ func unreadable(op string, cause error) error {
 	return &gateway.Error{Code: gateway.CodeCredentialsUnreadable, Message: msgUnreadable, Op: op, Err: cause}
 }
 
+// unavailable is the CodeUnavailable error of op, with retryAfterSeconds so
+// that every 503 tells the client when to come back.
 func unavailable(op string, cause error) error {
-	return &gateway.Error{Code: gateway.CodeUnavailable, Message: msgUnavailable, Op: op, Err: cause}
+	return &gateway.Error{Code: gateway.CodeUnavailable, Message: msgUnavailable, Op: op, Err: cause, RetryAfter: retryAfterSeconds}
 }

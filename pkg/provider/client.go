@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -70,6 +72,11 @@ type Request struct {
 	// response (Telegram puts it in the body); a zero result falls back to
 	// the Retry-After header.
 	RetryAfter func(*Response) time.Duration
+	// DiscardBody leaves the answer's body unread (Response.Body is nil),
+	// for a caller that needs only the status and headers: a webhook
+	// delivery, where any 2xx is a delivery, must not fail because the
+	// receiver's body is huge or trickles in after the status.
+	DiscardBody bool
 }
 
 // Response is the final answer to a Request, whatever its status.
@@ -119,7 +126,12 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		if err != nil {
 			return nil, transportError(host, err)
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+		var body []byte
+		if !r.DiscardBody {
+			body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+		}
+		// Closing a body that was not read to its end drops the connection
+		// rather than waiting for the rest.
 		resp.Body.Close()
 		if err != nil {
 			return nil, transportError(host, err)
@@ -212,6 +224,7 @@ func transportError(host string, err error) error {
 	var dnsErr *net.DNSError
 	var netErr net.Error
 	var urlErr *ssrf.URLError
+	var tlsErr tls.RecordHeaderError
 	reason := "the connection failed"
 	switch {
 	case errors.As(err, &blocked):
@@ -230,6 +243,15 @@ func transportError(host string, err error) error {
 		reason = "the connection was refused"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		reason = "the connection was closed unexpectedly"
+	case errors.As(err, &tlsErr):
+		reason = "the server did not answer TLS"
+	// net/http's errors for the next two have no type of their own, only
+	// these texts, which it has kept since Go 1 and Go 1.12.
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		reason = "the server answered plain HTTP to an https URL"
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		// An answer that is not HTTP: a wrong port, a TLS or SSH server.
+		reason = "the server did not answer HTTP"
 	}
 	return &UnreachableError{Host: host, Reason: reason, Err: err}
 }

@@ -273,7 +273,7 @@ func (p *Provider) chatAnthropic(ctx context.Context, t target, c chatCall) (Cha
 	}
 	var out struct {
 		Model   string `json:"model"`
-		Content []struct {
+		Content *[]struct {
 			Type string `json:"type"`
 			Text string `json:"text"`
 		} `json:"content"`
@@ -287,8 +287,12 @@ func (p *Provider) chatAnthropic(ctx context.Context, t target, c chatCall) (Cha
 	if err != nil {
 		return ChatResponse{}, err
 	}
+	// A message may have no content blocks, but never lacks the field.
+	if out.Content == nil {
+		return ChatResponse{}, &provider.ResponseError{Provider: t.vendor.Label, Reason: "the answer has no content"}
+	}
 	var text strings.Builder
-	for _, part := range out.Content {
+	for _, part := range *out.Content {
 		if part.Type == "text" {
 			text.WriteString(part.Text)
 		}
@@ -359,7 +363,11 @@ func (p *Provider) chatGemini(ctx context.Context, t target, c chatCall) (ChatRe
 		LatencyMs: latency.Milliseconds(),
 	}
 	if len(out.Candidates) == 0 {
-		// A blocked prompt gets no candidate, only promptFeedback.
+		// A blocked prompt gets no candidate, only promptFeedback with its
+		// blockReason; an answer with neither is not a Gemini answer.
+		if out.PromptFeedback.BlockReason == "" {
+			return ChatResponse{}, &provider.ResponseError{Provider: t.vendor.Label, Reason: "the answer has no candidates"}
+		}
 		res.FinishReason = "content_filter"
 		return res, nil
 	}
@@ -386,7 +394,7 @@ func (p *Provider) chatOllama(ctx context.Context, t target, c chatCall) (ChatRe
 	}
 	var out struct {
 		Model   string `json:"model"`
-		Message struct {
+		Message *struct {
 			Content string `json:"content"`
 		} `json:"message"`
 		DoneReason      string `json:"done_reason"`
@@ -396,6 +404,9 @@ func (p *Provider) chatOllama(ctx context.Context, t target, c chatCall) (ChatRe
 	latency, err := p.call(ctx, t, http.MethodPost, "/api/chat", body, &out)
 	if err != nil {
 		return ChatResponse{}, err
+	}
+	if out.Message == nil {
+		return ChatResponse{}, &provider.ResponseError{Provider: t.vendor.Label, Reason: "the answer has no message"}
 	}
 	return ChatResponse{
 		Text: out.Message.Content, Model: firstNonEmpty(out.Model, c.model), FinishReason: finishReason(out.DoneReason),
@@ -421,56 +432,72 @@ func finishReason(r string) string {
 	return strings.ToLower(r)
 }
 
+// listModels reads the vendor's model list. An answer without the list
+// (a 200 of {} or null, as another JSON API behind a wrong base URL would
+// give) is a *provider.ResponseError: taken for an empty list, it would
+// pass every key check and health check.
 func (p *Provider) listModels(ctx context.Context, t target) ([]Model, time.Duration, error) {
 	var models []Model
 	var latency time.Duration
 	var err error
+	listed := false
 	switch t.vendor.Format {
 	case FormatAnthropic:
 		var out struct {
-			Data []struct {
+			Data *[]struct {
 				ID          string `json:"id"`
 				DisplayName string `json:"display_name"`
 			} `json:"data"`
 		}
 		latency, err = p.call(ctx, t, http.MethodGet, "/v1/models?limit=1000", nil, &out)
-		for _, m := range out.Data {
-			models = append(models, Model{ID: m.ID, Name: m.DisplayName})
+		if listed = out.Data != nil; listed {
+			for _, m := range *out.Data {
+				models = append(models, Model{ID: m.ID, Name: m.DisplayName})
+			}
 		}
 	case FormatGemini:
 		var out struct {
-			Models []struct {
+			Models *[]struct {
 				Name        string `json:"name"`
 				DisplayName string `json:"displayName"`
 			} `json:"models"`
 		}
 		latency, err = p.call(ctx, t, http.MethodGet, "/v1beta/models?pageSize=1000", nil, &out)
-		for _, m := range out.Models {
-			models = append(models, Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName})
+		if listed = out.Models != nil; listed {
+			for _, m := range *out.Models {
+				models = append(models, Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName})
+			}
 		}
 	case FormatOllama:
 		var out struct {
-			Models []struct {
+			Models *[]struct {
 				Name string `json:"name"`
 			} `json:"models"`
 		}
 		latency, err = p.call(ctx, t, http.MethodGet, "/api/tags", nil, &out)
-		for _, m := range out.Models {
-			models = append(models, Model{ID: m.Name})
+		if listed = out.Models != nil; listed {
+			for _, m := range *out.Models {
+				models = append(models, Model{ID: m.Name})
+			}
 		}
 	default:
 		var out struct {
-			Data []struct {
+			Data *[]struct {
 				ID string `json:"id"`
 			} `json:"data"`
 		}
 		latency, err = p.call(ctx, t, http.MethodGet, "/models", nil, &out)
-		for _, m := range out.Data {
-			models = append(models, Model{ID: m.ID})
+		if listed = out.Data != nil; listed {
+			for _, m := range *out.Data {
+				models = append(models, Model{ID: m.ID})
+			}
 		}
 	}
 	if err != nil {
 		return nil, latency, err
+	}
+	if !listed {
+		return nil, latency, &provider.ResponseError{Provider: t.vendor.Label, Reason: "the answer has no model list"}
 	}
 	slices.SortFunc(models, func(a, b Model) int { return strings.Compare(a.ID, b.ID) })
 	return models, latency, nil

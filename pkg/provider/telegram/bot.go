@@ -54,6 +54,9 @@ func (e *APIError) Outcome() provider.Outcome {
 // RetryDelay returns RetryAfter.
 func (e *APIError) RetryDelay() time.Duration { return e.RetryAfter }
 
+// HTTPStatus returns the Bot API's error_code.
+func (e *APIError) HTTPStatus() int { return e.ErrorCode }
+
 // User is a Telegram user or bot (getMe's result).
 type User struct {
 	ID                      int64  `json:"id"`
@@ -164,18 +167,33 @@ func (b *Bot) SendMessage(ctx context.Context, m SendMessage) (Message, error) {
 	return msg, err
 }
 
-// SetWebhook registers the webhook. Errors: as GetMe.
+// SetWebhook registers the webhook. Errors: as GetMe, and a
+// *provider.ResponseError when the answer's result is not true.
 func (b *Bot) SetWebhook(ctx context.Context, w SetWebhook) error {
-	return b.call(ctx, "setWebhook", w, nil)
+	return b.confirm(ctx, "setWebhook", w)
 }
 
 // DeleteWebhook removes the webhook, dropping undelivered updates when
-// dropPending is true. Errors: as GetMe.
+// dropPending is true. Errors: as SetWebhook.
 func (b *Bot) DeleteWebhook(ctx context.Context, dropPending bool) error {
 	body := struct {
 		DropPendingUpdates bool `json:"drop_pending_updates"`
 	}{dropPending}
-	return b.call(ctx, "deleteWebhook", body, nil)
+	return b.confirm(ctx, "deleteWebhook", body)
+}
+
+// confirm calls a method that answers "result": true on success. Any other
+// result is a *provider.ResponseError: a proxy or a broken server answering
+// {"ok":true} with something else must not pass for a change Telegram made.
+func (b *Bot) confirm(ctx context.Context, method string, params any) error {
+	var done bool
+	if err := b.call(ctx, method, params, &done); err != nil {
+		return err
+	}
+	if !done {
+		return &provider.ResponseError{Provider: "Telegram", Reason: method + " did not confirm the change"}
+	}
+	return nil
 }
 
 // GetWebhookInfo returns the webhook's state. Errors: as GetMe.

@@ -132,6 +132,9 @@ func (e *DeliveryError) Outcome() provider.Outcome {
 // RetryDelay returns RetryAfter.
 func (e *DeliveryError) RetryDelay() time.Duration { return e.RetryAfter }
 
+// HTTPStatus returns the endpoint's HTTP status.
+func (e *DeliveryError) HTTPStatus() int { return e.Status }
+
 // Options configure a Provider.
 type Options struct {
 	// Guard checks the URL when credentials are validated. Its
@@ -247,7 +250,8 @@ func (p *Provider) Send(ctx context.Context, creds gateway.Credentials, eventTyp
 	if key != nil {
 		h.Set(HeaderSignature, Sign(key, id, now, body))
 	}
-	resp, err := p.client.Do(ctx, provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body})
+	// Only the status counts: the body is the receiver's and may be anything.
+	resp, err := p.client.Do(ctx, provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, DiscardBody: true})
 	if err != nil {
 		return Delivery{}, err
 	}
