@@ -24,6 +24,9 @@ const (
 	CodeUpstreamRateLimited   = "upstream_rate_limited"  // 429: the provider asked us to slow down
 	CodeUpstreamUnreachable   = "upstream_unreachable"   // 502: the provider could not be reached (timeout, DNS, refused, 5xx)
 	CodeUpstreamError         = "upstream_error"         // 502: the provider answered with an error
+	CodeUpstreamRefused       = "upstream_refused"       // 422: the provider refused the action's request (a 4xx about its parameters)
+	CodeRateLimited           = "rate_limited"           // 429: the caller exceeded one of Gatehouse's abuse limits; RetryAfter says when to retry
+	CodeHeadersTooLarge       = "headers_too_large"      // 431: too many request headers, or too many header bytes
 	CodeInternal              = "internal"               // 500
 )
 

@@ -58,8 +58,14 @@ func statusOf(code string) (int, string) {
 		return http.StatusTooManyRequests, "Rate limited by the provider"
 	case gateway.CodeUpstreamUnreachable:
 		return http.StatusBadGateway, "Provider unreachable"
+	case gateway.CodeUpstreamRefused:
+		return http.StatusUnprocessableEntity, "Request refused by the provider"
 	case gateway.CodeUpstreamError:
 		return http.StatusBadGateway, "Provider error"
+	case gateway.CodeRateLimited:
+		return http.StatusTooManyRequests, "Too many requests"
+	case gateway.CodeHeadersTooLarge:
+		return http.StatusRequestHeaderFieldsTooLarge, "Request header fields too large"
 	default:
 		return http.StatusInternalServerError, "Internal error"
 	}

@@ -238,7 +238,7 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 		return nil, err
 	}
 	if ifMatch != nil && g.Version != *ifMatch {
-		return nil, gateway.Errorf(gateway.CodeVersionMismatch, "The gateway was changed since you read it (it is now at version %d); reload it and retry.", g.Version)
+		return nil, versionMismatch(g.Version)
 	}
 	if _, err := s.transition(ctx, actor, id, gateway.StatusConnecting, nil); err != nil {
 		return nil, err
@@ -287,13 +287,28 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 // and records DISCONNECTED. The user's intent wins: if the provider call
 // fails, the gateway is still disconnected (its webhook secret forgotten, so
 // no update is accepted) and the failure is noted in the audit trail.
+//
+// A gateway that is already disconnected and holds no webhook secret is
+// left alone: the provider is not called, so a webhook someone set up for
+// the bot outside Gatehouse is never removed by a disconnect of ours.
 func (s *Service) Disconnect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
-	g, creds, p, err := s.open(ctx, actor, id)
-	if err != nil && !gateway.IsCode(err, gateway.CodeCredentialsUnreadable) {
+	g, err := s.gw.Get(ctx, actor, id)
+	if err != nil {
 		return nil, err
 	}
 	if ifMatch != nil && g.Version != *ifMatch {
-		return nil, gateway.Errorf(gateway.CodeVersionMismatch, "The gateway was changed since you read it (it is now at version %d); reload it and retry.", g.Version)
+		return nil, versionMismatch(g.Version)
+	}
+	if g.Status == gateway.StatusDisconnected && g.WebhookSecretHash == nil {
+		return g, nil
+	}
+	p, err := s.provider(g.Type)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.gw.Credentials(ctx, g)
+	if err != nil && !gateway.IsCode(err, gateway.CodeCredentialsUnreadable) {
+		return nil, err
 	}
 	var derr error
 	if err == nil {
@@ -365,7 +380,14 @@ func (s *Service) Execute(ctx context.Context, actor gateway.Actor, id, action s
 			return gateway.Change{Action: gateway.AuditStatusChanged, Fields: []string{"status"}, Details: details}, nil
 		})
 	}
-	return nil, upstream("The "+action+" action failed", err)
+	e := upstream("The "+action+" action failed", err)
+	if provider.RefusedRequest(err) {
+		// The provider read the request and refused what it asked for
+		// (a chat that does not exist, an unknown model): the caller's
+		// parameters, a 4xx, not a provider fault.
+		e.Code = gateway.CodeUpstreamRefused
+	}
+	return nil, e
 }
 
 // actionError maps the provider's typed refusals to domain errors; it
@@ -389,7 +411,7 @@ func actionError(err error) error {
 
 func isUpstream(err error) bool {
 	switch gateway.ErrorCode(err) {
-	case gateway.CodeUpstreamRejected, gateway.CodeUpstreamRateLimited, gateway.CodeUpstreamUnreachable, gateway.CodeUpstreamError:
+	case gateway.CodeUpstreamRejected, gateway.CodeUpstreamRateLimited, gateway.CodeUpstreamUnreachable, gateway.CodeUpstreamError, gateway.CodeUpstreamRefused:
 		return true
 	}
 	return false
@@ -416,17 +438,34 @@ func upstream(what string, err error) *gateway.Error {
 
 // Delete removes a gateway; for a connected Telegram gateway it first
 // deletes the webhook, best effort (a failure never blocks the delete).
+//
+// A stale If-Match is refused before anything is touched, and the
+// credentials are opened only when there is a webhook to remove, so a
+// gateway that never registered one can be deleted while KMS is down.
 func (s *Service) Delete(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) error {
-	g, creds, p, err := s.open(ctx, actor, id)
-	if err != nil && !gateway.IsCode(err, gateway.CodeCredentialsUnreadable) {
+	g, err := s.gw.Get(ctx, actor, id)
+	if err != nil {
 		return err
 	}
-	if err == nil && g.WebhookSecretHash != nil {
-		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		_ = p.Disconnect(dctx, provider.DisconnectRequest{GatewayID: g.ID, Credentials: creds, Config: g.Config})
-		cancel()
+	if ifMatch != nil && g.Version != *ifMatch {
+		return versionMismatch(g.Version)
+	}
+	if g.WebhookSecretHash != nil {
+		g, creds, p, err := s.open(ctx, actor, id)
+		if err != nil && !gateway.IsCode(err, gateway.CodeCredentialsUnreadable) {
+			return err
+		}
+		if err == nil {
+			dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			_ = p.Disconnect(dctx, provider.DisconnectRequest{GatewayID: g.ID, Credentials: creds, Config: g.Config})
+			cancel()
+		}
 	}
 	return s.gw.Delete(ctx, actor, id, ifMatch)
+}
+
+func versionMismatch(current int64) *gateway.Error {
+	return gateway.Errorf(gateway.CodeVersionMismatch, "The gateway was changed since you read it (it is now at version %d); reload it and retry.", current)
 }
 
 // open reads the actor's gateway, its credentials and its provider. On

@@ -192,6 +192,27 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // Outcome is OutcomeUnreachable.
 func (e *UnreachableError) Outcome() Outcome { return OutcomeUnreachable }
 
+// statusReporter is implemented by errors that carry the provider's HTTP
+// status (the Bot API's error_code, an AI vendor's or a webhook endpoint's
+// answer).
+type statusReporter interface {
+	HTTPStatus() int
+}
+
+// RefusedRequest reports whether err is the provider refusing the request
+// itself with a 4xx other than an authentication or rate-limit answer: a
+// chat that does not exist, an unknown model, a payload the endpoint
+// rejects. Such a refusal is about the caller's parameters, not a fault of
+// the provider or of Gatehouse.
+func RefusedRequest(err error) bool {
+	var s statusReporter
+	if !errors.As(err, &s) || Classify(err) != OutcomeProviderError {
+		return false
+	}
+	st := s.HTTPStatus()
+	return st >= 400 && st < 500
+}
+
 // ResponseError reports a response the provider could not understand (not
 // JSON, a missing field, an unconfirmed webhook).
 type ResponseError struct {

@@ -126,3 +126,6 @@ func (e *APIError) Outcome() provider.Outcome {
 
 // RetryDelay returns RetryAfter.
 func (e *APIError) RetryDelay() time.Duration { return e.RetryAfter }
+
+// HTTPStatus returns the vendor's HTTP status.
+func (e *APIError) HTTPStatus() int { return e.Status }
