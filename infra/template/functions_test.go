@@ -171,11 +171,14 @@ func logGroupOf(tpl *Template, f Function) (string, error) {
 // (pkg/bootstrap), naming the table, the key, the bus and the public URLs.
 func TestEnvironment(t *testing.T) {
 	base := map[string]any{
-		"TABLE_NAME":            map[string]any{"Ref": "Table"},
-		"KMS_KEY_ID":            map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:${KeyAlias}"},
-		"ORGS_CLAIM":            map[string]any{"Ref": "OrgsClaim"},
-		"PUBLIC_API_URL":        map[string]any{"Ref": "PublicApiUrl"},
-		"TELEGRAM_API_BASE_URL": map[string]any{"Ref": "TelegramApiBaseUrl"},
+		"TABLE_NAME":                        map[string]any{"Ref": "Table"},
+		"KMS_KEY_ID":                        map[string]any{"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:${KeyAlias}"},
+		"ORGS_CLAIM":                        map[string]any{"Ref": "OrgsClaim"},
+		"PUBLIC_API_URL":                    map[string]any{"Ref": "PublicApiUrl"},
+		"TELEGRAM_API_BASE_URL":             map[string]any{"Ref": "TelegramApiBaseUrl"},
+		"RATE_LIMIT_TEST_PER_MINUTE":        map[string]any{"Ref": "RateLimitTestPerMinute"},
+		"RATE_LIMIT_ACTIONS_PER_MINUTE":     map[string]any{"Ref": "RateLimitActionsPerMinute"},
+		"RATE_LIMIT_VALIDATIONS_PER_MINUTE": map[string]any{"Ref": "RateLimitValidationsPerMinute"},
 	}
 	extra := map[string]map[string]any{
 		"TelegramWebhookFunction": {"UPDATE_TTL_DAYS": "7"},

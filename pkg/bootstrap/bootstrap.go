@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +46,10 @@ type Config struct {
 	// AllowPrivateNetworks lets user-supplied URLs reach loopback and
 	// private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true).
 	AllowPrivateNetworks bool
+	// Limits are the per-user abuse limits (RATE_LIMIT_TEST_PER_MINUTE,
+	// RATE_LIMIT_ACTIONS_PER_MINUTE, RATE_LIMIT_VALIDATIONS_PER_MINUTE;
+	// unset means httpapi.DefaultLimits, 0 switches one off).
+	Limits httpapi.Limits
 }
 
 // ConfigFromEnv reads Config; TABLE_NAME and KMS_KEY_ID are required.
@@ -66,7 +72,40 @@ func ConfigFromEnv() (Config, error) {
 	if c.KeyID == "" {
 		missing = append(missing, errors.New("KMS_KEY_ID is not set"))
 	}
+	c.Limits = httpapi.DefaultLimits
+	for _, l := range []struct {
+		name string
+		dst  *int
+	}{
+		{"RATE_LIMIT_TEST_PER_MINUTE", &c.Limits.TestsPerMinute},
+		{"RATE_LIMIT_ACTIONS_PER_MINUTE", &c.Limits.ActionsPerMinute},
+		{"RATE_LIMIT_VALIDATIONS_PER_MINUTE", &c.Limits.ValidationsPerMinute},
+	} {
+		if err := perMinute(l.name, l.dst); err != nil {
+			missing = append(missing, err)
+		}
+	}
 	return c, errors.Join(missing...)
+}
+
+// maxPerMinute bounds a configured limit; more is a typo, not a policy.
+const maxPerMinute = 1_000_000
+
+// perMinute reads the limit named name into dst when it is set: an integer
+// from 0 (no limit) to maxPerMinute. A bad value is an error rather than a
+// silent default, because a limit the operator believes is on but is not
+// is the failure this setting exists to prevent.
+func perMinute(name string, dst *int) error {
+	v, ok := os.LookupEnv(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 || n > maxPerMinute {
+		return fmt.Errorf("%s must be an integer from 0 (no limit) to %d, not %q", name, maxPerMinute, v)
+	}
+	*dst = n
+	return nil
 }
 
 // Deps are the assembled parts.
@@ -94,7 +133,8 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	d.Lifecycle = lifecycle.New(d.Service, d.Registry,
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
 	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim),
-		httpapi.WithHealthSamples(dynamo.NewHealth(d.Dynamo, cfg.Table)))
+		httpapi.WithHealthSamples(dynamo.NewHealth(d.Dynamo, cfg.Table)),
+		httpapi.WithLimiter(dynamo.NewRateLimiter(d.Dynamo, cfg.Table), cfg.Limits))
 	return d
 }
 

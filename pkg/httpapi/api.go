@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ type API struct {
 	log       *slog.Logger
 	orgsClaim string
 	health    HealthSamples
+	limiter   Limiter // nil: no abuse limits (see limits.go)
+	limits    Limits
 }
 
 // Option configures an API.
@@ -98,16 +101,22 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn f
 	var err error
 	defer func() {
 		if r := recover(); r != nil {
-			err = gateway.Internal("panic", fmt.Errorf("%v\n%s", r, debug.Stack()))
+			err = gateway.Internal("panic", panicCause(r))
 			resp = problemResponse(problemFor(err, reqID), nil)
 		}
 		a.logRequest(ev, resp.StatusCode, err, time.Since(start))
 	}()
+	if err = checkBounds(ev); err != nil {
+		return problemResponse(problemFor(err, reqID), nil), nil
+	}
 	r := &request{ev: ev}
 	if r.actor, err = a.identify(ev); err != nil {
 		return problemResponse(problemFor(err, reqID), map[string]string{"WWW-Authenticate": "Bearer"}), nil
 	}
-	out, err := fn(ctx, r)
+	out, err := response{}, checkPath(ev)
+	if err == nil {
+		out, err = fn(ctx, r)
+	}
 	if err != nil {
 		var extra map[string]string
 		var e *gateway.Error
@@ -117,6 +126,18 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn f
 		return problemResponse(problemFor(err, reqID), extra), nil
 	}
 	return encode(out), nil
+}
+
+// panicCause describes a recovered panic for the log: its type and the
+// stack, never the value's text, which may quote a secret (a handler that
+// panics with a token in its message). A runtime error's text is the
+// runtime's own and says what went wrong, so it is kept.
+func panicCause(r any) error {
+	what := fmt.Sprintf("panic of type %T", r)
+	if re, ok := r.(runtime.Error); ok {
+		what = "panic: " + re.Error()
+	}
+	return fmt.Errorf("%s\n%s", what, debug.Stack())
 }
 
 func encode(out response) events.APIGatewayV2HTTPResponse {
@@ -144,7 +165,7 @@ func (a *API) logRequest(ev events.APIGatewayV2HTTPRequest, status int, err erro
 		"ms", d.Milliseconds(),
 	}
 	if id := ev.PathParameters["id"]; id != "" {
-		attrs = append(attrs, "gatewayId", id)
+		attrs = append(attrs, "gatewayId", truncate(id, 64))
 	}
 	switch {
 	case status >= 500:
@@ -212,6 +233,17 @@ func header(ev events.APIGatewayV2HTTPRequest, name string) string {
 		}
 	}
 	return ""
+}
+
+// hasHeader reports whether the request has the header at all, in any case:
+// API Gateway lower-cases names, other callers of the handlers may not.
+func hasHeader(ev events.APIGatewayV2HTTPRequest, name string) bool {
+	for k := range ev.Headers {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

@@ -126,7 +126,7 @@ func unknownParams(q map[string]string, known ...string) []gateway.FieldError {
 	var fe []gateway.FieldError
 	for k := range q {
 		if !slices.Contains(known, k) {
-			fe = append(fe, gateway.FieldError{Field: k, Message: "is not a known query parameter"})
+			fe = append(fe, gateway.FieldError{Field: paramField(k), Message: "is not a known query parameter"})
 		}
 	}
 	slices.SortFunc(fe, func(a, b gateway.FieldError) int { return strings.Compare(a.Field, b.Field) })
@@ -137,7 +137,7 @@ func unknownParams(q map[string]string, known ...string) []gateway.FieldError {
 func (a *API) CreateGateway(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
 		key := header(ev, "idempotency-key")
-		if _, ok := ev.Headers["idempotency-key"]; ok && !idemKeyPattern.MatchString(key) {
+		if hasHeader(ev, "idempotency-key") && !idemKeyPattern.MatchString(key) {
 			return response{}, gateway.Invalid(gateway.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 visible ASCII characters"})
 		}
 		body, err := r.jsonBody()
@@ -146,6 +146,11 @@ func (a *API) CreateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		}
 		req, err := gateway.DecodeCreate(body)
 		if err != nil {
+			return response{}, err
+		}
+		// Create always checks the credentials with the provider (a replay
+		// of an Idempotency-Key too), so every well-formed create counts.
+		if err := a.check(ctx, limitValidation, r.actor, ""); err != nil {
 			return response{}, err
 		}
 		g, replayed, err := a.life.Create(ctx, r.actor, req, key)
@@ -192,6 +197,11 @@ func (a *API) UpdateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		req, err := gateway.DecodeUpdate(body, cur.Type)
 		if err != nil {
 			return response{}, err
+		}
+		if req.Credentials != nil {
+			if err := a.check(ctx, limitValidation, r.actor, ""); err != nil {
+				return response{}, err
+			}
 		}
 		g, err := a.life.Update(ctx, r.actor, cur, req, ifMatch)
 		if err != nil {
@@ -298,6 +308,9 @@ type TestResultJSON struct {
 // TestGateway answers POST /api/gateways/{id}/test: a health check now.
 func (a *API) TestGateway(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
+		if err := a.checkGateway(ctx, limitTest, r.actor, ev.PathParameters["id"]); err != nil {
+			return response{}, err
+		}
 		res, err := a.life.Test(ctx, r.actor, ev.PathParameters["id"])
 		if err != nil {
 			return response{}, err
@@ -319,6 +332,9 @@ func (a *API) GatewayAction(ctx context.Context, ev events.APIGatewayV2HTTPReque
 				return response{}, err
 			}
 			params = body
+		}
+		if err := a.checkGateway(ctx, limitAction, r.actor, ev.PathParameters["id"]); err != nil {
+			return response{}, err
 		}
 		out, err := a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
 		if err != nil {
