@@ -237,6 +237,17 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 		t.Errorf("health history: %+v", history)
 	}
 
+	// A dry run of the key rotation: it reads and decrypts the one gateway
+	// and writes nothing.
+	var rot struct {
+		DryRun, Complete                 bool
+		Scanned, Reencrypted, Unreadable int
+	}
+	s.invokeJSON("RotateCredentialsFunction", "rotate-credentials/event.json", nil, &rot)
+	if !rot.DryRun || !rot.Complete || rot.Scanned != 1 || rot.Reencrypted != 1 || rot.Unreadable != 0 {
+		t.Errorf("rotate dry run: %+v", rot)
+	}
+
 	var audit struct {
 		Items []struct{ Action string } `json:"items"`
 	}

@@ -1,0 +1,81 @@
+package main
+
+// Key rotation locally: `rotate-credentials` re-encrypts every gateway's
+// credentials under the key alias/gatehouse names now, against the state
+// of a running `make run` (or the emulators' data left by one), through the
+// same ports. Progress lines go to stderr, the summary as JSON to stdout.
+// Ctrl-C stops it with its checkpoint saved; -resume continues it.
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/envelope"
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/rekey"
+)
+
+// rotateCmd is `gatehouse-local rotate-credentials [-dry-run] [-resume]`
+// (make rotate-credentials DRY_RUN=1 RESUME=1).
+func rotateCmd(args []string) error {
+	fs := flag.NewFlagSet("rotate-credentials", flag.ContinueOnError)
+	dryRun := fs.Bool("dry-run", false, "open every gateway's credentials and report what a rotation would do; write nothing")
+	resume := fs.Bool("resume", false, "continue the latest rotation from its checkpoint")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("rotate-credentials: unexpected arguments %v", fs.Args())
+	}
+	ddbPort := envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
+	kmsPort := envInt("GATEHOUSE_KMS_PORT", 8001)
+	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fmt.Sprintf("http://127.0.0.1:%d", ddbPort))
+	os.Setenv("AWS_ENDPOINT_URL_KMS", fmt.Sprintf("http://127.0.0.1:%d", kmsPort))
+	setDefault("AWS_REGION", "us-east-1")
+	setDefault("AWS_ACCESS_KEY_ID", "local")
+	setDefault("AWS_SECRET_ACCESS_KEY", "local")
+	setDefault("TABLE_NAME", "gatehouse")
+	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if os.Getenv("KMS_KEY_ID") == "" {
+		// The key the alias names now, as `make run` resolves it: the
+		// checkpoint records it, and a resume under another key is refused.
+		keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), os.Getenv("KMS_KEY_ALIAS"))
+		if err != nil {
+			return fmt.Errorf("rotate-credentials: KMS key %s: %w (is `make run` running, with local-kms on 127.0.0.1:%d?)", os.Getenv("KMS_KEY_ALIAS"), err, kmsPort)
+		}
+		os.Setenv("KMS_KEY_ID", keyID)
+	}
+	cfg, err := bootstrap.RekeyConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	rot := bootstrap.New(cfg.Config, awsCfg, log).Rotator(cfg, rekey.WithProgress(func(line string) { fmt.Fprintln(os.Stderr, line) }))
+	sum, err := rot.Run(ctx, rekey.Options{DryRun: *dryRun, Resume: *resume})
+	out, _ := json.MarshalIndent(sum, "", "  ")
+	fmt.Println(string(out))
+	if !sum.Complete && !sum.DryRun && sum.RunID != "" {
+		fmt.Fprintf(os.Stderr, "rotate-credentials: run %s is not finished; continue it with `make rotate-credentials RESUME=1`\n", sum.RunID)
+	}
+	if gateway.IsCode(err, gateway.CodeUnavailable) {
+		return fmt.Errorf("rotate-credentials: %w (is `make run` running, with DynamoDB Local on 127.0.0.1:%d and local-kms on 127.0.0.1:%d?)", err, ddbPort, kmsPort)
+	}
+	return err
+}

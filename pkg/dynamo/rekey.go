@@ -1,0 +1,311 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/health"
+	"github.com/gatehouse/gatehouse/pkg/rekey"
+)
+
+// Key rotation's items. The checkpoint of the latest run is one item in a
+// partition of its own, "ROTATION#CREDENTIALS"/"CHECKPOINT", so that IAM
+// can grant a rotation exactly that besides the gateways' partitions. Its
+// progress is stored as one JSON attribute: nothing queries it, and it
+// changes shape with the number of segments.
+//
+// A gateway a run wrote carries the run's mark: rotationRun (the run id),
+// rotationResult ("rotated" or "unreadable") and, when rotated,
+// credentialsRotatedAt. An ordinary write of the gateway (a full Put)
+// drops the mark, which is right: the gateway has changed since.
+const (
+	rotationPK        = "ROTATION#CREDENTIALS"
+	skCheckpoint      = "CHECKPOINT"
+	attrRotationRun   = "rotationRun"
+	attrRotationRes   = "rotationResult"
+	attrRotatedAt     = "credentialsRotatedAt"
+	attrCheckpointRun = "runId"
+	attrCheckpoint    = "state"
+)
+
+// RekeyAPI is the part of *dynamodb.Client that Rekey uses.
+type RekeyAPI interface {
+	API
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// Rekey is rekey.Store over the table.
+type Rekey struct {
+	client RekeyAPI
+	table  string
+	store  *Store // for its transactions
+}
+
+var _ rekey.Store = (*Rekey)(nil)
+
+// NewRekey returns a Rekey over table. It does no I/O.
+func NewRekey(client RekeyAPI, table string) *Rekey {
+	return &Rekey{client: client, table: table, store: New(client, table)}
+}
+
+// segmentScan is the Scan of segment seg of segments of the owner index,
+// which holds gateway items only (see Health.ScanGateways).
+func (k *Rekey) segmentScan(op string, seg, segments int) (*dynamodb.ScanInput, error) {
+	if segments < 1 || segments > rekey.MaxSegments || seg < 0 || seg >= segments {
+		return nil, &gateway.Error{Code: gateway.CodeInvalid, Message: "The segment is invalid.", Op: op}
+	}
+	return &dynamodb.ScanInput{
+		TableName:     &k.table,
+		IndexName:     aws.String(OwnerIndex),
+		Segment:       aws.Int32(int32(seg)),
+		TotalSegments: aws.Int32(int32(segments)),
+	}, nil
+}
+
+// CountGateways counts the gateways of segment seg of segments with a
+// Select COUNT Scan, page by page.
+//
+// Errors: CodeInvalid for a bad segment; CodeUnavailable; CodeInternal.
+func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, error) {
+	const op = "dynamo.Rekey.CountGateways"
+	in, err := k.segmentScan(op, seg, segments)
+	if err != nil {
+		return 0, err
+	}
+	in.Select = types.SelectCount
+	n := 0
+	for {
+		out, err := k.client.Scan(ctx, in)
+		if err != nil {
+			return 0, storeError(op, err)
+		}
+		n += int(out.Count)
+		if len(out.LastEvaluatedKey) == 0 {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// ScanGateways reads up to limit (1..MaxLimit) gateways of segment seg of
+// segments after start, every status included, with their rotation marks.
+// The read is eventually consistent; rekey's writes are conditional on the
+// version read.
+//
+// Errors: CodeInvalid for a bad segment, limit or cursor; CodeUnavailable;
+// CodeInternal.
+func (k *Rekey) ScanGateways(ctx context.Context, seg, segments int, start rekey.Cursor, limit int) (rekey.Page, error) {
+	const op = "dynamo.Rekey.ScanGateways"
+	in, err := k.segmentScan(op, seg, segments)
+	if err != nil {
+		return rekey.Page{}, err
+	}
+	if err := checkLimit(limit); err != nil {
+		return rekey.Page{}, err
+	}
+	in.Limit = aws.Int32(int32(limit))
+	if start != nil {
+		// The same cursors as the health sweep's: an owner-index key.
+		esk, err := cursorKey(health.Cursor(start))
+		if err != nil {
+			return rekey.Page{}, &gateway.Error{Code: gateway.CodeInvalid, Message: "The cursor is malformed.", Op: op, Err: err}
+		}
+		in.ExclusiveStartKey = esk
+	}
+	out, err := k.client.Scan(ctx, in)
+	if err != nil {
+		return rekey.Page{}, storeError(op, err)
+	}
+	page := rekey.Page{Entries: make([]rekey.Entry, 0, len(out.Items)), Keys: make([]rekey.Cursor, 0, len(out.Items))}
+	for _, it := range out.Items {
+		e, err := rekeyEntry(it)
+		if err != nil {
+			return rekey.Page{}, gateway.Internal(op, err)
+		}
+		key, err := keysOf(it, indexKeyNames...)
+		if err != nil {
+			return rekey.Page{}, gateway.Internal(op, err)
+		}
+		page.Entries = append(page.Entries, e)
+		page.Keys = append(page.Keys, key)
+	}
+	if len(out.LastEvaluatedKey) > 0 {
+		next, err := keysOf(out.LastEvaluatedKey, indexKeyNames...)
+		if err != nil {
+			return rekey.Page{}, gateway.Internal(op, fmt.Errorf("LastEvaluatedKey: %w", err))
+		}
+		page.Next = next
+	}
+	return page, nil
+}
+
+// rekeyEntry parses a gateway item and its rotation mark.
+func rekeyEntry(item map[string]types.AttributeValue) (rekey.Entry, error) {
+	g, err := parseGateway(item)
+	if err != nil {
+		return rekey.Entry{}, err
+	}
+	r := itemReader{m: item}
+	e := rekey.Entry{Gateway: g, Run: r.str(attrRotationRun), Result: rekey.Result(r.str(attrRotationRes))}
+	if r.err != nil {
+		return rekey.Entry{}, fmt.Errorf("gateway %s: %w", g.ID, r.err)
+	}
+	return e, nil
+}
+
+// GetGateway reads gateway id and its rotation mark with a consistent read.
+//
+// Errors: NotFound; CodeUnavailable; CodeInternal.
+func (k *Rekey) GetGateway(ctx context.Context, id string) (rekey.Entry, error) {
+	const op = "dynamo.Rekey.GetGateway"
+	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.table, Key: gatewayKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return rekey.Entry{}, storeError(op, err)
+	}
+	if len(out.Item) == 0 {
+		return rekey.Entry{}, gateway.NotFound()
+	}
+	e, err := rekeyEntry(out.Item)
+	if err != nil {
+		return rekey.Entry{}, gateway.Internal(op, err)
+	}
+	return e, nil
+}
+
+// WriteGateway applies w with one transaction: an UpdateItem of the
+// gateway that sets only what the rotation owns (the credentials, or the
+// status ERROR with lastError and lastErrorAt; version+1, updatedAt and the
+// mark), conditional on w.Version, and the Put of the audit event. Fields
+// the health sweep keeps (lastCheckedAt, …) are left as they are, so a
+// rotation racing a sweep loses none of its bookkeeping.
+//
+// It reports false, having written nothing, when the gateway is gone, at
+// another version, or still being written by another transaction.
+//
+// Errors: CodeUnavailable; CodeInternal (also for an incomplete w).
+func (k *Rekey) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
+	const op = "dynamo.Rekey.WriteGateway"
+	names := map[string]string{
+		"#version": "version", "#updatedAt": "updatedAt",
+		"#run": attrRotationRun, "#result": attrRotationRes,
+	}
+	values := map[string]types.AttributeValue{
+		":expected": nv(w.Version), ":next": nv(w.Version + 1), ":at": sv(formatTime(w.At)),
+		":run": sv(w.Run), ":result": sv(string(w.Result)),
+	}
+	sets := "#version = :next, #updatedAt = :at, #run = :run, #result = :result"
+	switch {
+	case w.GatewayID == "" || w.Run == "" || w.At.IsZero():
+		return false, gateway.Internal(op, errors.New("incomplete rotation write"))
+	case w.Result == rekey.ResultRotated && len(w.Sealed) > 0:
+		names["#credentials"], names["#rotatedAt"] = "credentials", attrRotatedAt
+		values[":credentials"] = &types.AttributeValueMemberB{Value: w.Sealed}
+		sets += ", #credentials = :credentials, #rotatedAt = :at"
+	case w.Result == rekey.ResultUnreadable && w.LastError != "":
+		names["#status"], names["#lastError"], names["#lastErrorAt"] = "status", "lastError", "lastErrorAt"
+		values[":error"], values[":lastError"] = sv(string(gateway.StatusError)), sv(w.LastError)
+		sets += ", #status = :error, #lastError = :lastError, #lastErrorAt = :at"
+	default:
+		return false, gateway.Internal(op, fmt.Errorf("gateway %s: rotation write with result %q and nothing to write", w.GatewayID, w.Result))
+	}
+	audit, err := k.store.auditPut(w.GatewayID, w.Event)
+	if err != nil {
+		return false, gateway.Internal(op, err)
+	}
+	cancel, err := k.store.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &k.table, Key: gatewayKey(w.GatewayID),
+			UpdateExpression:          aws.String("SET " + sets),
+			ConditionExpression:       aws.String(condVersion),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}},
+		audit,
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case cancel == nil:
+		return false, storeError(op, err)
+	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
+		return false, nil
+	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
+		return false, gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", w.Event.ID, w.GatewayID))
+	case hasReason(cancel.CancellationReasons, reasonConflict):
+		return false, nil // still racing another write: re-read and try again
+	default:
+		return false, cancelError(op, cancel.CancellationReasons, err)
+	}
+}
+
+func checkpointKey() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{AttrPK: sv(rotationPK), AttrSK: sv(skCheckpoint)}
+}
+
+// LoadCheckpoint reads the checkpoint of the latest run, consistently.
+//
+// Errors: CodeUnavailable; CodeInternal.
+func (k *Rekey) LoadCheckpoint(ctx context.Context) (rekey.Checkpoint, bool, error) {
+	const op = "dynamo.Rekey.LoadCheckpoint"
+	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.table, Key: checkpointKey(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return rekey.Checkpoint{}, false, storeError(op, err)
+	}
+	if len(out.Item) == 0 {
+		return rekey.Checkpoint{}, false, nil
+	}
+	r := itemReader{m: out.Item}
+	state := r.str(attrCheckpoint)
+	var cp rekey.Checkpoint
+	if r.err == nil {
+		r.err = json.Unmarshal([]byte(state), &cp)
+	}
+	if r.err != nil {
+		return rekey.Checkpoint{}, false, gateway.Internal(op, fmt.Errorf("checkpoint: %w", r.err))
+	}
+	return cp, true, nil
+}
+
+// SaveCheckpoint writes cp with one PutItem: unconditionally when fresh
+// (a new run takes over), otherwise only over cp's own run's checkpoint.
+//
+// Errors: CodeConflict when another run has taken the checkpoint over;
+// CodeUnavailable; CodeInternal.
+func (k *Rekey) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh bool) error {
+	const op = "dynamo.Rekey.SaveCheckpoint"
+	if cp.RunID == "" {
+		return gateway.Internal(op, errors.New("checkpoint without a run id"))
+	}
+	state, err := json.Marshal(cp)
+	if err != nil {
+		return gateway.Internal(op, err)
+	}
+	w := itemWriter(checkpointKey())
+	w.str(attrCheckpointRun, cp.RunID)
+	w.time("updatedAt", cp.UpdatedAt)
+	w.str(attrCheckpoint, string(state))
+	in := &dynamodb.PutItemInput{TableName: &k.table, Item: w}
+	if !fresh {
+		in.ConditionExpression = aws.String("#run = :run")
+		in.ExpressionAttributeNames = map[string]string{"#run": attrCheckpointRun}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":run": sv(cp.RunID)}
+	}
+	_, err = k.client.PutItem(ctx, in)
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &failed):
+		return &gateway.Error{Code: gateway.CodeConflict, Message: "Another rotation run has taken over; this one stops.", Op: op, Err: err}
+	default:
+		return storeError(op, err)
+	}
+}
