@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -281,7 +282,7 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{panicked: true, err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+				done <- result{panicked: true, err: panicCause(p, debug.Stack())}
 			}
 		}()
 		resp, err := h(ctx, ev)
@@ -296,7 +297,9 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 				msg = "handler panicked"
 			}
 			s.logger.Error(msg, "function", route.Function, "route", route.Key(), "requestId", ev.RequestContext.RequestID, "err", res.err)
-			writeProblem(w, http.StatusBadGateway, "bad_gateway", "Bad Gateway", "The function failed to answer.", nil)
+			// 502, as API Gateway answers for a function that failed; the
+			// request id lets the user point at the log line.
+			writeFailure(w, ev.RequestContext.RequestID)
 			return entry
 		}
 		WriteResponse(w, res.resp)
@@ -312,6 +315,20 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 		entry.note = "handler timed out after " + timeout.String()
 	}
 	return entry
+}
+
+// panicCause is what the log says of a recovered panic: the value's type
+// and the stack, never the value's text, which may quote a secret
+// (panic(fmt.Sprintf("bad token %s", t)) is enough). The stack names
+// functions, files and lines, and shows arguments as machine words, never
+// string contents. A runtime error's message is kept: the runtime writes it
+// from types and indexes alone.
+func panicCause(p any, stack []byte) error {
+	what := fmt.Sprintf("a value of type %T (its text is not logged: it may hold a secret)", p)
+	if re, ok := p.(runtime.Error); ok {
+		what = re.Error()
+	}
+	return fmt.Errorf("panic: %s\n%s", what, stack)
 }
 
 type result struct {
@@ -401,11 +418,12 @@ func validateTokenRequest(req tokenRequest) []fieldError {
 // problem is an RFC 9457 body, in the shape and field order the handlers
 // produce, so the dashboard reads runner errors like API errors.
 type problem struct {
-	Type   string       `json:"type"`
-	Title  string       `json:"title"`
-	Status int          `json:"status"`
-	Detail string       `json:"detail,omitempty"`
-	Errors []fieldError `json:"errors,omitempty"`
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []fieldError `json:"errors,omitempty"`
 }
 
 type fieldError struct {
@@ -418,6 +436,17 @@ func writeProblem(w http.ResponseWriter, status int, code, title, detail string,
 		w.Header().Set(k, v)
 	}
 	writeProblemFields(w, status, code, title, detail, nil)
+}
+
+// writeFailure answers for a function that failed or panicked: nothing of
+// the failure, and the request id, as the handlers' own 500s carry it.
+func writeFailure(w http.ResponseWriter, requestID string) {
+	body, _ := json.Marshal(problem{Type: httpapi.ProblemTypeBase + "bad_gateway", Title: "Bad Gateway", Status: http.StatusBadGateway,
+		Detail: "The function failed to answer. Quote request id " + requestID + " when reporting it.", Instance: requestID})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = w.Write(body)
 }
 
 func writeProblemFields(w http.ResponseWriter, status int, code, title, detail string, errs []fieldError) {

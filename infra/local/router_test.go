@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
@@ -115,7 +116,7 @@ func newFixture(tb testing.TB, opts ...Option) *fixture {
 	}
 	key := mustKey(tb)
 	logs := &syncBuffer{}
-	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(logs, nil)))}, opts...)
+	opts = append([]Option{WithLogger(slog.New(slog.NewTextHandler(io.MultiWriter(logs, secretscan.Writer("local router")), nil)))}, opts...)
 	return &fixture{srv: NewServer(routes, handlers, key, opts...), key: key, logs: logs}
 }
 
@@ -132,6 +133,16 @@ func (f *fixture) do(tb testing.TB, method, target, token string, body io.Reader
 	}
 	w := httptest.NewRecorder()
 	f.srv.ServeHTTP(w, r)
+	// Refusals are scanned for secrets; successes are not, because the
+	// echo handlers return the request (its Authorization header too) and
+	// POST /dev/token returns a token by design.
+	if w.Code >= 400 {
+		headers := map[string]string{}
+		for k := range w.Header() {
+			headers[k] = w.Header().Get(k)
+		}
+		secretscan.Response(method+" "+target, w.Body.String(), headers)
+	}
 	return w
 }
 
@@ -465,6 +476,7 @@ func TestServerDevToken(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 		t.Fatal(err)
 	}
+	registerToken(resp.Token)
 	c, err := Verify(f.key, resp.Token)
 	if err != nil {
 		t.Fatal(err)

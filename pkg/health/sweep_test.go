@@ -3,9 +3,8 @@ package health_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -39,7 +39,14 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
-func TestMain(m *testing.M) { emutest.Main(m) }
+// TestMain runs the sweep tests under secretscan: the sweep's and the
+// history route's log lines, the history answers, every gateway's lastError
+// and every sample's error (text users see) are scanned for the bot tokens,
+// API key and KMS data keys the tests use.
+func TestMain(m *testing.M) {
+	secretscan.Register("aiKey", aiKey)
+	secretscan.Main(m, emutest.Stop)
+}
 
 const (
 	publicURL = "https://gatehouse.example.com"
@@ -147,7 +154,7 @@ func newEnv(t *testing.T) *env {
 	if err := dynamo.EnsureTable(ctx, client, table); err != nil {
 		t.Fatalf("EnsureTable: %v", err)
 	}
-	kmsClient := emu.KMSClient()
+	kmsClient := emu.KMSClient(secretscan.KMSOption)
 	keyID, err := envelope.EnsureKey(ctx, kmsClient, "alias/"+emutest.UniqueName("health"))
 	if err != nil {
 		t.Fatalf("EnsureKey: %v", err)
@@ -192,7 +199,7 @@ func (e *env) worker(cfg health.Config, opts ...health.Option) *health.Worker {
 	if cfg.Segments == 0 {
 		cfg.Segments = 2
 	}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := secretscan.Logger("health worker")
 	base := []health.Option{health.WithClock(e.clock.Now), health.WithEvents(e.events), health.WithLogger(logger)}
 	return health.NewWorker(e.hs, e.opener, e.registry, cfg, append(base, opts...)...)
 }
@@ -237,6 +244,7 @@ func (e *env) hook(name string, status gateway.Status) *gateway.Gateway {
 
 func (e *env) bot(n int, status gateway.Status) (*gateway.Gateway, string) {
 	token := fmt.Sprintf("%d:AAE%s", 100000+n, strings.Repeat("x", 32))
+	secretscan.Register(fmt.Sprintf("bot token %d", n), token)
 	e.tg.AddBot(telegramtest.Bot{Token: token})
 	g := e.create(fmt.Sprintf("bot %d", n), gateway.TypeTelegramBot, gateway.Credentials{BotToken: token}, status)
 	e.tg.SetWebhook(token, telegramtest.Webhook{URL: publicURL + telegram.WebhookPath + g.ID})
@@ -249,6 +257,9 @@ func (e *env) get(id string) *gateway.Gateway {
 	if err != nil {
 		e.t.Fatalf("GetGateway(%s): %v", id, err)
 	}
+	if g.LastError != "" {
+		secretscan.Error("lastError of "+g.Name, errors.New(g.LastError))
+	}
 	return g
 }
 
@@ -257,6 +268,11 @@ func (e *env) samples(id string) []health.Sample {
 	s, err := e.hs.ListSamples(e.t.Context(), id, 100)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for _, sample := range s {
+		if sample.Error != "" {
+			secretscan.Error("health sample of "+id, errors.New(sample.Error))
+		}
 	}
 	return s
 }
@@ -701,7 +717,7 @@ func TestHistoryRoute(t *testing.T) {
 	e.sweep(w)
 
 	life := lifecycle.New(e.svc, e.registry)
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logger := secretscan.Logger("health history route")
 	handler := httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(e.hs)).Handlers()[httpapi.FnHealthHistory]
 	call := func(sub, id string, q map[string]string) (int, []httpapi.HealthSampleJSON) {
 		t.Helper()
@@ -714,6 +730,7 @@ func TestHistoryRoute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		secretscan.Response("health-history "+id, resp.Body, resp.Headers)
 		var body struct {
 			Items []httpapi.HealthSampleJSON `json:"items"`
 		}

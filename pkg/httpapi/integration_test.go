@@ -2,12 +2,17 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -17,8 +22,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
@@ -29,7 +37,21 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 )
 
-func TestMain(m *testing.M) { emutest.Main(m) }
+// TestMain registers the secrets every test here uses and runs the tests
+// under secretscan: every log line, response and recorded error of the
+// package — harness loggers, slog.Default, the log package — is scanned
+// for them (and for every KMS data key the harness's KMS client sees) after
+// each harness test and once more at the end.
+func TestMain(m *testing.M) {
+	for name, value := range map[string]string{
+		"botToken": botToken, "botToken (secret part)": botToken[10:],
+		"botToken2": botToken2, "botToken2 (secret part)": botToken2[10:],
+		"apiKey": apiKey, "signing": signing,
+	} {
+		secretscan.Register(name, value)
+	}
+	secretscan.Main(m, emutest.Stop)
+}
 
 const (
 	botToken  = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -50,7 +72,11 @@ type harness struct {
 	store    *dynamo.Store
 	ddb      *dynamodb.Client
 	table    string
+	keyID    string // the KMS key of the harness's credentials
 	logs     *syncBuffer
+	// log writes to logs and to secretscan; handlers a test builds itself
+	// should use it.
+	log *slog.Logger
 }
 
 func newHarness(t *testing.T) *harness {
@@ -61,11 +87,13 @@ func newHarness(t *testing.T) *harness {
 	if err := dynamo.EnsureTable(ctx, h.ddb, h.table); err != nil {
 		t.Fatalf("EnsureTable: %v", err)
 	}
-	kmsClient := env.KMSClient()
+	// Every plaintext data key KMS hands out becomes a secret to look for.
+	kmsClient := env.KMSClient(secretscan.KMSOption)
 	keyID, err := envelope.EnsureKey(ctx, kmsClient, "alias/"+emutest.UniqueName("gatehouse"))
 	if err != nil {
 		t.Fatalf("EnsureKey: %v", err)
 	}
+	h.keyID = keyID
 	h.store = dynamo.New(h.ddb, h.table)
 	h.svc = gateway.NewService(h.store, envelope.New(kmsClient, keyID))
 	// Stand-ins for Telegram and an OpenAI-compatible provider, on loopback:
@@ -78,15 +106,9 @@ func newHarness(t *testing.T) *harness {
 	h.aiURL = aiSrv.URL + "/v1"
 	cfg := bootstrap.Config{TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true, PublicURL: "https://gatehouse.example.com"}
 	h.life = lifecycle.New(h.svc, bootstrap.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
-	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs), nil))
-	h.handlers = httpapi.New(h.life, httpapi.WithLogger(logger)).Handlers()
-	t.Cleanup(func() {
-		for _, s := range []string{botToken, botToken2, apiKey, signing} {
-			if strings.Contains(h.logs.String(), s) {
-				t.Errorf("a secret appears in the logs")
-			}
-		}
-	})
+	h.log = slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs, secretscan.Writer("httpapi harness")), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log)).Handlers()
+	t.Cleanup(func() { secretscan.Check(t) })
 	return h
 }
 
@@ -166,13 +188,13 @@ func (h *harness) doWith(c caller, r req, mutate func(*events.APIGatewayV2HTTPRe
 		h.t.Fatalf("no handler %q", r.fn)
 	}
 	out, err := handler(context.Background(), ev)
+	secretscan.Error(r.fn+" "+ev.RequestContext.RequestID, err)
 	if err != nil {
 		h.t.Fatalf("%s returned error %v", r.fn, err)
 	}
-	for _, s := range []string{botToken, botToken2, apiKey, signing} {
-		if strings.Contains(out.Body, s) {
-			h.t.Fatalf("%s response contains a secret: %s", r.fn, out.Body)
-		}
+	secretscan.Response(r.fn+" "+ev.RequestContext.RequestID, out.Body, out.Headers)
+	if leaked := secretscan.Find(out.Body); len(leaked) > 0 {
+		h.t.Fatalf("%s response contains secrets %v", r.fn, leaked)
 	}
 	h.checkContract(r, out)
 	return resp{status: out.StatusCode, headers: out.Headers, body: []byte(out.Body)}
@@ -655,6 +677,11 @@ func TestCiphertextSwapDoesNotDecrypt(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = h.svc.Credentials(ctx, gb)
+	// The error wraps KMS's refusal: it must not quote the key or the plaintext.
+	secretscan.Error("Credentials of a swapped ciphertext", err)
+	if errors.Unwrap(err) != nil {
+		secretscan.Error("Credentials of a swapped ciphertext (cause)", errors.Unwrap(err))
+	}
 	if got := gateway.ErrorCode(err); got != gateway.CodeCredentialsUnreadable {
 		t.Fatalf("swapped ciphertext: code %q (%v), want %q", got, err, gateway.CodeCredentialsUnreadable)
 	}
@@ -863,3 +890,38 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestSecretScanSeesEverything proves the scan's wiring has teeth: secrets
+// planted in the harness's log, in slog.Default and in the log package,
+// and a KMS data key fresh from local-kms, are each found by name. Drain
+// consumes the plants, so the package's scan stays clean.
+func TestSecretScanSeesEverything(t *testing.T) {
+	h := newHarness(t)
+	before := secretscan.Default.Counts().Secrets
+	h.create(user("alice"), aiBody("keys"))
+	if after := secretscan.Default.Counts().Secrets; after <= before {
+		t.Errorf("creating a gateway registered no KMS data key (%d secrets before, %d after)", before, after)
+	}
+	out, err := emutest.Start(t).KMSClient(secretscan.KMSOption).GenerateDataKey(t.Context(), &kms.GenerateDataKeyInput{
+		KeyId: aws.String(h.keyID), KeySpec: kmstypes.DataKeySpecAes256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.log.Info("planted", "credential", apiKey)
+	slog.Info("planted", "token", hex.EncodeToString([]byte(botToken)))
+	log.Printf("planted %s", url.QueryEscape(signing))
+	h.log.Debug("planted", "dataKey", base64.StdEncoding.EncodeToString(out.Plaintext))
+
+	var got []string
+	for _, l := range secretscan.Default.Drain() {
+		got = append(got, l.Secret+" in "+l.Where)
+		if secretscan.Find(l.String()) != nil {
+			t.Errorf("the report of %s shows a secret", l.Secret)
+		}
+	}
+	sort.Strings(got)
+	want := []string{"KMS data key #", "apiKey in httpapi harness", "botToken (secret part) in slog.Default", "botToken in slog.Default", "signing in slog.Default"}
+	if len(got) != len(want) || !strings.HasPrefix(got[0], want[0]) || fmt.Sprint(got[1:]) != fmt.Sprint(want[1:]) {
+		t.Errorf("found %q, want %q", got, want)
+	}
+}

@@ -3,8 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"crypto/sha256"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -302,7 +300,7 @@ func TestSSRFAtCreate(t *testing.T) {
 	stored := h.create(alice, `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"`+apiKey+`","baseUrl":"`+h.aiURL+`"}}`)
 
 	strict := lifecycle.New(h.svc, bootstrap.Registry(bootstrap.Config{}), lifecycle.WithAllowPrivateNetworks(false))
-	h.handlers = httpapi.New(strict, httpapi.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))).Handlers()
+	h.handlers = httpapi.New(strict, httpapi.WithLogger(h.log)).Handlers()
 	defer func() { h.handlers = permissive }()
 	before := len(h.scan())
 	for _, tc := range []struct{ body, field string }{

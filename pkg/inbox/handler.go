@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -92,7 +93,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	rec := record{start: time.Now(), gatewayID: ev.PathParameters["gatewayId"], requestID: ev.RequestContext.RequestID}
 	defer func() {
 		if p := recover(); p != nil {
-			rec.err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			rec.err = panicCause(p, debug.Stack())
 			resp = rec.problem(http.StatusInternalServerError, OutcomeInternal)
 		}
 		h.logRequest(ctx, &rec, resp.StatusCode)
@@ -107,6 +108,20 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		resp.Headers["Allow"] = "GET, POST"
 		return resp, nil
 	}
+}
+
+// panicCause is what the log says of a recovered panic: the value's type
+// and the stack, never the value's text, which may quote a secret
+// (panic(fmt.Sprintf("bad token %s", t)) is enough). The stack names
+// functions, files and lines, and shows arguments as machine words, never
+// string contents. A runtime error's message is kept: the runtime writes it
+// from types and indexes alone.
+func panicCause(p any, stack []byte) error {
+	what := fmt.Sprintf("a value of type %T (its text is not logged: it may hold a secret)", p)
+	if re, ok := p.(runtime.Error); ok {
+		what = re.Error()
+	}
+	return fmt.Errorf("panic: %s\n%s", what, stack)
 }
 
 // receive handles POST: find the gateway, verify the secret, parse, store,
@@ -356,11 +371,13 @@ func (r *record) problem(status int, outcome string) events.APIGatewayV2HTTPResp
 		code, title, detail = gateway.CodeUnavailable, "Service unavailable", "The update could not be stored; retry."
 	}
 	body, _ := json.Marshal(httpapi.Problem{Type: httpapi.ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Instance: r.requestID})
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: status,
-		Headers:    map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"},
-		Body:       string(body),
+	headers := map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}
+	if status == http.StatusServiceUnavailable {
+		// Telegram retries on its own schedule; other senders (and the
+		// API's own 503s) get the same hint as every other route.
+		headers["Retry-After"] = "2"
 	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(body)}
 }
 
 // maxLoggedID bounds the gateway id in a log line: the path segment is

@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
@@ -32,6 +33,10 @@ var (
 	gw1 = gateway.NewID()
 	gw2 = gateway.NewID()
 )
+
+// The webhook secrets must never reach a log line or a response: TestMain
+// scans every one the handlers here write.
+var _ = secretscan.Register("webhook secret", secret) && secretscan.Register("other webhook secret", otherSecret)
 
 func request(method, id, secretToken, body string) events.APIGatewayV2HTTPRequest {
 	ev := events.APIGatewayV2HTTPRequest{
@@ -58,6 +63,7 @@ func post(t testing.TB, h *Handler, id, secretToken, body string) events.APIGate
 	if err != nil {
 		t.Fatalf("Handle returned an error: %v", err)
 	}
+	secretscan.Response("telegram-webhook POST "+id, resp.Body, resp.Headers)
 	return resp
 }
 
@@ -82,7 +88,7 @@ func wantStatus(t *testing.T, what string, resp events.APIGatewayV2HTTPResponse,
 }
 
 func newHandler(st Store, opts ...Option) *Handler {
-	return New(st, append([]Option{WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	return New(st, append([]Option{WithLogger(secretscan.Logger("inbox handler"))}, opts...)...)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -335,7 +341,7 @@ func TestStoreFailures(t *testing.T) {
 			st.add(gw1, secret)
 			st.readErr, st.putErr = tt.readErr, tt.putErr
 			var logs bytes.Buffer
-			h := New(st, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			h := New(st, WithLogger(slog.New(secretscan.Tee(slog.NewJSONHandler(&logs, nil), secretscan.Handler("inbox handler")))))
 			resp := post(t, h, gw1, secret, updateBody(1))
 			wantStatus(t, tt.name, resp, tt.status)
 			if strings.Contains(resp.Body, "connection refused") || strings.Contains(resp.Body, "boom") {
@@ -524,7 +530,7 @@ func TestLogLine(t *testing.T) {
 	st := newFakeStore()
 	st.add(gw1, secret)
 	var logs bytes.Buffer
-	h := New(st, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+	h := New(st, WithLogger(slog.New(secretscan.Tee(slog.NewJSONHandler(&logs, nil), secretscan.Handler("inbox handler")))))
 	body, err := os.ReadFile(filepath.Join("testdata", "message.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/local"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -38,7 +39,10 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
 
-func TestMain(m *testing.M) { emutest.Main(m) }
+// TestMain runs the tests under secretscan: every log line the webhook
+// and the runner write here, every response the tests look at, and
+// slog.Default, are scanned for the webhook secrets the tests use.
+func TestMain(m *testing.M) { secretscan.Main(m, emutest.Stop) }
 
 // calls counts AWS operations, by "<service>.<operation>", with SDK
 // middleware: what the webhook costs, measured where the SDK sends it.
@@ -132,7 +136,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	// The function's own assembly: KMS calls would be counted too.
 	e.handler = bootstrap.NewTelegramWebhook(bootstrap.WebhookConfig{Table: table, UpdateTTL: inbox.DefaultUpdateTTL},
-		counted, slog.New(slog.DiscardHandler), o.opts...)
+		counted, secretscan.Logger("inbox webhook"), o.opts...)
 	return e
 }
 
@@ -144,6 +148,7 @@ func hashOf(secret string) []byte {
 // addGateway creates a CONNECTED Telegram gateway whose secret is secret.
 func (e *env) addGateway(t *testing.T, secret string, mutate ...func(*gateway.Gateway)) *gateway.Gateway {
 	t.Helper()
+	secretscan.Register("webhook secret", secret)
 	now := time.Now().UTC()
 	g := &gateway.Gateway{
 		ID: gateway.NewID(), UserID: "alice", Name: "bot", Type: gateway.TypeTelegramBot, Status: gateway.StatusConnected,
@@ -167,6 +172,7 @@ func (e *env) rotate(t *testing.T, id, secret string) {
 		t.Fatal(err)
 	}
 	prev := g.Version
+	secretscan.Register("rotated webhook secret", secret)
 	g.WebhookSecretHash, g.Version, g.UpdatedAt = hashOf(secret), prev+1, time.Now().UTC()
 	ev := gateway.AuditEvent{ID: gateway.NewID(), GatewayID: id, Action: gateway.AuditStatusChanged, Actor: gateway.Actor{UserID: "alice"}, At: g.UpdatedAt}
 	if err := e.store.UpdateGateway(t.Context(), g, prev, ev); err != nil {
@@ -216,7 +222,7 @@ func (e *env) server(t *testing.T) *httptest.Server {
 		t.Fatalf("template.yaml: telegram-webhook has %d routes, want POST and GET", len(public))
 	}
 	srv := local.NewServer(routes, map[string]httpapi.Handler{inbox.FnTelegramWebhook: e.handler.Handle},
-		make([]byte, local.KeySize), local.WithLogger(slog.New(slog.DiscardHandler)))
+		make([]byte, local.KeySize), local.WithLogger(secretscan.Logger("local router")))
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	ts.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
@@ -298,6 +304,7 @@ func TestAWSCallsPerUpdate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				secretscan.Response("telegram-webhook "+g.ID, resp.Body, resp.Headers)
 				return resp.StatusCode, e.calls.since(before)
 			}
 			for i := range 10 {

@@ -14,9 +14,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
+
+// TestMain runs the tests under secretscan: the errors of calls whose URL
+// carries a token are scanned for it in every common encoding (a
+// *url.Error quotes its URL escaped).
+func TestMain(m *testing.M) {
+	secretscan.Register("token in the URL", "botSECRET-TOKEN")
+	secretscan.Main(m)
+}
 
 // scripted answers each request with the next of its statuses (repeating
 // the last), setting Retry-After when retryAfter is not empty.
@@ -153,6 +162,7 @@ func TestClientTimeouts(t *testing.T) {
 			}
 			start := time.Now()
 			_, err := c.Do(ctx, Request{Method: http.MethodGet, URL: srv.URL + "/botSECRET-TOKEN/getMe"})
+			secretscan.Error(t.Name(), err)
 			if elapsed := time.Since(start); elapsed > time.Second {
 				t.Errorf("took %v, want about 150ms", elapsed)
 			}
@@ -197,6 +207,8 @@ func TestClientTransportErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := tt.client.Do(context.Background(), Request{Method: http.MethodGet, URL: tt.url})
+			secretscan.Error(t.Name(), err)
+			secretscan.Error(t.Name()+" (user message)", errors.New(Message(err)))
 			if got := Classify(err); got != OutcomeUnreachable {
 				t.Errorf("outcome %q, want unreachable (%v)", got, err)
 			}

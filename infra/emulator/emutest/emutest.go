@@ -60,10 +60,18 @@ func Start(tb testing.TB) *Env {
 // Use it from TestMain: func TestMain(m *testing.M) { emutest.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop ends the emulators of this test binary if a test started them. It is
+// for a TestMain that has more to do after m.Run than Main allows (such as
+// a final scan of everything the tests logged), and must run after every
+// test has finished.
+func Stop() {
 	if shared != nil {
 		shared.Stop()
 	}
-	os.Exit(code)
 }
 
 func start() (*Env, error) {

@@ -15,11 +15,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/ai/aitest"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
+
+// TestMain runs the tests under secretscan: every error they record (see
+// scanned) is scanned for the API keys, in every common encoding.
+func TestMain(m *testing.M) {
+	secretscan.Register("apiKey", apiKey)
+	for _, v := range Vendors() {
+		secretscan.Register("wrong key of "+v.Name, "sk-wrong-"+v.Name+"-abcdefghijklmnop")
+	}
+	secretscan.Main(m)
+}
 
 const apiKey = "sk-test-0123456789abcdefXYZ"
 
@@ -115,6 +126,7 @@ func TestChatEveryVendor(t *testing.T) {
 			p, fake, creds := setup(t, vendor, aitest.Options{})
 			params := `{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}], "maxTokens": 50, "temperature": 0.3}`
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(params))
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,6 +192,7 @@ func TestChatFinishReasonLength(t *testing.T) {
 			t.Parallel()
 			p, _, creds := setup(t, vendor, aitest.Options{Reply: "one two three four five"})
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "count"}], "maxTokens": 2}`))
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,6 +227,7 @@ func TestChatDefaults(t *testing.T) {
 			creds.Model = tt.credModel
 			params := `{` + tt.params + `"messages": [{"role": "user", "content": "hi"}]}`
 			res, err := p.Execute(context.Background(), creds, json.RawMessage(tt.config), "chat", json.RawMessage(params))
+			scanned(t, err)
 			if tt.wantField != "" {
 				var ip *provider.InvalidParamsError
 				if !errors.As(err, &ip) || ip.Fields[0].Field != tt.wantField {
@@ -241,6 +255,7 @@ func TestListModelsEveryVendor(t *testing.T) {
 			t.Parallel()
 			p, fake, creds := setup(t, vendor, aitest.Options{})
 			res, err := p.Execute(context.Background(), creds, nil, "listModels", nil)
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,6 +284,7 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 			p, fake, creds := setup(t, vendor, opts)
 			creds.APIKey = apiKey
 			res, err := p.Execute(context.Background(), creds, nil, "validateKey", nil)
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,6 +294,7 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 
 			creds.APIKey = "sk-wrong-key-000000000000"
 			res, err = p.Execute(context.Background(), creds, nil, "validateKey", nil)
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,11 +302,12 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 				t.Errorf("wrong key: %v", m)
 			}
 			_, err = p.ValidateCredentials(context.Background(), creds)
+			scanned(t, err)
 			var ice *provider.InvalidCredentialsError
 			if !errors.As(err, &ice) || ice.Field != "credentials.apiKey" {
 				t.Errorf("ValidateCredentials(wrong key) = %v, want InvalidCredentialsError on credentials.apiKey", err)
 			}
-			h := p.CheckHealth(context.Background(), creds, nil)
+			h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 			if h.Healthy || h.Outcome != provider.OutcomeInvalidCredentials {
 				t.Errorf("CheckHealth(wrong key) = %+v", h)
 			}
@@ -309,6 +327,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := p.Connect(context.Background(), provider.ConnectRequest{GatewayID: "g", Credentials: creds})
+	scanned(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +337,7 @@ func TestLifecycle(t *testing.T) {
 	if err := p.Disconnect(context.Background(), provider.DisconnectRequest{GatewayID: "g", Credentials: creds}); err != nil {
 		t.Error(err)
 	}
-	h := p.CheckHealth(context.Background(), creds, nil)
+	h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 	if !h.Healthy || h.Details["modelCount"] != 2 || h.Details["provider"] != "anthropic" {
 		t.Errorf("CheckHealth = %+v", h)
 	}
@@ -346,6 +365,7 @@ func TestCredentialsFormat(t *testing.T) {
 		{Provider: "ollama"}, // the default is localhost
 	} {
 		_, err := p.ValidateCredentials(context.Background(), c)
+		scanned(t, err)
 		if provider.Classify(err) != provider.OutcomeUnreachable || !strings.Contains(provider.Message(err), "not allowed") {
 			t.Errorf("%q: error %v, want unreachable (not allowed)", c.BaseURL, err)
 		}
@@ -353,6 +373,7 @@ func TestCredentialsFormat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := p.ValidateCredentials(context.Background(), tt.creds)
+			scanned(t, err)
 			var ice *provider.InvalidCredentialsError
 			if !errors.As(err, &ice) || ice.Field != tt.wantField {
 				t.Fatalf("error %v, want InvalidCredentialsError on %s", err, tt.wantField)
@@ -389,6 +410,7 @@ func TestChatParamErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.params, func(t *testing.T) {
 			_, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(tt.params))
+			scanned(t, err)
 			var ip *provider.InvalidParamsError
 			if !errors.As(err, &ip) || ip.Fields[0].Field != tt.wantField {
 				t.Errorf("error %v, want InvalidParamsError on %s", err, tt.wantField)
@@ -449,6 +471,7 @@ func TestErrorClassification(t *testing.T) {
 				params += `, "model": "` + tt.model + `"`
 			}
 			_, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(params+`}`))
+			scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -488,6 +511,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 			fake.Fail(tt.fail)
 			start := time.Now()
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "again"}]}`))
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -512,6 +536,7 @@ func TestTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := p.Execute(ctx, creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "hi"}]}`))
+	scanned(t, err)
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("took %v, want about 200ms", elapsed)
 	}
@@ -540,10 +565,11 @@ func TestSSRFAtDialTime(t *testing.T) {
 			p := newProvider()
 			creds := gateway.Credentials{Provider: "openai", APIKey: apiKey, BaseURL: tt.baseURL}
 			_, err := p.Execute(context.Background(), creds, nil, "listModels", nil)
+			scanned(t, err)
 			if provider.Classify(err) != provider.OutcomeUnreachable || provider.Message(err) != tt.want {
 				t.Errorf("error %v (%s), want unreachable %q", err, provider.Classify(err), tt.want)
 			}
-			h := p.CheckHealth(context.Background(), creds, nil)
+			h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 			if h.Outcome != provider.OutcomeUnreachable || h.Error != tt.want {
 				t.Errorf("health %+v", h)
 			}
@@ -563,15 +589,19 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			creds.APIKey = wrongKey
 			var errs []error
 			_, err := p.ValidateCredentials(context.Background(), creds)
+			scanned(t, err)
 			errs = append(errs, err)
 			_, err = p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "hi"}]}`))
+			scanned(t, err)
 			errs = append(errs, err)
-			errs = append(errs, p.CheckHealth(context.Background(), creds, nil).Err)
+			errs = append(errs, scannedHealth(t, p.CheckHealth(context.Background(), creds, nil)).Err)
 			creds.APIKey = apiKey
 			fake.Fail(aitest.Failure{Status: 400, Message: "bad request from key " + apiKey})
 			_, err = p.Execute(context.Background(), creds, nil, "listModels", nil)
+			scanned(t, err)
 			errs = append(errs, err)
 			res, err := p.Execute(context.Background(), gateway.Credentials{Provider: vendor, APIKey: wrongKey, BaseURL: creds.BaseURL}, nil, "validateKey", nil)
+			scanned(t, err)
 			errs = append(errs, err)
 			b, _ := json.Marshal(res)
 
@@ -597,4 +627,23 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// scanned records err — its text and the message users see — for the
+// secret scan TestMain runs after the tests, and returns it.
+func scanned(t testing.TB, err error) error {
+	if err != nil {
+		secretscan.Error(t.Name(), err)
+		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
+	}
+	return err
+}
+
+// scannedHealth records a health check's error and message as scanned does.
+func scannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
+	scanned(t, h.Err)
+	if h.Error != "" {
+		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
+	}
+	return h
 }

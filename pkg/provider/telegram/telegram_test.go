@@ -13,10 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 )
+
+// TestMain runs the tests under secretscan: every error they record (see
+// scanned) is scanned for the bot tokens, in every common encoding.
+func TestMain(m *testing.M) {
+	secretscan.Register("token", token)
+	secretscan.Register("tokenSecret", tokenSecret)
+	secretscan.Register("unknownToken", unknownToken)
+	secretscan.Main(m)
+}
 
 const (
 	token        = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -82,6 +92,7 @@ func TestValidateCredentials(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			v, err := p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: tt.token})
+			scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Fatalf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -134,6 +145,7 @@ func TestExecute(t *testing.T) {
 			t.Parallel()
 			p, fake := setup(t)
 			res, err := p.Execute(context.Background(), creds, nil, tt.action, json.RawMessage(tt.params))
+			scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,6 +195,7 @@ func TestExecuteErrors(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			_, err := p.Execute(context.Background(), creds, nil, tt.action, json.RawMessage(tt.params))
+			scanned(t, err)
 			var ua *provider.UnsupportedActionError
 			var ip *provider.InvalidParamsError
 			var ae *APIError
@@ -324,6 +337,7 @@ func TestConnectErrors(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			res, err := p.Connect(context.Background(), tt.req)
+			scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -410,6 +424,7 @@ func TestRetriesAndRateLimits(t *testing.T) {
 			fake.Fail(tt.fail)
 			start := time.Now()
 			_, err := p.Execute(context.Background(), creds, nil, "sendMessage", send)
+			scanned(t, err)
 			elapsed := time.Since(start)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
@@ -434,7 +449,7 @@ func TestTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	h := p.CheckHealth(ctx, creds, nil)
+	h := scannedHealth(t, p.CheckHealth(ctx, creds, nil))
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("took %v, want about 200ms", elapsed)
 	}
@@ -450,7 +465,7 @@ func TestCheckHealth(t *testing.T) {
 		p, fake := setup(t)
 		fake.SetWebhook(token, telegramtest.Webhook{URL: "https://x.example/api/webhooks/telegram/g", PendingUpdateCount: 2,
 			LastErrorDate: 1700000000, LastErrorMessage: "Wrong response from the webhook: 500 Internal Server Error"})
-		h := p.CheckHealth(context.Background(), creds, nil)
+		h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 		if !h.Healthy || h.Outcome != provider.OutcomeOK || h.Error != "" {
 			t.Fatalf("got %+v, want healthy", h)
 		}
@@ -462,7 +477,7 @@ func TestCheckHealth(t *testing.T) {
 	t.Run("revoked token", func(t *testing.T) {
 		t.Parallel()
 		p, _ := setup(t)
-		h := p.CheckHealth(context.Background(), gateway.Credentials{BotToken: unknownToken}, nil)
+		h := scannedHealth(t, p.CheckHealth(context.Background(), gateway.Credentials{BotToken: unknownToken}, nil))
 		if h.Healthy || h.Outcome != provider.OutcomeInvalidCredentials {
 			t.Errorf("got %+v, want invalid_credentials", h)
 		}
@@ -472,7 +487,7 @@ func TestCheckHealth(t *testing.T) {
 		p, fake := setup(t)
 		p.client.MaxRetries = 0
 		fake.Fail(telegramtest.Failure{Method: "getMe", ErrorCode: 429, RetryAfter: 7})
-		h := p.CheckHealth(context.Background(), creds, nil)
+		h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 		if h.Outcome != provider.OutcomeRateLimited || h.RetryAfterSeconds != 7 {
 			t.Errorf("got %+v, want rate_limited with 7s", h)
 		}
@@ -494,26 +509,32 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	fake.Fail(telegramtest.Failure{Method: "getMe", ErrorCode: 400, Description: "Bad Request: token " + token + " is odd"})
 	_, err := p.ValidateCredentials(context.Background(), creds)
+	scanned(t, err)
 	collect(err)
 	_, err = p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: unknownToken})
+	scanned(t, err)
 	collect(err)
 	_, err = p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: token + "!"})
+	scanned(t, err)
 	collect(err)
 	fake.Fail(telegramtest.Failure{ErrorCode: 429, RetryAfter: 3})
 	_, err = p.Execute(context.Background(), creds, nil, "sendMessage", json.RawMessage(`{"chat_id": 1, "text": "x"}`))
+	scanned(t, err)
 	collect(err)
 	fake.Fail(telegramtest.Failure{ErrorCode: 502})
 	_, err = p.Connect(context.Background(), provider.ConnectRequest{GatewayID: "g", Credentials: creds, PublicURL: "https://x.example"})
+	scanned(t, err)
 	collect(err)
 	fake.SetDelay(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	h := p.CheckHealth(ctx, creds, nil)
+	h := scannedHealth(t, p.CheckHealth(ctx, creds, nil))
 	collect(h.Err)
 	fake.SetDelay(0)
 	// A Bot API that cannot be reached at all.
 	dead := New(Options{BaseURL: "http://127.0.0.1:1", Client: p.client})
 	_, err = dead.Execute(context.Background(), creds, nil, "getMe", nil)
+	scanned(t, err)
 	collect(err)
 
 	if len(errs) != 7 {
@@ -532,4 +553,23 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			}
 		}
 	}
+}
+
+// scanned records err — its text and the message users see — for the
+// secret scan TestMain runs after the tests, and returns it.
+func scanned(t testing.TB, err error) error {
+	if err != nil {
+		secretscan.Error(t.Name(), err)
+		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
+	}
+	return err
+}
+
+// scannedHealth records a health check's error and message as scanned does.
+func scannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
+	scanned(t, h.Err)
+	if h.Error != "" {
+		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
+	}
+	return h
 }
