@@ -32,7 +32,8 @@ SAM_FUNCTIONS := \
 	HealthHistoryFunction:health-history \
 	TelegramWebhookFunction:telegram-webhook \
 	HealthCheckFunction:health-check \
-	HealthWorkerFunction:health-check
+	HealthWorkerFunction:health-check \
+	RotateCredentialsFunction:rotate-credentials
 SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 .PHONY: package deploy $(SAM_TARGETS)
 
@@ -43,7 +44,7 @@ SAM       ?= sam
 AWS       ?= aws
 PACKAGE_DIR := $(BUILD_DIR)/package
 
-.PHONY: help tools run standins health bench token build frontend test test-go test-frontend test-e2e lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
+.PHONY: help tools run standins health rotate-credentials bench soak fuzz token build frontend test test-go test-fuzz test-soak test-frontend test-e2e lint fmt clean $(addprefix build-fn-,$(FUNCTIONS))
 
 help:
 	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
@@ -52,7 +53,10 @@ help:
 	@echo "make test    run every test (installs emulators and tools first)"
 	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
 	@echo "make health  run one health-check sweep now (while make run is running)"
+	@echo "make rotate-credentials  re-encrypt every gateway's credentials under the current key (DRY_RUN=1 RESUME=1)"
 	@echo "make bench   run the benchmarks"
+	@echo "make soak    60 s of mixed traffic against the local runner (D=60s C=16)"
+	@echo "make fuzz    every fuzz target for FUZZTIME each (default 5m)"
 	@echo "make package one reproducible zip per function in $(PACKAGE_DIR)/"
 	@echo "make deploy  sam build && sam deploy (SAM_ENV=default|localstack), then upload the dashboard"
 
@@ -70,6 +74,12 @@ standins:
 # (run it with the same PORT and TELEGRAM_API_BASE_URL).
 health:
 	$(GO) run $(LOCAL) health
+
+# Re-encrypt every gateway's credentials under the key alias/gatehouse names
+# now, against the state of a running `make run`. DRY_RUN=1 only reports;
+# RESUME=1 continues an interrupted run (README "Rotating credentials' keys").
+rotate-credentials:
+	$(GO) run $(LOCAL) rotate-credentials $(if $(DRY_RUN),-dry-run) $(if $(RESUME),-resume)
 
 # Benchmarks (not tests): a health sweep of 10,000 gateways against a 50 ms
 # stand-in, and each bootstrap's cold start under the Lambda Runtime
@@ -156,7 +166,22 @@ test-frontend: frontend
 test-e2e: tools
 	bash scripts/e2e.sh
 
-test: lint build test-go test-frontend test-e2e
+# Every fuzz target for a short bounded time (make fuzz runs them longer).
+test-fuzz:
+	FUZZTIME=$${FUZZTIME:-10s} bash scripts/fuzz.sh
+
+fuzz:
+	FUZZTIME=$${FUZZTIME:-5m} bash scripts/fuzz.sh
+
+# Mixed list/get/update/webhook traffic against the local runner: zero 5xx
+# and zero lost Telegram updates, or it fails. make test runs a short one.
+soak: tools
+	$(GO) run ./bench/soak -d $${D:-60s} -c $${C:-16}
+
+test-soak: tools
+	$(GO) run ./bench/soak -d 10s
+
+test: lint build test-go test-fuzz test-soak test-frontend test-e2e
 
 clean:
 	rm -rf $(BUILD_DIR)

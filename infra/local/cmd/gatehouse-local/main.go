@@ -3,6 +3,7 @@
 //
 //	gatehouse-local serve              start DynamoDB Local, local-kms and the API
 //	gatehouse-local token -sub alice -orgs acme,beta
+//	gatehouse-local rotate-credentials [-dry-run] [-resume]
 //
 // serve starts both emulators as child processes on loopback, creates the
 // table and the KMS key when missing, and serves every route of template.yaml
@@ -51,6 +52,8 @@ func main() {
 		err = token(os.Args[2:])
 	case "health":
 		err = healthCmd(os.Args[2:])
+	case "rotate-credentials":
+		err = rotateCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -61,7 +64,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: gatehouse-local serve | token -sub SUB [-orgs a,b] | health")
+	fmt.Fprintln(os.Stderr, "usage: gatehouse-local serve | token -sub SUB [-orgs a,b] | health | rotate-credentials [-dry-run] [-resume]")
 	os.Exit(2)
 }
 
@@ -220,7 +223,21 @@ func serve(args []string) error {
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		return fmt.Errorf("template.yaml routes without a handler: %v", missing)
 	}
-	httpSrv := &http.Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Handler: withOpenAPI(srv), ReadHeaderTimeout: 10 * time.Second}
+	// Bounds like API Gateway's, so a request the cloud would refuse is not
+	// served locally: at most 32 KiB of request line and headers (the
+	// handlers refuse more than 16 KiB of headers themselves), a whole
+	// request read within 30 s, an answer written within 35 s (the longest
+	// function timeout is 29 s), idle keep-alive connections closed after 2
+	// minutes. The body is capped at API Gateway's 10 MB in local.NewRequestEvent.
+	httpSrv := &http.Server{
+		Addr:              net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Handler:           withOpenAPI(srv),
+		MaxHeaderBytes:    32 << 10,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      35 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	go runHealthSchedule(ctx, deps, root, log)
