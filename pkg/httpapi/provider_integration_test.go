@@ -105,6 +105,19 @@ func TestTelegramLifecycle(t *testing.T) {
 	}
 	problem(t, h.action(user("mallory"), g.ID, "sendMessage", `{"chat_id":1,"text":"x"}`), 404)
 
+	// Telegram refusing what the caller asked for is the caller's 4xx, and
+	// the gateway stays CONNECTED.
+	h.tg.Fail(telegramtest.Failure{Method: "sendMessage", ErrorCode: 400, Description: "Bad Request: chat not found"})
+	p = problem(t, h.action(alice, g.ID, "sendMessage", `{"chat_id":7,"text":"x"}`), 422)
+	if p.Type != httpapi.ProblemTypeBase+gateway.CodeUpstreamRefused || !strings.Contains(p.Detail, "chat not found") {
+		t.Errorf("refused sendMessage: %+v", p)
+	}
+	var after httpapi.GatewayJSON
+	h.do(alice, req{fn: httpapi.FnGetGateway, method: "GET", id: g.ID}).decode(t, &after)
+	if after.Status != gateway.StatusConnected {
+		t.Errorf("after a refused sendMessage the gateway is %s", after.Status)
+	}
+
 	// Telegram rate-limits sendMessage: 429 with Retry-After, after retries.
 	h.tg.Fail(telegramtest.Failure{Method: "sendMessage", ErrorCode: 429, RetryAfter: 1, Times: -1})
 	r = h.action(alice, g.ID, "sendMessage", `{"chat_id":42,"text":"again"}`)
