@@ -37,15 +37,7 @@ func rotateCmd(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("rotate-credentials: unexpected arguments %v", fs.Args())
 	}
-	ddbPort := envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
-	kmsPort := envInt("GATEHOUSE_KMS_PORT", 8001)
-	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fmt.Sprintf("http://127.0.0.1:%d", ddbPort))
-	os.Setenv("AWS_ENDPOINT_URL_KMS", fmt.Sprintf("http://127.0.0.1:%d", kmsPort))
-	setDefault("AWS_REGION", "us-east-1")
-	setDefault("AWS_ACCESS_KEY_ID", "local")
-	setDefault("AWS_SECRET_ACCESS_KEY", "local")
-	setDefault("TABLE_NAME", "gatehouse")
-	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
+	ddbPort, kmsPort := attachToRunning()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -73,15 +73,7 @@ func healthCmd(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("health: unexpected arguments %v", args)
 	}
-	ddbPort := envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
-	kmsPort := envInt("GATEHOUSE_KMS_PORT", 8001)
-	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fmt.Sprintf("http://127.0.0.1:%d", ddbPort))
-	os.Setenv("AWS_ENDPOINT_URL_KMS", fmt.Sprintf("http://127.0.0.1:%d", kmsPort))
-	setDefault("AWS_REGION", "us-east-1")
-	setDefault("AWS_ACCESS_KEY_ID", "local")
-	setDefault("AWS_SECRET_ACCESS_KEY", "local")
-	setDefault("TABLE_NAME", "gatehouse")
-	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
+	ddbPort, _ := attachToRunning()
 	// Opening credentials needs no key id (the blob names its key); the
 	// configuration just must not be empty.
 	setDefault("KMS_KEY_ID", os.Getenv("KMS_KEY_ALIAS"))
@@ -208,4 +200,21 @@ func yamlGet(n *yaml.Node, keys ...string) *yaml.Node {
 		n = next
 	}
 	return n
+}
+
+// attachToRunning points the SDK at the emulators of a running `make run`
+// (or at the data one left), through the same ports and names, for the
+// commands that work on its state: health and rotate-credentials. It
+// returns the ports, for error messages.
+func attachToRunning() (ddbPort, kmsPort int) {
+	ddbPort = envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
+	kmsPort = envInt("GATEHOUSE_KMS_PORT", 8001)
+	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fmt.Sprintf("http://127.0.0.1:%d", ddbPort))
+	os.Setenv("AWS_ENDPOINT_URL_KMS", fmt.Sprintf("http://127.0.0.1:%d", kmsPort))
+	setDefault("AWS_REGION", "us-east-1")
+	setDefault("AWS_ACCESS_KEY_ID", "local")
+	setDefault("AWS_SECRET_ACCESS_KEY", "local")
+	setDefault("TABLE_NAME", "gatehouse")
+	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
+	return ddbPort, kmsPort
 }
