@@ -184,7 +184,7 @@ try {
       // A refused send shows the problem's title and detail.
       await panel.getByLabel('Chat ID').fill('403');
       await panel.getByRole('button', { name: 'Send test message' }).click();
-      await expectText(panel.locator('.alert--error'), /Provider error.*blocked by the user/s);
+      await expectText(panel.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
       await screenshot('telegram-send');
     });
   }
