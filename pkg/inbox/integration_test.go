@@ -744,15 +744,27 @@ func TestFault(t *testing.T) {
 			again = append(again, r.job)
 		}
 	}
-	for _, r := range run(t.Context(), ts, ids, secrets, again, senders, 0, nil) {
-		if r.status != 200 {
-			t.Fatalf("resend of update %d of gateway %d: %d (%v)", r.job.id, r.job.gw, r.status, r.err)
+	// Telegram keeps resending until it gets a 200. Right after the restart
+	// a loaded machine may still time a few out (5xx), which a later round
+	// must then store; anything but 200 or 5xx fails at once.
+	resent := len(again)
+	for round := 1; len(again) > 0; round++ {
+		var still []job
+		for _, r := range run(t.Context(), ts, ids, secrets, again, senders, 0, nil) {
+			switch {
+			case r.status == 200:
+			case r.status >= 500 && round < 5:
+				still = append(still, r.job)
+			default:
+				t.Fatalf("resend %d of update %d of gateway %d: %d (%v)", round, r.job.id, r.job.gw, r.status, r.err)
+			}
 		}
+		again = still
 	}
 	e.checkInbox(t, ids, all)
-	t.Logf("fault: %d requests (%d unique, %d sent more than once) in %s; DynamoDB Local stopped after %d answers, down %s; %d answered 5xx, %d stored before their 200 was lost; %d resent, all 200",
+	t.Logf("fault: %d requests (%d unique, %d sent more than once) in %s; DynamoDB Local stopped after %d answers, down %s; %d answered 5xx, %d stored before their 200 was lost; %d resent until each got a 200",
 		len(jobs), unique, dups, elapsed.Round(time.Millisecond), stoppedAfter.Load(), upAt.Sub(downAt).Round(time.Millisecond),
-		failed, len(stored)-countTrue(results, stored), len(again))
+		failed, len(stored)-countTrue(results, stored), resent)
 }
 
 // countTrue counts the keys in stored that got a 200 in results.
