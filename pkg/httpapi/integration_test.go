@@ -562,7 +562,7 @@ func TestIfMatchAndConcurrentUpdates(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r := h.do(alice, req{fn: httpapi.FnUpdateGateway, method: "PUT", id: g.ID, body: fmt.Sprintf(`{"config":{"writer":%d}}`, i)})
+			r := h.do(alice, req{fn: httpapi.FnUpdateGateway, method: "PUT", id: g.ID, body: fmt.Sprintf(`{"config":{"maxTokens":%d}}`, i+1)})
 			if r.status != 200 {
 				t.Errorf("concurrent update %d: %d %s", i, r.status, r.body)
 			}
@@ -774,6 +774,11 @@ func TestMalformedRequests(t *testing.T) {
 		{name: "webhook short secret", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://hooks.example.com","signingSecret":"abc"}}`}, status: 400, fields: []string{"credentials.signingSecret"}},
 		{name: "config array", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a",` + tg + `,"config":[]}`}, status: 400, fields: []string{"config"}},
 		{name: "config too big", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a",` + tg + `,"config":{"k":"` + strings.Repeat("v", 17000) + `"}}`}, status: 400, fields: []string{"config"}},
+		{name: "config unknown key", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a",` + tg + `,"config":{"colour":"red"}}`}, status: 400, fields: []string{"config.colour"}},
+		{name: "config wrong type and range", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a",` + tg + `,"config":{"maxConnections":500,"allowedUpdates":["message","telepathy"]}}`}, status: 400, fields: []string{"config.allowedUpdates", "config.maxConnections"}},
+		{name: "ai config out of range", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"sk-proj-0123456789abcdef"},"config":{"temperature":7}}`}, status: 400, fields: []string{"config.temperature"}},
+		{name: "webhook takes no config", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://hooks.example.com"},"config":{"retries":3}}`}, status: 400, fields: []string{"config.retries"}},
+		{name: "update config unknown key", r: req{fn: httpapi.FnUpdateGateway, method: "PUT", id: g.ID, body: `{"config":{"writer":1}}`}, status: 400, fields: []string{"config.writer"}},
 		{name: "several at once", r: req{fn: httpapi.FnCreateGateway, method: "POST", body: `{"name":"","type":"AI","credentials":{"provider":"x"},"config":1}`}, status: 400, fields: []string{"name", "credentials.provider", "credentials.apiKey", "config"}},
 		{name: "bad idempotency key", r: req{fn: httpapi.FnCreateGateway, method: "POST", headers: map[string]string{"Idempotency-Key": ""}, body: telegramBody("x")}, status: 400, fields: []string{"Idempotency-Key"}},
 		{name: "update unknown field", r: req{fn: httpapi.FnUpdateGateway, method: "PUT", id: g.ID, body: `{"type":"AI"}`}, status: 400, fields: []string{"type"}},

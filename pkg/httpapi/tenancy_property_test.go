@@ -664,7 +664,7 @@ func (m *tenancy) update(rt *rapid.T) {
 		if g != nil {
 			typ = g.typ
 		}
-		body := fmt.Sprintf(`{"name":"renamed-%d","config":{"n":%d}}`, m.seq, m.seq)
+		body := fmt.Sprintf(`{"name":"renamed-%d"}`, m.seq)
 		if rapid.Bool().Draw(rt, "new credentials") {
 			body = `{"credentials":` + m.newCredentials(typ, id.scope()) + `}`
 		}

@@ -16,6 +16,7 @@ package lifecycle
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -75,6 +76,9 @@ func (s *Service) Registry() *provider.Registry { return s.registry }
 // credential field); an inconclusive check (rate limited, unreachable,
 // provider error) is recorded as the new gateway's lastError.
 func (s *Service) Create(ctx context.Context, actor gateway.Actor, req gateway.CreateRequest, idemKey string) (*gateway.Gateway, bool, error) {
+	if err := s.checkConfig(req.Type, req.Config); err != nil {
+		return nil, false, err
+	}
 	v, err := s.validate(ctx, req.Type, req.Credentials)
 	if err != nil {
 		return nil, false, err
@@ -86,6 +90,11 @@ func (s *Service) Create(ctx context.Context, actor gateway.Actor, req gateway.C
 // Update validates new credentials (if any) against the live provider, as
 // Create does, then applies the update.
 func (s *Service) Update(ctx context.Context, actor gateway.Actor, g *gateway.Gateway, req gateway.UpdateRequest, ifMatch *int64) (*gateway.Gateway, error) {
+	if req.Config != nil {
+		if err := s.checkConfig(g.Type, req.Config); err != nil {
+			return nil, err
+		}
+	}
 	if req.Credentials != nil {
 		v, err := s.validate(ctx, g.Type, *req.Credentials)
 		if err != nil {
@@ -94,6 +103,25 @@ func (s *Service) Update(ctx context.Context, actor gateway.Actor, g *gateway.Ga
 		req.Learned, req.Warning = v.learned, v.warning
 	}
 	return s.gw.Update(ctx, actor, g.ID, req, ifMatch)
+}
+
+// checkConfig checks a config object against the type's provider before
+// anything is stored or called, so a config that connect would refuse
+// later is a 400 now, naming its fields.
+func (s *Service) checkConfig(t gateway.Type, raw json.RawMessage) error {
+	p, err := s.provider(t)
+	if err != nil {
+		return err
+	}
+	var params *provider.InvalidParamsError
+	if err := provider.CheckConfig(p, raw); errors.As(err, &params) {
+		e := gateway.Invalid(params.Fields...)
+		e.Message = "The configuration is invalid."
+		return e
+	} else if err != nil {
+		return gateway.Internal("lifecycle.checkConfig", err)
+	}
+	return nil
 }
 
 type validation struct {

@@ -72,6 +72,25 @@ func CheckAction(p Provider, name, gatewayID string, status gateway.Status) (Act
 	return a, nil
 }
 
+// ConfigChecker is implemented by providers whose config has rules beyond
+// the types of its parameters (ranges, allowed values).
+type ConfigChecker interface {
+	// CheckConfig returns an *InvalidParamsError with "config.<name>"
+	// fields when raw is not a valid config for the provider.
+	CheckConfig(raw json.RawMessage) error
+}
+
+// CheckConfig checks a gateway's config object against p: its own rules
+// when it is a ConfigChecker, else the config parameters its Info declares
+// (a provider that declares none accepts only {}). Errors:
+// *InvalidParamsError.
+func CheckConfig(p Provider, raw json.RawMessage) error {
+	if c, ok := p.(ConfigChecker); ok {
+		return c.CheckConfig(raw)
+	}
+	return DecodeParams("", "config", p.Info().Config, raw, nil)
+}
+
 // DecodeParams checks raw against params and decodes it into dst (a pointer
 // to a struct whose json tags name the params). raw must be a JSON object
 // (empty or null means {}); unknown keys, missing required keys, values of

@@ -151,7 +151,13 @@ func New(opts Options) *Provider {
 // Type returns gateway.TypeAI.
 func (p *Provider) Type() gateway.Type { return gateway.TypeAI }
 
-// Info describes the provider, with every vendor's defaults.
+// CheckConfig checks a gateway's config with ParseConfig.
+func (p *Provider) CheckConfig(raw json.RawMessage) error {
+	_, err := ParseConfig(raw)
+	return err
+}
+
+// Info describes the provider for the dashboard.
 func (p *Provider) Info() provider.Info {
 	names := make([]string, len(vendors))
 	infos := make([]provider.AIProviderInfo, len(vendors))

@@ -153,7 +153,13 @@ func New(opts Options) *Provider {
 // Type returns gateway.TypeTelegramBot.
 func (p *Provider) Type() gateway.Type { return gateway.TypeTelegramBot }
 
-// Info describes the provider.
+// CheckConfig checks a gateway's config with ParseConfig.
+func (p *Provider) CheckConfig(raw json.RawMessage) error {
+	_, err := ParseConfig(raw)
+	return err
+}
+
+// Info describes the provider for the dashboard.
 func (p *Provider) Info() provider.Info {
 	return provider.Info{
 		Type:        gateway.TypeTelegramBot,
