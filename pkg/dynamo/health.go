@@ -23,28 +23,17 @@ import (
 // change of the segment count starts fresh cursors instead of misreading
 // old ones.
 //
-// The sweep reads gateways from the owner index, not the table: only
-// gateway items carry the index's keys, so a Scan of the index reads
-// gateways and nothing of their audit trails, samples or updates, which
-// outnumber them by thousands.
+// The sweep reads gateways from the owner index (see ownerScan).
 const (
 	healthPrefix  = "HEALTH#"
 	sweepPK       = "SWEEP#HEALTH"
 	segmentPrefix = "SEGMENT#"
 )
 
-// HealthAPI is the part of *dynamodb.Client that Health uses.
-type HealthAPI interface {
-	API
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-}
-
 // Health is health.Store over the table, and the reader of health samples
 // for GET /api/gateways/{id}/health.
 type Health struct {
-	client HealthAPI
+	client ItemAPI
 	table  string
 	store  *Store // for its transactions
 	now    func() time.Time
@@ -53,13 +42,9 @@ type Health struct {
 var _ health.Store = (*Health)(nil)
 
 // NewHealth returns a Health over table. It does no I/O.
-func NewHealth(client HealthAPI, table string) *Health {
+func NewHealth(client ItemAPI, table string) *Health {
 	return &Health{client: client, table: table, store: New(client, table), now: time.Now}
 }
-
-// indexKeyNames are the attributes of an owner-index item's key: the
-// index's and the table's, which an ExclusiveStartKey of the index needs.
-var indexKeyNames = []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}
 
 // ScanGateways reads up to limit owner-index items (1..MaxLimit) of
 // segment seg of a parallel Scan split into segments, after start, and
@@ -71,75 +56,25 @@ var indexKeyNames = []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}
 // CodeInternal.
 func (h *Health) ScanGateways(ctx context.Context, seg, segments int, start health.Cursor, limit int) (health.GatewayPage, error) {
 	const op = "dynamo.Health.ScanGateways"
-	if segments < 1 || segments > health.MaxSegments || seg < 0 || seg >= segments {
-		return health.GatewayPage{}, &gateway.Error{Code: gateway.CodeInvalid, Message: "The segment is invalid.", Op: op}
-	}
-	if err := checkLimit(limit); err != nil {
+	scan := ownerScan{client: h.client, table: h.table, seg: seg, segments: segments, max: health.MaxSegments}
+	p, err := scan.page(ctx, op, start, limit, func(in *dynamodb.ScanInput) {
+		in.FilterExpression = aws.String("#status <> :disconnected")
+		in.ExpressionAttributeNames = map[string]string{"#status": "status"}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":disconnected": sv(string(gateway.StatusDisconnected))}
+	})
+	if err != nil {
 		return health.GatewayPage{}, err
 	}
-	in := &dynamodb.ScanInput{
-		TableName:                 &h.table,
-		IndexName:                 aws.String(OwnerIndex),
-		Segment:                   aws.Int32(int32(seg)),
-		TotalSegments:             aws.Int32(int32(segments)),
-		Limit:                     aws.Int32(int32(limit)),
-		FilterExpression:          aws.String("#status <> :disconnected"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":disconnected": sv(string(gateway.StatusDisconnected))},
-	}
-	if start != nil {
-		esk, err := cursorKey(start)
-		if err != nil {
-			return health.GatewayPage{}, &gateway.Error{Code: gateway.CodeInvalid, Message: "The cursor is malformed.", Op: op, Err: err}
-		}
-		in.ExclusiveStartKey = esk
-	}
-	out, err := h.client.Scan(ctx, in)
-	if err != nil {
-		return health.GatewayPage{}, storeError(op, err)
-	}
-	page := health.GatewayPage{Gateways: make([]*gateway.Gateway, 0, len(out.Items)), Keys: make([]health.Cursor, 0, len(out.Items))}
-	for _, it := range out.Items {
+	page := health.GatewayPage{Gateways: make([]*gateway.Gateway, 0, len(p.items)), Keys: make([]health.Cursor, 0, len(p.items)), Next: p.next}
+	for i, it := range p.items {
 		g, err := parseGateway(it)
 		if err != nil {
 			return health.GatewayPage{}, gateway.Internal(op, err)
 		}
-		key, err := keysOf(it, indexKeyNames...)
-		if err != nil {
-			return health.GatewayPage{}, gateway.Internal(op, err)
-		}
 		page.Gateways = append(page.Gateways, g)
-		page.Keys = append(page.Keys, key)
-	}
-	if len(out.LastEvaluatedKey) > 0 {
-		page.Next = health.Cursor{}
-		for _, name := range indexKeyNames {
-			v, ok := out.LastEvaluatedKey[name].(*types.AttributeValueMemberS)
-			if !ok {
-				return health.GatewayPage{}, gateway.Internal(op, fmt.Errorf("LastEvaluatedKey lacks %q", name))
-			}
-			page.Next[name] = v.Value
-		}
+		page.Keys = append(page.Keys, p.keys[i])
 	}
 	return page, nil
-}
-
-func cursorKey(c health.Cursor) (map[string]types.AttributeValue, error) {
-	if len(c) != len(indexKeyNames) {
-		return nil, errors.New("cursor has the wrong attributes")
-	}
-	esk := make(map[string]types.AttributeValue, len(c))
-	for _, name := range indexKeyNames {
-		v, ok := c[name]
-		if !ok || v == "" || len(v) > maxKeyLen {
-			return nil, fmt.Errorf("cursor lacks %q", name)
-		}
-		esk[name] = sv(v)
-	}
-	if !strings.HasPrefix(c[AttrPK], gatewayPrefix) || c[AttrSK] != skGateway {
-		return nil, errors.New("cursor does not name a gateway")
-	}
-	return esk, nil
 }
 
 // RecordCheck writes a check's result to gateway w.GatewayID if its stored
@@ -221,21 +156,8 @@ func (h *Health) RecordCheck(ctx context.Context, w health.CheckWrite) (bool, er
 	if err != nil {
 		return false, gateway.Internal(op, err)
 	}
-	cancel, err := h.store.transact(ctx, []types.TransactWriteItem{{Update: update}, audit})
-	switch {
-	case err == nil:
-		return true, nil
-	case cancel == nil:
-		return false, storeError(op, err)
-	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
-		return false, nil
-	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
-		return false, gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", w.Event.ID, w.GatewayID))
-	case hasReason(cancel.CancellationReasons, reasonConflict):
-		return false, nil // still racing another write of the gateway: it wins
-	default:
-		return false, cancelError(op, cancel.CancellationReasons, err)
-	}
+	// Still racing another write of the gateway is false too: it wins.
+	return h.store.writeIfCurrent(ctx, op, update, audit, w.GatewayID, w.Event.ID)
 }
 
 // Attributes of health samples.

@@ -56,17 +56,10 @@ const (
 	maxStoredRaw = 390 << 10
 )
 
-// InboxAPI is the part of *dynamodb.Client the Inbox uses.
-type InboxAPI interface {
-	API
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-}
-
 // Inbox is inbox.Store over the table: the webhook's gateway read, the
 // received updates and the gateway bookkeeping the webhook does.
 type Inbox struct {
-	client InboxAPI
+	client ItemAPI
 	table  string
 	store  *Store // for its transactions
 }
@@ -74,7 +67,7 @@ type Inbox struct {
 var _ inbox.Store = (*Inbox)(nil)
 
 // NewInbox returns an Inbox over table. It does no I/O.
-func NewInbox(client InboxAPI, table string) *Inbox {
+func NewInbox(client ItemAPI, table string) *Inbox {
 	return &Inbox{client: client, table: table, store: New(client, table)}
 }
 

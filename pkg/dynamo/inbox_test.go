@@ -53,7 +53,7 @@ func TestInboxGateway(t *testing.T) {
 func TestInboxGatewayReadsNoCredentials(t *testing.T) {
 	st, client := newTestStore(t)
 	mustCreate(t, st, fullGateway("gw_1"))
-	spy := &spyAPI{InboxAPI: client}
+	spy := &spyAPI{ItemAPI: client}
 	if _, err := NewInbox(spy, st.table).Gateway(t.Context(), "gw_1"); err != nil {
 		t.Fatal(err)
 	}
@@ -63,12 +63,12 @@ func TestInboxGatewayReadsNoCredentials(t *testing.T) {
 }
 
 type spyAPI struct {
-	InboxAPI
+	ItemAPI
 	lastItem map[string]types.AttributeValue
 }
 
 func (s *spyAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	out, err := s.InboxAPI.GetItem(ctx, in, optFns...)
+	out, err := s.ItemAPI.GetItem(ctx, in, optFns...)
 	if err == nil {
 		s.lastItem = out.Item
 	}

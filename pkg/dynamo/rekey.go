@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
-	"github.com/gatehouse/gatehouse/pkg/health"
 	"github.com/gatehouse/gatehouse/pkg/rekey"
 )
 
@@ -35,16 +34,9 @@ const (
 	attrCheckpoint    = "state"
 )
 
-// RekeyAPI is the part of *dynamodb.Client that Rekey uses.
-type RekeyAPI interface {
-	API
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-}
-
 // Rekey is rekey.Store over the table.
 type Rekey struct {
-	client RekeyAPI
+	client ItemAPI
 	table  string
 	store  *Store // for its transactions
 }
@@ -52,22 +44,14 @@ type Rekey struct {
 var _ rekey.Store = (*Rekey)(nil)
 
 // NewRekey returns a Rekey over table. It does no I/O.
-func NewRekey(client RekeyAPI, table string) *Rekey {
+func NewRekey(client ItemAPI, table string) *Rekey {
 	return &Rekey{client: client, table: table, store: New(client, table)}
 }
 
-// segmentScan is the Scan of segment seg of segments of the owner index,
-// which holds gateway items only (see Health.ScanGateways).
-func (k *Rekey) segmentScan(op string, seg, segments int) (*dynamodb.ScanInput, error) {
-	if segments < 1 || segments > rekey.MaxSegments || seg < 0 || seg >= segments {
-		return nil, &gateway.Error{Code: gateway.CodeInvalid, Message: "The segment is invalid.", Op: op}
-	}
-	return &dynamodb.ScanInput{
-		TableName:     &k.table,
-		IndexName:     aws.String(OwnerIndex),
-		Segment:       aws.Int32(int32(seg)),
-		TotalSegments: aws.Int32(int32(segments)),
-	}, nil
+// scan is segment seg of segments of the owner index, which holds gateway
+// items only (see ownerScan).
+func (k *Rekey) scan(seg, segments int) ownerScan {
+	return ownerScan{client: k.client, table: k.table, seg: seg, segments: segments, max: rekey.MaxSegments}
 }
 
 // CountGateways counts the gateways of segment seg of segments with a
@@ -76,7 +60,7 @@ func (k *Rekey) segmentScan(op string, seg, segments int) (*dynamodb.ScanInput, 
 // Errors: CodeInvalid for a bad segment; CodeUnavailable; CodeInternal.
 func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, error) {
 	const op = "dynamo.Rekey.CountGateways"
-	in, err := k.segmentScan(op, seg, segments)
+	in, err := k.scan(seg, segments).input(op)
 	if err != nil {
 		return 0, err
 	}
@@ -98,51 +82,24 @@ func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, erro
 // ScanGateways reads up to limit (1..MaxLimit) gateways of segment seg of
 // segments after start, every status included, with their rotation marks.
 // The read is eventually consistent; rekey's writes are conditional on the
-// version read.
+// version read. Its cursors are the health sweep's: owner-index keys.
 //
 // Errors: CodeInvalid for a bad segment, limit or cursor; CodeUnavailable;
 // CodeInternal.
 func (k *Rekey) ScanGateways(ctx context.Context, seg, segments int, start rekey.Cursor, limit int) (rekey.Page, error) {
 	const op = "dynamo.Rekey.ScanGateways"
-	in, err := k.segmentScan(op, seg, segments)
+	p, err := k.scan(seg, segments).page(ctx, op, start, limit, nil)
 	if err != nil {
 		return rekey.Page{}, err
 	}
-	if err := checkLimit(limit); err != nil {
-		return rekey.Page{}, err
-	}
-	in.Limit = aws.Int32(int32(limit))
-	if start != nil {
-		// The same cursors as the health sweep's: an owner-index key.
-		esk, err := cursorKey(health.Cursor(start))
-		if err != nil {
-			return rekey.Page{}, &gateway.Error{Code: gateway.CodeInvalid, Message: "The cursor is malformed.", Op: op, Err: err}
-		}
-		in.ExclusiveStartKey = esk
-	}
-	out, err := k.client.Scan(ctx, in)
-	if err != nil {
-		return rekey.Page{}, storeError(op, err)
-	}
-	page := rekey.Page{Entries: make([]rekey.Entry, 0, len(out.Items)), Keys: make([]rekey.Cursor, 0, len(out.Items))}
-	for _, it := range out.Items {
+	page := rekey.Page{Entries: make([]rekey.Entry, 0, len(p.items)), Keys: make([]rekey.Cursor, 0, len(p.items)), Next: p.next}
+	for i, it := range p.items {
 		e, err := rekeyEntry(it)
 		if err != nil {
 			return rekey.Page{}, gateway.Internal(op, err)
 		}
-		key, err := keysOf(it, indexKeyNames...)
-		if err != nil {
-			return rekey.Page{}, gateway.Internal(op, err)
-		}
 		page.Entries = append(page.Entries, e)
-		page.Keys = append(page.Keys, key)
-	}
-	if len(out.LastEvaluatedKey) > 0 {
-		next, err := keysOf(out.LastEvaluatedKey, indexKeyNames...)
-		if err != nil {
-			return rekey.Page{}, gateway.Internal(op, fmt.Errorf("LastEvaluatedKey: %w", err))
-		}
-		page.Next = next
+		page.Keys = append(page.Keys, p.keys[i])
 	}
 	return page, nil
 }
@@ -220,30 +177,14 @@ func (k *Rekey) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
 	if err != nil {
 		return false, gateway.Internal(op, err)
 	}
-	cancel, err := k.store.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName: &k.table, Key: gatewayKey(w.GatewayID),
-			UpdateExpression:          aws.String("SET " + sets),
-			ConditionExpression:       aws.String(condVersion),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
-		}},
-		audit,
-	})
-	switch {
-	case err == nil:
-		return true, nil
-	case cancel == nil:
-		return false, storeError(op, err)
-	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
-		return false, nil
-	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
-		return false, gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", w.Event.ID, w.GatewayID))
-	case hasReason(cancel.CancellationReasons, reasonConflict):
-		return false, nil // still racing another write: re-read and try again
-	default:
-		return false, cancelError(op, cancel.CancellationReasons, err)
-	}
+	// Still racing another write is false too: rekey re-reads and tries again.
+	return k.store.writeIfCurrent(ctx, op, &types.Update{
+		TableName: &k.table, Key: gatewayKey(w.GatewayID),
+		UpdateExpression:          aws.String("SET " + sets),
+		ConditionExpression:       aws.String(condVersion),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}, audit, w.GatewayID, w.Event.ID)
 }
 
 func checkpointKey() map[string]types.AttributeValue {

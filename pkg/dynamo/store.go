@@ -238,6 +238,33 @@ func (s *Store) auditPut(id string, ev gateway.AuditEvent) (types.TransactWriteI
 	}}, nil
 }
 
+// writeIfCurrent commits a gateway's conditional update together with
+// the Put of its audit event. It reports false, having written nothing,
+// when the update's condition failed (the gateway is gone or not in the
+// state the caller read) or another transaction is still writing the
+// gateway after transact's retries: the caller re-reads, or leaves the
+// gateway to the write that won.
+//
+// Errors: CodeUnavailable; CodeInternal (also for an audit event already
+// recorded).
+func (s *Store) writeIfCurrent(ctx context.Context, op string, update *types.Update, audit types.TransactWriteItem, gatewayID, eventID string) (bool, error) {
+	cancel, err := s.transact(ctx, []types.TransactWriteItem{{Update: update}, audit})
+	switch {
+	case err == nil:
+		return true, nil
+	case cancel == nil:
+		return false, storeError(op, err)
+	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
+		return false, nil
+	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
+		return false, gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", eventID, gatewayID))
+	case hasReason(cancel.CancellationReasons, reasonConflict):
+		return false, nil
+	default:
+		return false, cancelError(op, cancel.CancellationReasons, err)
+	}
+}
+
 // transact runs writes as one transaction. On failure it returns the
 // cancellation, if that is what happened, and the error.
 func (s *Store) transact(ctx context.Context, writes []types.TransactWriteItem) (*types.TransactionCanceledException, error) {
