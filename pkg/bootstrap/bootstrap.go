@@ -198,3 +198,23 @@ func Start(function string) {
 	}
 	lambda.Start(h)
 }
+
+// startWith is the whole main of a function with a configuration of its
+// own (health check, Telegram webhook, key rotation): read it with
+// fromEnv, load the AWS configuration and serve the handler that handler
+// builds of them. It exits with a log line when either fails, before
+// Lambda sends any event.
+func startWith[C any](function string, fromEnv func() (C, error), handler func(C, aws.Config, *slog.Logger) any) {
+	log := Logger()
+	cfg, err := fromEnv()
+	if err != nil {
+		log.Error("bootstrap failed", "function", function, "error", err)
+		os.Exit(1)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("bootstrap failed", "function", function, "error", fmt.Errorf("AWS configuration: %w", err))
+		os.Exit(1)
+	}
+	lambda.Start(handler(cfg, awsCfg, log))
+}

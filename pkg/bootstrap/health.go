@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,8 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
@@ -153,16 +151,7 @@ func (d *Deps) HealthCheck(cfg HealthConfig, opts ...health.Option) *HealthCheck
 // worker it invokes. It exits with a log line when the environment is
 // incomplete, before Lambda sends any event.
 func StartHealthCheck() {
-	log := Logger()
-	cfg, err := HealthConfigFromEnv()
-	if err != nil {
-		log.Error("bootstrap failed", "function", FnHealthCheck, "error", err)
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("bootstrap failed", "function", FnHealthCheck, "error", fmt.Errorf("AWS configuration: %w", err))
-		os.Exit(1)
-	}
-	lambda.Start(New(cfg.Config, awsCfg, log).HealthCheck(cfg).Handler.Handle)
+	startWith(FnHealthCheck, HealthConfigFromEnv, func(cfg HealthConfig, awsCfg aws.Config, log *slog.Logger) any {
+		return New(cfg.Config, awsCfg, log).HealthCheck(cfg).Handler.Handle
+	})
 }

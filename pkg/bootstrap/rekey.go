@@ -1,15 +1,13 @@
 package bootstrap
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
@@ -79,16 +77,7 @@ func (d *Deps) Rotator(cfg RekeyConfig, opts ...rekey.Option) *rekey.Rotator {
 // log line when the environment is incomplete, before Lambda sends any
 // event.
 func StartRotateCredentials() {
-	log := Logger()
-	cfg, err := RekeyConfigFromEnv()
-	if err != nil {
-		log.Error("bootstrap failed", "function", FnRotateCredentials, "error", err)
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("bootstrap failed", "function", FnRotateCredentials, "error", fmt.Errorf("AWS configuration: %w", err))
-		os.Exit(1)
-	}
-	lambda.Start(New(cfg.Config, awsCfg, log).Rotator(cfg).Handle)
+	startWith(FnRotateCredentials, RekeyConfigFromEnv, func(cfg RekeyConfig, awsCfg aws.Config, log *slog.Logger) any {
+		return New(cfg.Config, awsCfg, log).Rotator(cfg).Handle
+	})
 }

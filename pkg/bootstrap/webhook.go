@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,9 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
@@ -77,18 +74,9 @@ func NewTelegramWebhook(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger, 
 // exits with a log line when the environment is incomplete, before Lambda
 // sends any event.
 func StartTelegramWebhook() {
-	log := Logger()
-	cfg, err := WebhookConfigFromEnv()
-	if err != nil {
-		log.Error("bootstrap failed", "function", inbox.FnTelegramWebhook, "error", err)
-		os.Exit(1)
-	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("bootstrap failed", "function", inbox.FnTelegramWebhook, "error", fmt.Errorf("AWS configuration: %w", err))
-		os.Exit(1)
-	}
-	lambda.Start(NewTelegramWebhook(cfg, awsCfg, log).Handle)
+	startWith(inbox.FnTelegramWebhook, WebhookConfigFromEnv, func(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger) any {
+		return NewTelegramWebhook(cfg, awsCfg, log).Handle
+	})
 }
 
 // addTelegramWebhook adds the telegram-webhook handler to h for the local
