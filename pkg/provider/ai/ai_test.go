@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/ai/aitest"
+	"github.com/gatehouse/gatehouse/pkg/provider/faulttest"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
@@ -126,7 +127,7 @@ func TestChatEveryVendor(t *testing.T) {
 			p, fake, creds := setup(t, vendor, aitest.Options{})
 			params := `{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}], "maxTokens": 50, "temperature": 0.3}`
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +193,7 @@ func TestChatFinishReasonLength(t *testing.T) {
 			t.Parallel()
 			p, _, creds := setup(t, vendor, aitest.Options{Reply: "one two three four five"})
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "count"}], "maxTokens": 2}`))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +228,7 @@ func TestChatDefaults(t *testing.T) {
 			creds.Model = tt.credModel
 			params := `{` + tt.params + `"messages": [{"role": "user", "content": "hi"}]}`
 			res, err := p.Execute(context.Background(), creds, json.RawMessage(tt.config), "chat", json.RawMessage(params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if tt.wantField != "" {
 				var ip *provider.InvalidParamsError
 				if !errors.As(err, &ip) || ip.Fields[0].Field != tt.wantField {
@@ -255,7 +256,7 @@ func TestListModelsEveryVendor(t *testing.T) {
 			t.Parallel()
 			p, fake, creds := setup(t, vendor, aitest.Options{})
 			res, err := p.Execute(context.Background(), creds, nil, "listModels", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +285,7 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 			p, fake, creds := setup(t, vendor, opts)
 			creds.APIKey = apiKey
 			res, err := p.Execute(context.Background(), creds, nil, "validateKey", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -294,7 +295,7 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 
 			creds.APIKey = "sk-wrong-key-000000000000"
 			res, err = p.Execute(context.Background(), creds, nil, "validateKey", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,12 +303,12 @@ func TestValidateKeyEveryVendor(t *testing.T) {
 				t.Errorf("wrong key: %v", m)
 			}
 			_, err = p.ValidateCredentials(context.Background(), creds)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			var ice *provider.InvalidCredentialsError
 			if !errors.As(err, &ice) || ice.Field != "credentials.apiKey" {
 				t.Errorf("ValidateCredentials(wrong key) = %v, want InvalidCredentialsError on credentials.apiKey", err)
 			}
-			h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
+			h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 			if h.Healthy || h.Outcome != provider.OutcomeInvalidCredentials {
 				t.Errorf("CheckHealth(wrong key) = %+v", h)
 			}
@@ -327,7 +328,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := p.Connect(context.Background(), provider.ConnectRequest{GatewayID: "g", Credentials: creds})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestLifecycle(t *testing.T) {
 	if err := p.Disconnect(context.Background(), provider.DisconnectRequest{GatewayID: "g", Credentials: creds}); err != nil {
 		t.Error(err)
 	}
-	h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
+	h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 	if !h.Healthy || h.Details["modelCount"] != 2 || h.Details["provider"] != "anthropic" {
 		t.Errorf("CheckHealth = %+v", h)
 	}
@@ -365,7 +366,7 @@ func TestCredentialsFormat(t *testing.T) {
 		{Provider: "ollama"}, // the default is localhost
 	} {
 		_, err := p.ValidateCredentials(context.Background(), c)
-		scanned(t, err)
+		faulttest.Scanned(t, err)
 		if provider.Classify(err) != provider.OutcomeUnreachable || !strings.Contains(provider.Message(err), "not allowed") {
 			t.Errorf("%q: error %v, want unreachable (not allowed)", c.BaseURL, err)
 		}
@@ -373,7 +374,7 @@ func TestCredentialsFormat(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := p.ValidateCredentials(context.Background(), tt.creds)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			var ice *provider.InvalidCredentialsError
 			if !errors.As(err, &ice) || ice.Field != tt.wantField {
 				t.Fatalf("error %v, want InvalidCredentialsError on %s", err, tt.wantField)
@@ -410,7 +411,7 @@ func TestChatParamErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.params, func(t *testing.T) {
 			_, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(tt.params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			var ip *provider.InvalidParamsError
 			if !errors.As(err, &ip) || ip.Fields[0].Field != tt.wantField {
 				t.Errorf("error %v, want InvalidParamsError on %s", err, tt.wantField)
@@ -471,7 +472,7 @@ func TestErrorClassification(t *testing.T) {
 				params += `, "model": "` + tt.model + `"`
 			}
 			_, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(params+`}`))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -511,7 +512,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 			fake.Fail(tt.fail)
 			start := time.Now()
 			res, err := p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "again"}]}`))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -536,7 +537,7 @@ func TestTimeout(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := p.Execute(ctx, creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "hi"}]}`))
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("took %v, want about 200ms", elapsed)
 	}
@@ -565,11 +566,11 @@ func TestSSRFAtDialTime(t *testing.T) {
 			p := newProvider()
 			creds := gateway.Credentials{Provider: "openai", APIKey: apiKey, BaseURL: tt.baseURL}
 			_, err := p.Execute(context.Background(), creds, nil, "listModels", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if provider.Classify(err) != provider.OutcomeUnreachable || provider.Message(err) != tt.want {
 				t.Errorf("error %v (%s), want unreachable %q", err, provider.Classify(err), tt.want)
 			}
-			h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
+			h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 			if h.Outcome != provider.OutcomeUnreachable || h.Error != tt.want {
 				t.Errorf("health %+v", h)
 			}
@@ -589,19 +590,19 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			creds.APIKey = wrongKey
 			var errs []error
 			_, err := p.ValidateCredentials(context.Background(), creds)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			errs = append(errs, err)
 			_, err = p.Execute(context.Background(), creds, nil, "chat", json.RawMessage(`{"messages": [{"role": "user", "content": "hi"}]}`))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			errs = append(errs, err)
-			errs = append(errs, scannedHealth(t, p.CheckHealth(context.Background(), creds, nil)).Err)
+			errs = append(errs, faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil)).Err)
 			creds.APIKey = apiKey
 			fake.Fail(aitest.Failure{Status: 400, Message: "bad request from key " + apiKey})
 			_, err = p.Execute(context.Background(), creds, nil, "listModels", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			errs = append(errs, err)
 			res, err := p.Execute(context.Background(), gateway.Credentials{Provider: vendor, APIKey: wrongKey, BaseURL: creds.BaseURL}, nil, "validateKey", nil)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			errs = append(errs, err)
 			b, _ := json.Marshal(res)
 
@@ -627,23 +628,4 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// scanned records err — its text and the message users see — for the
-// secret scan TestMain runs after the tests, and returns it.
-func scanned(t testing.TB, err error) error {
-	if err != nil {
-		secretscan.Error(t.Name(), err)
-		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
-	}
-	return err
-}
-
-// scannedHealth records a health check's error and message as scanned does.
-func scannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
-	scanned(t, h.Err)
-	if h.Error != "" {
-		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
-	}
-	return h
 }

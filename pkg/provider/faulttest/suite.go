@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
@@ -309,4 +310,25 @@ func (g *Gateway) open(t testing.TB, ctx context.Context) (provider.Provider, ga
 		t.Fatal(err)
 	}
 	return p, creds
+}
+
+// Scanned records err — its text and the message users see — for the
+// secret scan a provider package's TestMain runs after its tests
+// (secretscan.Main), and returns it.
+func Scanned(t testing.TB, err error) error {
+	if err != nil {
+		secretscan.Error(t.Name(), err)
+		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
+	}
+	return err
+}
+
+// ScannedHealth records a health check's error and message as Scanned
+// does, and returns h.
+func ScannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
+	Scanned(t, h.Err)
+	if h.Error != "" {
+		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
+	}
+	return h
 }

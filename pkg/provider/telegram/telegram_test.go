@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/faulttest"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 )
 
@@ -92,7 +93,7 @@ func TestValidateCredentials(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			v, err := p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: tt.token})
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Fatalf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -145,7 +146,7 @@ func TestExecute(t *testing.T) {
 			t.Parallel()
 			p, fake := setup(t)
 			res, err := p.Execute(context.Background(), creds, nil, tt.action, json.RawMessage(tt.params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +196,7 @@ func TestExecuteErrors(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			_, err := p.Execute(context.Background(), creds, nil, tt.action, json.RawMessage(tt.params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			var ua *provider.UnsupportedActionError
 			var ip *provider.InvalidParamsError
 			var ae *APIError
@@ -337,7 +338,7 @@ func TestConnectErrors(t *testing.T) {
 				fake.Fail(*tt.fail)
 			}
 			res, err := p.Connect(context.Background(), tt.req)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
 			}
@@ -424,7 +425,7 @@ func TestRetriesAndRateLimits(t *testing.T) {
 			fake.Fail(tt.fail)
 			start := time.Now()
 			_, err := p.Execute(context.Background(), creds, nil, "sendMessage", send)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			elapsed := time.Since(start)
 			if got := provider.Classify(err); got != tt.want {
 				t.Errorf("outcome %q, want %q (%v)", got, tt.want, err)
@@ -449,7 +450,7 @@ func TestTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	h := scannedHealth(t, p.CheckHealth(ctx, creds, nil))
+	h := faulttest.ScannedHealth(t, p.CheckHealth(ctx, creds, nil))
 	if elapsed := time.Since(start); elapsed > time.Second {
 		t.Errorf("took %v, want about 200ms", elapsed)
 	}
@@ -465,7 +466,7 @@ func TestCheckHealth(t *testing.T) {
 		p, fake := setup(t)
 		fake.SetWebhook(token, telegramtest.Webhook{URL: "https://x.example/api/webhooks/telegram/g", PendingUpdateCount: 2,
 			LastErrorDate: 1700000000, LastErrorMessage: "Wrong response from the webhook: 500 Internal Server Error"})
-		h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
+		h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 		if !h.Healthy || h.Outcome != provider.OutcomeOK || h.Error != "" {
 			t.Fatalf("got %+v, want healthy", h)
 		}
@@ -477,7 +478,7 @@ func TestCheckHealth(t *testing.T) {
 	t.Run("revoked token", func(t *testing.T) {
 		t.Parallel()
 		p, _ := setup(t)
-		h := scannedHealth(t, p.CheckHealth(context.Background(), gateway.Credentials{BotToken: unknownToken}, nil))
+		h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), gateway.Credentials{BotToken: unknownToken}, nil))
 		if h.Healthy || h.Outcome != provider.OutcomeInvalidCredentials {
 			t.Errorf("got %+v, want invalid_credentials", h)
 		}
@@ -487,7 +488,7 @@ func TestCheckHealth(t *testing.T) {
 		p, fake := setup(t)
 		p.client.MaxRetries = 0
 		fake.Fail(telegramtest.Failure{Method: "getMe", ErrorCode: 429, RetryAfter: 7})
-		h := scannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
+		h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil))
 		if h.Outcome != provider.OutcomeRateLimited || h.RetryAfterSeconds != 7 {
 			t.Errorf("got %+v, want rate_limited with 7s", h)
 		}
@@ -509,32 +510,32 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 	fake.Fail(telegramtest.Failure{Method: "getMe", ErrorCode: 400, Description: "Bad Request: token " + token + " is odd"})
 	_, err := p.ValidateCredentials(context.Background(), creds)
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 	_, err = p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: unknownToken})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 	_, err = p.ValidateCredentials(context.Background(), gateway.Credentials{BotToken: token + "!"})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 	fake.Fail(telegramtest.Failure{ErrorCode: 429, RetryAfter: 3})
 	_, err = p.Execute(context.Background(), creds, nil, "sendMessage", json.RawMessage(`{"chat_id": 1, "text": "x"}`))
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 	fake.Fail(telegramtest.Failure{ErrorCode: 502})
 	_, err = p.Connect(context.Background(), provider.ConnectRequest{GatewayID: "g", Credentials: creds, PublicURL: "https://x.example"})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 	fake.SetDelay(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	h := scannedHealth(t, p.CheckHealth(ctx, creds, nil))
+	h := faulttest.ScannedHealth(t, p.CheckHealth(ctx, creds, nil))
 	collect(h.Err)
 	fake.SetDelay(0)
 	// A Bot API that cannot be reached at all.
 	dead := New(Options{BaseURL: "http://127.0.0.1:1", Client: p.client})
 	_, err = dead.Execute(context.Background(), creds, nil, "getMe", nil)
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	collect(err)
 
 	if len(errs) != 7 {
@@ -553,23 +554,4 @@ func TestSecretsNeverInErrors(t *testing.T) {
 			}
 		}
 	}
-}
-
-// scanned records err — its text and the message users see — for the
-// secret scan TestMain runs after the tests, and returns it.
-func scanned(t testing.TB, err error) error {
-	if err != nil {
-		secretscan.Error(t.Name(), err)
-		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
-	}
-	return err
-}
-
-// scannedHealth records a health check's error and message as scanned does.
-func scannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
-	scanned(t, h.Err)
-	if h.Error != "" {
-		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
-	}
-	return h
 }

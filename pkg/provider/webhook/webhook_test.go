@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/faulttest"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
@@ -137,7 +138,7 @@ func TestSendSigned(t *testing.T) {
 			rc := &receiver{}
 			p, url := setup(t, rc)
 			res, err := p.Execute(context.Background(), gateway.Credentials{URL: url, SigningSecret: tt.secret}, nil, "send", json.RawMessage(tt.params))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +221,7 @@ func TestHealthAndOutcomes(t *testing.T) {
 				p.client.Timeout = tt.timeout
 			}
 			start := time.Now()
-			h := scannedHealth(t, p.CheckHealth(context.Background(), gateway.Credentials{URL: url, SigningSecret: tt.secret}, nil))
+			h := faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), gateway.Credentials{URL: url, SigningSecret: tt.secret}, nil))
 			if h.Outcome != tt.want || h.Healthy != (tt.want == provider.OutcomeOK) {
 				t.Errorf("health %+v, want %s", h, tt.want)
 			}
@@ -264,7 +265,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := p.Connect(context.Background(), provider.ConnectRequest{GatewayID: "g", Credentials: creds})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	if err != nil || res.Details["status"] != 200 {
 		t.Fatalf("Connect = %+v, %v", res, err)
 	}
@@ -291,7 +292,7 @@ func TestCredentialAndParamErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := p.ValidateCredentials(context.Background(), tt.creds)
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			var ice *provider.InvalidCredentialsError
 			if !errors.As(err, &ice) || ice.Field != tt.wantField {
 				t.Errorf("error %v, want InvalidCredentialsError on %s", err, tt.wantField)
@@ -303,7 +304,7 @@ func TestCredentialAndParamErrors(t *testing.T) {
 	for _, url := range []string{"http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data/",
 		"https://10.0.0.8/hook", "http://[::1]/hook", "http://localhost:3000/hook"} {
 		_, err := p.ValidateCredentials(context.Background(), gateway.Credentials{URL: url})
-		scanned(t, err)
+		faulttest.Scanned(t, err)
 		if provider.Classify(err) != provider.OutcomeUnreachable || !strings.Contains(provider.Message(err), "not allowed") {
 			t.Errorf("%s: error %v, want unreachable (not allowed)", url, err)
 		}
@@ -334,7 +335,7 @@ func TestSSRFAtDialTime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
 			_, err := p.Execute(context.Background(), gateway.Credentials{URL: tt.url}, nil, "send", json.RawMessage(`{"payload": 1}`))
-			scanned(t, err)
+			faulttest.Scanned(t, err)
 			if provider.Classify(err) != provider.OutcomeUnreachable || provider.Message(err) != tt.want {
 				t.Errorf("error %v, want unreachable %q", err, tt.want)
 			}
@@ -350,14 +351,14 @@ func TestSecretNeverInErrors(t *testing.T) {
 	creds := gateway.Credentials{URL: url, SigningSecret: secret}
 	var errs []error
 	_, err := p.ValidateCredentials(context.Background(), creds)
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	errs = append(errs, err)
-	errs = append(errs, scannedHealth(t, p.CheckHealth(context.Background(), creds, nil)).Err)
+	errs = append(errs, faulttest.ScannedHealth(t, p.CheckHealth(context.Background(), creds, nil)).Err)
 	_, err = p.Execute(context.Background(), creds, nil, "send", json.RawMessage(`{"payload": "`+secret+`"}`))
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	errs = append(errs, err)
 	_, err = p.ValidateCredentials(context.Background(), gateway.Credentials{URL: url, SigningSecret: "whsec_" + "!!" + secret[6:]})
-	scanned(t, err)
+	faulttest.Scanned(t, err)
 	errs = append(errs, err)
 	for _, err := range errs {
 		if err == nil {
@@ -371,23 +372,4 @@ func TestSecretNeverInErrors(t *testing.T) {
 			}
 		}
 	}
-}
-
-// scanned records err — its text and the message users see — for the
-// secret scan TestMain runs after the tests, and returns it.
-func scanned(t testing.TB, err error) error {
-	if err != nil {
-		secretscan.Error(t.Name(), err)
-		secretscan.Error(t.Name()+" (user message)", errors.New(provider.Message(err)))
-	}
-	return err
-}
-
-// scannedHealth records a health check's error and message as scanned does.
-func scannedHealth(t testing.TB, h provider.HealthResult) provider.HealthResult {
-	scanned(t, h.Err)
-	if h.Error != "" {
-		secretscan.Error(t.Name()+" (health message)", errors.New(h.Error))
-	}
-	return h
 }
