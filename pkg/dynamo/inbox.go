@@ -201,8 +201,9 @@ func (in *Inbox) TouchConnected(ctx context.Context, id string, now, notAfter ti
 // its audit event ev: the status change bumps version (so an edit based on
 // the ERROR gateway gets a version mismatch instead of writing ERROR back)
 // and sets updatedAt and lastConnectedAt. lastError and lastErrorAt stay,
-// as the service leaves them when a gateway connects. A failed condition
-// is (false, nil).
+// as the service leaves them when a gateway connects. A failed condition,
+// or another write of the gateway still racing this one, is (false, nil):
+// the next update tries again.
 //
 // Errors: CodeUnavailable; CodeInternal.
 func (in *Inbox) RecoverWebhookError(ctx context.Context, id string, now time.Time, ev gateway.AuditEvent) (bool, error) {
@@ -212,35 +213,20 @@ func (in *Inbox) RecoverWebhookError(ctx context.Context, id string, now time.Ti
 		return false, gateway.Internal(op, err)
 	}
 	at := sv(formatTime(now))
-	cancel, err := in.store.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                &in.table,
-			Key:                      gatewayKey(id),
-			UpdateExpression:         aws.String("SET #status = :connected, lastConnectedAt = :now, updatedAt = :now ADD #version :one"),
-			ConditionExpression:      aws.String("attribute_exists(pk) AND #status = :error AND begins_with(lastError, :prefix)"),
-			ExpressionAttributeNames: map[string]string{"#status": "status", "#version": "version"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":connected": sv(string(gateway.StatusConnected)),
-				":error":     sv(string(gateway.StatusError)),
-				":prefix":    sv(inbox.WebhookErrorPrefix),
-				":now":       at,
-				":one":       nv(1),
-			},
-		}},
-		audit,
-	})
-	switch {
-	case err == nil:
-		return true, nil
-	case cancel == nil:
-		return false, storeError(op, err)
-	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
-		return false, nil
-	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
-		return false, gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", ev.ID, id))
-	default:
-		return false, cancelError(op, cancel.CancellationReasons, err)
-	}
+	return in.store.writeIfCurrent(ctx, op, &types.Update{
+		TableName:                &in.table,
+		Key:                      gatewayKey(id),
+		UpdateExpression:         aws.String("SET #status = :connected, lastConnectedAt = :now, updatedAt = :now ADD #version :one"),
+		ConditionExpression:      aws.String("attribute_exists(pk) AND #status = :error AND begins_with(lastError, :prefix)"),
+		ExpressionAttributeNames: map[string]string{"#status": "status", "#version": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":connected": sv(string(gateway.StatusConnected)),
+			":error":     sv(string(gateway.StatusError)),
+			":prefix":    sv(inbox.WebhookErrorPrefix),
+			":now":       at,
+			":one":       nv(1),
+		},
+	}, audit, id, ev.ID)
 }
 
 // ListUpdates returns up to limit (1..MaxLimit) of gateway id's stored
