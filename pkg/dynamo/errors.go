@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -31,7 +32,8 @@ const (
 
 // storeError turns an SDK error into a *gateway.Error: CodeUnavailable when
 // retrying later may succeed (throttling, DynamoDB's own 500s, an endpoint
-// that cannot be reached, a deadline), CodeInternal otherwise. The cause is
+// that cannot be reached, an answer cut short, a deadline), CodeInternal
+// otherwise. The cause is
 // kept for the log; the message is generic, so no item content reaches users.
 func storeError(op string, err error) error {
 	var ge *gateway.Error
@@ -53,7 +55,9 @@ func unavailable(op string, err error) *gateway.Error {
 // transient reports whether err is worth a retry by the caller. The SDK has
 // already retried these with backoff by the time they reach the store.
 func transient(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	// An answer cut short (the endpoint went away while sending it) is
+	// as transient as one never received.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	var api smithy.APIError

@@ -3,6 +3,8 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
@@ -81,6 +84,7 @@ func TestErrorMapping(t *testing.T) {
 		{"request limit", &types.RequestLimitExceeded{Message: aws.String("x")}, gateway.CodeUnavailable},
 		{"dynamodb 500", &types.InternalServerError{Message: aws.String("x")}, gateway.CodeUnavailable},
 		{"deadline", context.DeadlineExceeded, gateway.CodeUnavailable},
+		{"answer cut short", &smithy.DeserializationError{Err: fmt.Errorf("failed to decode response body, %w", io.ErrUnexpectedEOF)}, gateway.CodeUnavailable},
 		{"unexpected", errors.New("validation failed on value " + secret), gateway.CodeInternal},
 		{"resource not found", &types.ResourceNotFoundException{Message: aws.String("no table")}, gateway.CodeInternal},
 	}

@@ -1,0 +1,93 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+)
+
+// DefaultAWSAttemptTimeout bounds one attempt of a DynamoDB or KMS call.
+// Their answers take milliseconds, and a Scan page of 1 MB well under a
+// second; an attempt still waiting after this is talking to an endpoint that
+// hangs, and the SDK's retryer does better to try another connection.
+const DefaultAWSAttemptTimeout = 5 * time.Second
+
+// maxTimeout bounds the configured timeouts: no Lambda function runs
+// longer.
+const maxTimeout = 15 * time.Minute
+
+// Timeouts bound the work of one request, so that a DynamoDB or KMS
+// endpoint that takes the connection and never answers costs a caller a
+// 503 problem+json with Retry-After, not a request held open until Lambda
+// stops the function.
+type Timeouts struct {
+	// Request bounds a request's whole work (REQUEST_TIMEOUT, default
+	// httpapi.DefaultRequestTimeout). In Lambda the function's deadline
+	// less httpapi.DeadlineReserve bounds it too, whichever comes first.
+	Request time.Duration
+	// AWSAttempt bounds one attempt of a DynamoDB or KMS call
+	// (AWS_ATTEMPT_TIMEOUT, default DefaultAWSAttemptTimeout): an attempt
+	// that hangs is abandoned and the SDK's retryer tries again on a new
+	// connection, within Request.
+	AWSAttempt time.Duration
+}
+
+// TimeoutsFromEnv reads REQUEST_TIMEOUT and AWS_ATTEMPT_TIMEOUT: Go
+// durations such as 10s, from 1ms to 15m. Unset means the default.
+func TimeoutsFromEnv() (Timeouts, error) {
+	var t Timeouts
+	return t, errors.Join(
+		envDuration("REQUEST_TIMEOUT", &t.Request, false, maxTimeout),
+		envDuration("AWS_ATTEMPT_TIMEOUT", &t.AWSAttempt, false, maxTimeout),
+	)
+}
+
+// request is the request timeout, its default when unset.
+func (t Timeouts) request() time.Duration {
+	if t.Request <= 0 {
+		return httpapi.DefaultRequestTimeout
+	}
+	return t.Request
+}
+
+// aws returns c with every attempt of its clients' calls bounded by
+// t.AWSAttempt (its default when unset). An HTTP client the caller set
+// that is not the SDK's own is left as it is.
+func (t Timeouts) aws(c aws.Config) aws.Config {
+	d := t.AWSAttempt
+	if d <= 0 {
+		d = DefaultAWSAttemptTimeout
+	}
+	switch hc := c.HTTPClient.(type) {
+	case nil:
+		c.HTTPClient = awshttp.NewBuildableClient().WithTimeout(d)
+	case *awshttp.BuildableClient:
+		c.HTTPClient = hc.WithTimeout(d)
+	}
+	return c
+}
+
+// envDuration reads the duration named name into dst when it is set: a Go
+// duration from 1ms (or 0 when allowZero) to max (no bound when 0). A bad
+// value is an error rather than a silent default.
+func envDuration(name string, dst *time.Duration, allowZero bool, max time.Duration) error {
+	v := os.Getenv(name)
+	if v == "" {
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || (d == 0 && !allowZero) || (d > 0 && d < time.Millisecond) || (max > 0 && d > max) {
+		if max > 0 {
+			return fmt.Errorf("%s must be a duration such as 10s or 3m, at most %v, not %q", name, max, v)
+		}
+		return fmt.Errorf("%s must be a duration such as 10s or 3m, not %q", name, v)
+	}
+	*dst = d
+	return nil
+}
