@@ -50,6 +50,9 @@ type Config struct {
 	// RATE_LIMIT_ACTIONS_PER_MINUTE, RATE_LIMIT_VALIDATIONS_PER_MINUTE;
 	// unset means httpapi.DefaultLimits, 0 switches one off).
 	Limits httpapi.Limits
+	// Timeouts bound each request's work (REQUEST_TIMEOUT,
+	// AWS_ATTEMPT_TIMEOUT); zero values are the defaults.
+	Timeouts Timeouts
 }
 
 // ConfigFromEnv reads Config; TABLE_NAME and KMS_KEY_ID are required.
@@ -85,7 +88,9 @@ func ConfigFromEnv() (Config, error) {
 			missing = append(missing, err)
 		}
 	}
-	return c, errors.Join(missing...)
+	var err error
+	c.Timeouts, err = TimeoutsFromEnv()
+	return c, errors.Join(append(missing, err)...)
 }
 
 // maxPerMinute bounds a configured limit; more is a typo, not a policy.
@@ -124,6 +129,7 @@ type Deps struct {
 
 // New builds every part from cfg and awsCfg. It does no network I/O.
 func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
+	awsCfg = cfg.Timeouts.aws(awsCfg)
 	d := &Deps{Config: cfg, AWS: awsCfg, Log: log}
 	d.Dynamo = dynamodb.NewFromConfig(awsCfg)
 	d.KMS = kms.NewFromConfig(awsCfg)
@@ -134,7 +140,8 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
 	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim),
 		httpapi.WithHealthSamples(dynamo.NewHealth(d.Dynamo, cfg.Table)),
-		httpapi.WithLimiter(dynamo.NewRateLimiter(d.Dynamo, cfg.Table), cfg.Limits))
+		httpapi.WithLimiter(dynamo.NewRateLimiter(d.Dynamo, cfg.Table), cfg.Limits),
+		httpapi.WithRequestTimeout(cfg.Timeouts.request()))
 	return d
 }
 

@@ -79,14 +79,7 @@ func HealthConfigFromEnv() (HealthConfig, error) {
 		}
 	}
 	dur := func(name string, dst *time.Duration, allowZero bool) {
-		if v := os.Getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 || (d == 0 && !allowZero) {
-				errs = append(errs, fmt.Errorf("%s must be a positive duration such as 10s or 3m, not %q", name, v))
-				return
-			}
-			*dst = d
-		}
+		errs = append(errs, envDuration(name, dst, allowZero, 0))
 	}
 	h := &c.Health
 	num("HEALTH_CONCURRENCY", &h.Concurrency)

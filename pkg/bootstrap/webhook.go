@@ -27,6 +27,8 @@ type WebhookConfig struct {
 	// UpdateTTL is how long received updates are kept: UPDATE_TTL_DAYS
 	// (whole days, 1 to 365), default 7.
 	UpdateTTL time.Duration
+	// Timeouts bound each update's work, as Config's do.
+	Timeouts Timeouts
 }
 
 // maxUpdateTTLDays bounds UPDATE_TTL_DAYS; the inbox is a buffer for its
@@ -47,7 +49,9 @@ func WebhookConfigFromEnv() (WebhookConfig, error) {
 		errs = append(errs, err)
 	}
 	c.UpdateTTL = ttl
-	return c, errors.Join(errs...)
+	t, err := TimeoutsFromEnv()
+	c.Timeouts = t
+	return c, errors.Join(append(errs, err)...)
 }
 
 // updateTTL parses UPDATE_TTL_DAYS; empty is the default.
@@ -66,8 +70,9 @@ func updateTTL(v string) (time.Duration, error) {
 // cfg with a DynamoDB client from awsCfg. It does no network I/O. opts come
 // after the configuration's, so tests can replace the clock or the cache.
 func NewTelegramWebhook(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger, opts ...inbox.Option) *inbox.Handler {
-	store := dynamo.NewInbox(dynamodb.NewFromConfig(awsCfg), cfg.Table)
-	return inbox.New(store, append([]inbox.Option{inbox.WithLogger(log), inbox.WithUpdateTTL(cfg.UpdateTTL)}, opts...)...)
+	store := dynamo.NewInbox(dynamodb.NewFromConfig(cfg.Timeouts.aws(awsCfg)), cfg.Table)
+	return inbox.New(store, append([]inbox.Option{inbox.WithLogger(log), inbox.WithUpdateTTL(cfg.UpdateTTL),
+		inbox.WithRequestTimeout(cfg.Timeouts.request())}, opts...)...)
 }
 
 // StartTelegramWebhook is the telegram-webhook function's whole main. It
@@ -94,5 +99,6 @@ func (d *Deps) addTelegramWebhook(h map[string]httpapi.Handler) {
 		log.Warn("telegram-webhook: using the default update TTL", "error", err)
 	}
 	store := dynamo.NewInbox(d.Dynamo, d.Config.Table)
-	h[inbox.FnTelegramWebhook] = inbox.New(store, inbox.WithLogger(log), inbox.WithUpdateTTL(ttl)).Handle
+	h[inbox.FnTelegramWebhook] = inbox.New(store, inbox.WithLogger(log), inbox.WithUpdateTTL(ttl),
+		inbox.WithRequestTimeout(d.Config.Timeouts.request())).Handle
 }

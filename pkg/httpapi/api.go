@@ -37,6 +37,8 @@ type API struct {
 	health    HealthSamples
 	limiter   Limiter // nil: no abuse limits (see limits.go)
 	limits    Limits
+	// requestTimeout bounds a request's work (see BoundContext).
+	requestTimeout time.Duration
 }
 
 // Option configures an API.
@@ -98,6 +100,8 @@ type response struct {
 func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn func(context.Context, *request) (response, error)) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
+	ctx, cancel := BoundContext(ctx, a.requestTimeout)
+	defer cancel()
 	var err error
 	defer func() {
 		if r := recover(); r != nil {

@@ -75,8 +75,9 @@ type faultStack struct {
 // production is pointed at an endpoint (the AWS_ENDPOINT_URL_<SERVICE>
 // variables, read by config.LoadDefaultConfig), creates the table and the
 // key, and assembles every handler with bootstrap.New. t.Setenv makes the
-// test sequential, which a test that stops emulators must be anyway.
-func newFaultStack(t *testing.T, ddbEndpoint, kmsEndpoint string) *faultStack {
+// test sequential, which a test that stops emulators must be anyway. opts
+// change the configuration before the assembly.
+func newFaultStack(t *testing.T, ddbEndpoint, kmsEndpoint string, opts ...func(*bootstrap.Config)) *faultStack {
 	t.Helper()
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddbEndpoint)
 	t.Setenv("AWS_ENDPOINT_URL_KMS", kmsEndpoint)
@@ -105,6 +106,9 @@ func newFaultStack(t *testing.T, ddbEndpoint, kmsEndpoint string) *faultStack {
 		// that goes down, but its limits are never reached by the test.
 		Limits: httpapi.Limits{TestsPerMinute: 1_000_000, ActionsPerMinute: 1_000_000, ValidationsPerMinute: 1_000_000},
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	log := slog.New(slog.NewJSONHandler(secretscan.Writer("fault stack"), nil))
 	s.handlers = bootstrap.New(cfg, awsCfg, log).Handlers()
 	t.Cleanup(func() { secretscan.Check(t) })
@@ -122,6 +126,9 @@ type faultReq struct {
 	body    string
 	// change marks a request that writes the gateway when it succeeds.
 	change bool
+	// timeout, when set, is the function's timeout: the handler's context
+	// has the deadline Lambda gives it. Zero is no deadline.
+	timeout time.Duration
 }
 
 // faultResult is a request and its answer.
@@ -170,10 +177,15 @@ func (s *faultStack) send(r faultReq) faultResult {
 		s.t.Errorf("no handler %q", r.fn) // workers call send: no Fatal here
 		return res
 	}
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if r.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+	}
 	s.inFlight.Add(1)
 	res.start = time.Now()
-	out, err := h(context.Background(), ev)
+	out, err := h(ctx, ev)
 	res.end = time.Now()
+	cancel()
 	s.inFlight.Add(-1)
 	if err != nil {
 		s.t.Errorf("%s returned an error instead of a response: %v", r.fn, err)

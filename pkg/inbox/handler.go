@@ -48,6 +48,10 @@ type Handler struct {
 	now       func() time.Time
 	cache     *cache
 	updateTTL time.Duration
+	// requestTimeout bounds an update's work (see httpapi.BoundContext):
+	// a store that hangs costs Telegram a 503 it retries, not a delivery
+	// held open until the function's timeout.
+	requestTimeout time.Duration
 }
 
 // Option configures a Handler.
@@ -55,6 +59,11 @@ type Option func(*Handler)
 
 // WithLogger sets where the per-request lines go (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
+
+// WithRequestTimeout bounds each request's work (default
+// httpapi.DefaultRequestTimeout; in Lambda, the function's deadline less
+// httpapi.DeadlineReserve bounds it too).
+func WithRequestTimeout(d time.Duration) Option { return func(h *Handler) { h.requestTimeout = d } }
 
 // WithClock sets the clock that stamps updates and ages the cache; tests
 // use it to pass a minute without sleeping.
@@ -98,6 +107,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		}
 		h.logRequest(ctx, &rec, resp.StatusCode)
 	}()
+	ctx, cancel := httpapi.BoundContext(ctx, h.requestTimeout)
+	defer cancel()
 	switch ev.RequestContext.HTTP.Method {
 	case http.MethodPost:
 		return h.receive(ctx, ev, &rec), nil
