@@ -31,10 +31,11 @@ type Timeouts struct {
 	// httpapi.DefaultRequestTimeout). In Lambda the function's deadline
 	// less httpapi.DeadlineReserve bounds it too, whichever comes first.
 	Request time.Duration
-	// AWSAttempt bounds one attempt of a DynamoDB or KMS call
-	// (AWS_ATTEMPT_TIMEOUT, default DefaultAWSAttemptTimeout): an attempt
-	// that hangs is abandoned and the SDK's retryer tries again on a new
-	// connection, within Request.
+	// AWSAttempt bounds one attempt of every AWS call the assembly makes
+	// (AWS_ATTEMPT_TIMEOUT, default DefaultAWSAttemptTimeout): DynamoDB and
+	// KMS, and the health check's EventBridge puts and asynchronous Lambda
+	// invokes, which answer as quickly. An attempt that hangs is abandoned
+	// and the SDK's retryer tries again on a new connection, within Request.
 	AWSAttempt time.Duration
 }
 
