@@ -29,7 +29,7 @@ const connectedLongAgo = time.Hour
 // ageConnections moves the lastConnectedAt of every gateway with a webhook
 // an hour back, directly in the table, as if it had been connected long
 // ago. The webhook refreshes lastConnectedAt at most once a minute
-// (inbox.TouchInterval), so without this a soak of a minute would never
+// (telegramhook.TouchInterval), so without this a soak of a minute would never
 // run that write (an UpdateItem on the gateway's item) against the
 // renames' transactions on the same item. The key and time layout are
 // pkg/dynamo's (README, "Data"); version and audit trail are untouched,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 )
 
 // MaxBodyBytes is API Gateway's payload limit; larger requests never reach a
@@ -258,7 +259,7 @@ func WriteResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 		body, err = base64.StdEncoding.DecodeString(resp.Body)
 	}
 	if err != nil || status < 200 || status > 599 {
-		writeProblem(w, http.StatusBadGateway, "bad_gateway", "Bad Gateway", "The function returned a malformed response.", nil)
+		edge.NewProblem(edge.CodeBadGateway, "The function returned a malformed response.", "").Write(w, nil)
 		return
 	}
 	h := w.Header()

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
@@ -57,7 +58,7 @@ func TestPanicIsContained(t *testing.T) {
 			if w.Code != http.StatusBadGateway || w.Header().Get("Content-Type") != "application/problem+json" || reqID == "" {
 				t.Fatalf("answer %d %q, request id %q: want a 502 problem with a request id", w.Code, w.Header().Get("Content-Type"), reqID)
 			}
-			var p httpapi.Problem
+			var p edge.Problem
 			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Instance != reqID || !strings.Contains(p.Detail, reqID) {
 				t.Errorf("problem %s (%v) does not carry request id %s", w.Body, err, reqID)
 			}

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/pkg/edge"
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
@@ -144,14 +144,14 @@ func (s *Server) serve(w *statusRecorder, r *http.Request) logEntry {
 	case route != nil:
 		return s.invoke(w, r, route, params)
 	case len(allow) > 0:
-		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
-			"This path does not accept "+r.Method+".", map[string]string{"Allow": strings.Join(allow, ", ")})
+		edge.NewProblem(edge.CodeMethodNotAllowed, "This path does not accept "+r.Method+".", "").
+			Write(w, map[string]string{"Allow": strings.Join(allow, ", ")})
 		return logEntry{route: "-"}
 	case s.static != nil && !isAPIPath(r.URL.Path):
 		s.static.ServeHTTP(w, r)
 		return logEntry{route: "static"}
 	default:
-		writeProblem(w, http.StatusNotFound, "not_found", "Not Found", "No route matches this path.", nil)
+		edge.NewProblem(gateway.CodeNotFound, "No route matches this path.", "").Write(w, nil)
 		return logEntry{route: "-"}
 	}
 }
@@ -242,8 +242,7 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 	if route.Auth {
 		c, err := s.authenticate(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeProblem(w, http.StatusUnauthorized, "unauthenticated", "Unauthorized", "A valid bearer token is required.", nil)
+			edge.NewProblem(gateway.CodeUnauthenticated, "A valid bearer token is required.", "").Write(w, map[string]string{"WWW-Authenticate": "Bearer"})
 			entry.note = err.Error()
 			return entry
 		}
@@ -251,11 +250,11 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 	}
 	ev, err := NewRequestEvent(r, route.Route, params, claims)
 	if errors.Is(err, ErrBodyTooLarge) {
-		writeProblem(w, http.StatusRequestEntityTooLarge, "too_large", "Payload Too Large", "The request body exceeds 10 MiB.", nil)
+		edge.NewProblem(gateway.CodeTooLarge, "The request body exceeds 10 MiB.", "").Write(w, nil)
 		return entry
 	}
 	if err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid", "Bad Request", "The request body could not be read.", nil)
+		edge.NewProblem(gateway.CodeInvalid, "The request body could not be read.", "").Write(w, nil)
 		entry.note = err.Error()
 		return entry
 	}
@@ -263,7 +262,7 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 
 	h, ok := s.handlers[route.Function]
 	if !ok {
-		writeProblem(w, http.StatusBadGateway, "bad_gateway", "Bad Gateway", "The function failed to answer.", nil)
+		edge.NewProblem(edge.CodeBadGateway, "The function failed to answer.", ev.RequestContext.RequestID).Write(w, nil)
 		entry.note = "no handler for function " + route.Function
 		return entry
 	}
@@ -282,7 +281,7 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{panicked: true, err: panicCause(p, debug.Stack())}
+				done <- result{panicked: true, err: edge.PanicCause(p)}
 			}
 		}()
 		resp, err := h(ctx, ev)
@@ -299,7 +298,8 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 			s.logger.Error(msg, "function", route.Function, "route", route.Key(), "requestId", ev.RequestContext.RequestID, "err", res.err)
 			// 502, as API Gateway answers for a function that failed; the
 			// request id lets the user point at the log line.
-			writeFailure(w, ev.RequestContext.RequestID)
+			id := ev.RequestContext.RequestID
+			edge.NewProblem(edge.CodeBadGateway, "The function failed to answer. Quote request id "+id+" when reporting it.", id).Write(w, nil)
 			return entry
 		}
 		WriteResponse(w, res.resp)
@@ -311,24 +311,10 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 			entry.note = "client closed the connection"
 			return entry
 		}
-		writeProblem(w, http.StatusGatewayTimeout, "gateway_timeout", "Gateway Timeout", "The function did not answer within its timeout.", nil)
+		edge.NewProblem(edge.CodeGatewayTimeout, "The function did not answer within its timeout.", ev.RequestContext.RequestID).Write(w, nil)
 		entry.note = "handler timed out after " + timeout.String()
 	}
 	return entry
-}
-
-// panicCause is what the log says of a recovered panic: the value's type
-// and the stack, never the value's text, which may quote a secret
-// (panic(fmt.Sprintf("bad token %s", t)) is enough). The stack names
-// functions, files and lines, and shows arguments as machine words, never
-// string contents. A runtime error's message is kept: the runtime writes it
-// from types and indexes alone.
-func panicCause(p any, stack []byte) error {
-	what := fmt.Sprintf("a value of type %T (its text is not logged: it may hold a secret)", p)
-	if re, ok := p.(runtime.Error); ok {
-		what = re.Error()
-	}
-	return fmt.Errorf("panic: %s\n%s", what, stack)
 }
 
 type result struct {
@@ -366,29 +352,30 @@ type tokenResponse struct {
 // user and organisations.
 func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		writeProblem(w, http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
-			"This path does not accept "+r.Method+".", map[string]string{"Allow": http.MethodPost})
+		edge.NewProblem(edge.CodeMethodNotAllowed, "This path does not accept "+r.Method+".", "").Write(w, map[string]string{"Allow": http.MethodPost})
 		return
 	}
 	var req tokenRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxTokenBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		writeProblem(w, http.StatusBadRequest, "invalid", "Invalid request", `The body must be a JSON object {"sub": "...", "orgs": ["..."]}.`, nil)
+		edge.NewProblem(gateway.CodeInvalid, `The body must be a JSON object {"sub": "...", "orgs": ["..."]}.`, "").Write(w, nil)
 		return
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeProblem(w, http.StatusBadRequest, "invalid", "Invalid request", "The body must hold exactly one JSON object.", nil)
+		edge.NewProblem(gateway.CodeInvalid, "The body must hold exactly one JSON object.", "").Write(w, nil)
 		return
 	}
 	if errs := validateTokenRequest(req); len(errs) > 0 {
-		writeProblemFields(w, http.StatusBadRequest, "invalid", "Invalid request", "The token request is invalid.", errs)
+		p := edge.NewProblem(gateway.CodeInvalid, "The token request is invalid.", "")
+		p.Errors = errs
+		p.Write(w, nil)
 		return
 	}
 	token, exp, err := mint(s.key, req.Sub, req.Orgs, time.Now(), s.tokenTTL)
 	if err != nil {
 		s.logger.Error("mint dev token", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "internal", "Internal error", "The token could not be issued.", nil)
+		edge.NewProblem(gateway.CodeInternal, "The token could not be issued.", "").Write(w, nil)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -396,65 +383,23 @@ func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(tokenResponse{Token: token, ExpiresAt: exp.UTC().Format(time.RFC3339)})
 }
 
-func validateTokenRequest(req tokenRequest) []fieldError {
-	var errs []fieldError
+func validateTokenRequest(req tokenRequest) []gateway.FieldError {
+	var errs []gateway.FieldError
 	switch n := utf8.RuneCountInString(req.Sub); {
 	case strings.TrimSpace(req.Sub) == "":
-		errs = append(errs, fieldError{Field: "sub", Message: "is required"})
+		errs = append(errs, gateway.FieldError{Field: "sub", Message: "is required"})
 	case n > maxSubLen:
-		errs = append(errs, fieldError{Field: "sub", Message: fmt.Sprintf("must be at most %d characters", maxSubLen)})
+		errs = append(errs, gateway.FieldError{Field: "sub", Message: fmt.Sprintf("must be at most %d characters", maxSubLen)})
 	}
 	if len(req.Orgs) > maxOrgs {
-		errs = append(errs, fieldError{Field: "orgs", Message: fmt.Sprintf("must have at most %d items", maxOrgs)})
+		errs = append(errs, gateway.FieldError{Field: "orgs", Message: fmt.Sprintf("must have at most %d items", maxOrgs)})
 	}
 	for i, o := range req.Orgs {
 		if !orgIDPattern.MatchString(o) {
-			errs = append(errs, fieldError{Field: fmt.Sprintf("orgs[%d]", i), Message: "must be 1 to 64 letters, digits, '_' or '-'"})
+			errs = append(errs, gateway.FieldError{Field: fmt.Sprintf("orgs[%d]", i), Message: "must be 1 to 64 letters, digits, '_' or '-'"})
 		}
 	}
 	return errs
-}
-
-// problem is an RFC 9457 body, in the shape and field order the handlers
-// produce, so the dashboard reads runner errors like API errors.
-type problem struct {
-	Type     string       `json:"type"`
-	Title    string       `json:"title"`
-	Status   int          `json:"status"`
-	Detail   string       `json:"detail,omitempty"`
-	Instance string       `json:"instance,omitempty"`
-	Errors   []fieldError `json:"errors,omitempty"`
-}
-
-type fieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func writeProblem(w http.ResponseWriter, status int, code, title, detail string, headers map[string]string) {
-	for k, v := range headers {
-		w.Header().Set(k, v)
-	}
-	writeProblemFields(w, status, code, title, detail, nil)
-}
-
-// writeFailure answers for a function that failed or panicked: nothing of
-// the failure, and the request id, as the handlers' own 500s carry it.
-func writeFailure(w http.ResponseWriter, requestID string) {
-	body, _ := json.Marshal(problem{Type: httpapi.ProblemTypeBase + "bad_gateway", Title: "Bad Gateway", Status: http.StatusBadGateway,
-		Detail: "The function failed to answer. Quote request id " + requestID + " when reporting it.", Instance: requestID})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusBadGateway)
-	_, _ = w.Write(body)
-}
-
-func writeProblemFields(w http.ResponseWriter, status int, code, title, detail string, errs []fieldError) {
-	body, _ := json.Marshal(problem{Type: httpapi.ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Errors: errs})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // statusRecorder remembers the status for the log line.

@@ -20,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
@@ -263,8 +264,8 @@ func TestServerNotFoundAndMethodNotAllowed(t *testing.T) {
 			if got := w.Header().Get("Allow"); got != tt.allow {
 				t.Errorf("Allow = %q, want %q", got, tt.allow)
 			}
-			var p problem
-			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Status != tt.status || !strings.HasPrefix(p.Type, httpapi.ProblemTypeBase) {
+			var p edge.Problem
+			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || p.Status != tt.status || !strings.HasPrefix(p.Type, edge.ProblemTypeBase) {
 				t.Errorf("problem = %+v (%v)", p, err)
 			}
 		})
@@ -533,11 +534,11 @@ func TestServerDevTokenInvalid(t *testing.T) {
 			if w.Code != 400 || w.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("status = %d, Content-Type %q, body %s", w.Code, w.Header().Get("Content-Type"), w.Body)
 			}
-			var p problem
+			var p edge.Problem
 			if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 				t.Fatal(err)
 			}
-			if p.Type != httpapi.ProblemTypeBase+"invalid" || p.Status != 400 {
+			if p.Type != edge.ProblemTypeBase+"invalid" || p.Status != 400 {
 				t.Errorf("problem = %+v", p)
 			}
 			if tt.field != "" && (len(p.Errors) == 0 || p.Errors[len(p.Errors)-1].Field != tt.field) {

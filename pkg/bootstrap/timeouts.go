@@ -8,8 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 )
 
 // DefaultAWSAttemptTimeout bounds one attempt of a DynamoDB or KMS call.
@@ -28,8 +27,8 @@ const maxTimeout = 15 * time.Minute
 // stops the function.
 type Timeouts struct {
 	// Request bounds a request's whole work (REQUEST_TIMEOUT, default
-	// httpapi.DefaultRequestTimeout). In Lambda the function's deadline
-	// less httpapi.DeadlineReserve bounds it too, whichever comes first.
+	// edge.DefaultRequestTimeout). In Lambda the function's deadline
+	// less edge.DeadlineReserve bounds it too, whichever comes first.
 	Request time.Duration
 	// AWSAttempt bounds one attempt of every AWS call the assembly makes
 	// (AWS_ATTEMPT_TIMEOUT, default DefaultAWSAttemptTimeout): DynamoDB and
@@ -52,7 +51,7 @@ func TimeoutsFromEnv() (Timeouts, error) {
 // request is the request timeout, its default when unset.
 func (t Timeouts) request() time.Duration {
 	if t.Request <= 0 {
-		return httpapi.DefaultRequestTimeout
+		return edge.DefaultRequestTimeout
 	}
 	return t.Request
 }

@@ -9,8 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 )
 
 // TestTimeoutsFromEnv: unset is the default, a Go duration sets it, and a
@@ -97,7 +96,7 @@ func TestTimeoutsAWS(t *testing.T) {
 	if c := (Timeouts{AWSAttempt: time.Second}).aws(aws.Config{HTTPClient: own}); c.HTTPClient != own || own.Timeout != 0 {
 		t.Errorf("a client of the caller's own was replaced or changed")
 	}
-	if got := (Timeouts{}).request(); got != httpapi.DefaultRequestTimeout {
-		t.Errorf("request() = %v, want %v", got, httpapi.DefaultRequestTimeout)
+	if got := (Timeouts{}).request(); got != edge.DefaultRequestTimeout {
+		t.Errorf("request() = %v, want %v", got, edge.DefaultRequestTimeout)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
 
 // The telegram-webhook function has an assembly of its own: it is the hot
@@ -69,17 +70,17 @@ func updateTTL(v string) (time.Duration, error) {
 // NewTelegramWebhook builds the telegram-webhook handler over the table of
 // cfg with a DynamoDB client from awsCfg. It does no network I/O. opts come
 // after the configuration's, so tests can replace the clock or the cache.
-func NewTelegramWebhook(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger, opts ...inbox.Option) *inbox.Handler {
+func NewTelegramWebhook(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger, opts ...telegramhook.Option) *telegramhook.Handler {
 	store := dynamo.NewInbox(dynamodb.NewFromConfig(cfg.Timeouts.aws(awsCfg)), cfg.Table)
-	return inbox.New(store, append([]inbox.Option{inbox.WithLogger(log), inbox.WithUpdateTTL(cfg.UpdateTTL),
-		inbox.WithRequestTimeout(cfg.Timeouts.request())}, opts...)...)
+	return telegramhook.New(store, append([]telegramhook.Option{telegramhook.WithLogger(log), telegramhook.WithUpdateTTL(cfg.UpdateTTL),
+		telegramhook.WithRequestTimeout(cfg.Timeouts.request())}, opts...)...)
 }
 
 // StartTelegramWebhook is the telegram-webhook function's whole main. It
 // exits with a log line when the environment is incomplete, before Lambda
 // sends any event.
 func StartTelegramWebhook() {
-	startWith(inbox.FnTelegramWebhook, WebhookConfigFromEnv, func(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger) any {
+	startWith(telegramhook.FnTelegramWebhook, WebhookConfigFromEnv, func(cfg WebhookConfig, awsCfg aws.Config, log *slog.Logger) any {
 		return NewTelegramWebhook(cfg, awsCfg, log).Handle
 	})
 }
@@ -99,6 +100,6 @@ func (d *Deps) addTelegramWebhook(h map[string]httpapi.Handler) {
 		log.Warn("telegram-webhook: using the default update TTL", "error", err)
 	}
 	store := dynamo.NewInbox(d.Dynamo, d.Config.Table)
-	h[inbox.FnTelegramWebhook] = inbox.New(store, inbox.WithLogger(log), inbox.WithUpdateTTL(ttl),
-		inbox.WithRequestTimeout(d.Config.Timeouts.request())).Handle
+	h[telegramhook.FnTelegramWebhook] = telegramhook.New(store, telegramhook.WithLogger(log), telegramhook.WithUpdateTTL(ttl),
+		telegramhook.WithRequestTimeout(d.Config.Timeouts.request())).Handle
 }

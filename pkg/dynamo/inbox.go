@@ -56,15 +56,14 @@ const (
 	maxStoredRaw = 390 << 10
 )
 
-// Inbox is inbox.Store over the table: the webhook's gateway read, the
-// received updates and the gateway bookkeeping the webhook does.
+// Inbox is the inbox over the table, the store of pkg/telegramhook: the
+// webhook's gateway read, the received updates and the gateway
+// bookkeeping the webhook does.
 type Inbox struct {
 	client ItemAPI
 	table  string
 	store  *Store // for its transactions
 }
-
-var _ inbox.Store = (*Inbox)(nil)
 
 // NewInbox returns an Inbox over table. It does no I/O.
 func NewInbox(client ItemAPI, table string) *Inbox {

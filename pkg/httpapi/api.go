@@ -2,21 +2,15 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"mime"
-	"regexp"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 )
@@ -50,6 +44,10 @@ func WithLogger(l *slog.Logger) Option { return func(a *API) { a.log = l } }
 // WithOrgsClaim names the JWT claim listing the caller's organisations
 // (default "orgs").
 func WithOrgsClaim(name string) Option { return func(a *API) { a.orgsClaim = name } }
+
+// WithRequestTimeout bounds each request's work (default
+// edge.DefaultRequestTimeout); see edge.BoundContext.
+func WithRequestTimeout(d time.Duration) Option { return func(a *API) { a.requestTimeout = d } }
 
 // New returns the API over life (and the gateway service under it). It does
 // no I/O.
@@ -100,48 +98,31 @@ type response struct {
 func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn func(context.Context, *request) (response, error)) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
-	ctx, cancel := BoundContext(ctx, a.requestTimeout)
+	ctx, cancel := edge.BoundContext(ctx, a.requestTimeout)
 	defer cancel()
 	var err error
 	defer func() {
-		if r := recover(); r != nil {
-			err = gateway.Internal("panic", panicCause(r))
-			resp = problemResponse(problemFor(err, reqID), nil)
+		if p := recover(); p != nil {
+			err = gateway.Internal("panic", edge.PanicCause(p))
+			resp = edge.ErrorResponse(err, reqID, nil)
 		}
 		a.logRequest(ev, resp.StatusCode, err, time.Since(start))
 	}()
 	if err = checkBounds(ev); err != nil {
-		return problemResponse(problemFor(err, reqID), nil), nil
+		return edge.ErrorResponse(err, reqID, nil), nil
 	}
 	r := &request{ev: ev}
 	if r.actor, err = a.identify(ev); err != nil {
-		return problemResponse(problemFor(err, reqID), map[string]string{"WWW-Authenticate": "Bearer"}), nil
+		return edge.ErrorResponse(err, reqID, map[string]string{"WWW-Authenticate": "Bearer"}), nil
 	}
 	out, err := response{}, checkPath(ev)
 	if err == nil {
 		out, err = fn(ctx, r)
 	}
 	if err != nil {
-		var extra map[string]string
-		var e *gateway.Error
-		if errors.As(err, &e) && e.RetryAfter > 0 {
-			extra = map[string]string{"Retry-After": strconv.Itoa(e.RetryAfter)}
-		}
-		return problemResponse(problemFor(err, reqID), extra), nil
+		return edge.ErrorResponse(err, reqID, nil), nil
 	}
 	return encode(out), nil
-}
-
-// panicCause describes a recovered panic for the log: its type and the
-// stack, never the value's text, which may quote a secret (a handler that
-// panics with a token in its message). A runtime error's text is the
-// runtime's own and says what went wrong, so it is kept.
-func panicCause(r any) error {
-	what := fmt.Sprintf("panic of type %T", r)
-	if re, ok := r.(runtime.Error); ok {
-		what = "panic: " + re.Error()
-	}
-	return fmt.Errorf("%s\n%s", what, debug.Stack())
 }
 
 func encode(out response) events.APIGatewayV2HTTPResponse {
@@ -153,7 +134,7 @@ func encode(out response) events.APIGatewayV2HTTPResponse {
 	if out.body != nil {
 		b, err := json.Marshal(out.body)
 		if err != nil {
-			return problemResponse(problemFor(gateway.Internal("encode", err), ""), nil)
+			return edge.ErrorResponse(gateway.Internal("encode", err), "", nil)
 		}
 		h["Content-Type"] = "application/json"
 		resp.Body = string(b)
@@ -199,7 +180,7 @@ func (a *API) identify(ev events.APIGatewayV2HTTPRequest) (gateway.Actor, error)
 		UserAgent: truncate(ev.RequestContext.HTTP.UserAgent, 256),
 		RequestID: ev.RequestContext.RequestID,
 	}
-	if org := strings.TrimSpace(header(ev, "x-organization-id")); org != "" {
+	if org := strings.TrimSpace(edge.Header(&ev, "x-organization-id")); org != "" {
 		member := false
 		for _, o := range ParseClaimList(claims[a.orgsClaim]) {
 			member = member || o == org
@@ -227,29 +208,6 @@ func ParseClaimList(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-func header(ev events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := ev.Headers[name]; ok {
-		return v
-	}
-	for k, v := range ev.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// hasHeader reports whether the request has the header at all, in any case:
-// API Gateway lower-cases names, other callers of the handlers may not.
-func hasHeader(ev events.APIGatewayV2HTTPRequest, name string) bool {
-	for k := range ev.Headers {
-		if strings.EqualFold(k, name) {
-			return true
-		}
-	}
-	return false
-}
-
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -258,34 +216,11 @@ func truncate(s string, n int) string {
 }
 
 // jsonBody returns the request body after checking its media type and size.
-func (r *request) jsonBody() ([]byte, error) {
-	body := []byte(r.ev.Body)
-	if r.ev.IsBase64Encoded {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(r.ev.Body); err != nil {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "The request body could not be decoded.")
-		}
-	}
-	if len(body) > MaxBodyBytes {
-		return nil, gateway.Errorf(gateway.CodeTooLarge, "The request body must be at most %d bytes.", MaxBodyBytes)
-	}
-	ct := header(r.ev, "content-type")
-	mt, params, err := mime.ParseMediaType(ct)
-	if ct == "" || err != nil || mt != "application/json" {
-		return nil, gateway.Errorf(gateway.CodeUnsupportedMedia, "The request body must be application/json.")
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, gateway.Errorf(gateway.CodeUnsupportedMedia, "The request body must be UTF-8 encoded.")
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "A JSON request body is required.")
-	}
-	return body, nil
-}
+func (r *request) jsonBody() ([]byte, error) { return edge.JSONBody(&r.ev, MaxBodyBytes) }
 
 // ifMatch parses the If-Match header: a version as ETag ("3", W/"3" or 3).
 func (r *request) ifMatch() (*int64, error) {
-	v := strings.TrimSpace(header(r.ev, "if-match"))
+	v := strings.TrimSpace(edge.Header(&r.ev, "if-match"))
 	if v == "" {
 		return nil, nil
 	}
@@ -300,8 +235,19 @@ func (r *request) ifMatch() (*int64, error) {
 	return &n, nil
 }
 
-var idemKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+// validIdempotencyKey reports whether k is 1 to 255 visible ASCII
+// characters. (A regular expression with a counted repetition this long
+// compiles to a program of hundreds of instructions at every cold start.)
+func validIdempotencyKey(k string) bool {
+	if len(k) < 1 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
-
-func asError(err error, target **gateway.Error) bool { return errors.As(err, target) }

@@ -38,10 +38,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
-	"github.com/gatehouse/gatehouse/pkg/inbox"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
 
 // internalText are fragments that must never reach a client: addresses,
@@ -164,7 +165,7 @@ func (s *faultStack) send(r faultReq) faultResult {
 		},
 	}
 	switch {
-	case r.fn == inbox.FnTelegramWebhook:
+	case r.fn == telegramhook.FnTelegramWebhook:
 		ev.PathParameters = map[string]string{"gatewayId": r.id}
 	case r.id != "":
 		ev.PathParameters = map[string]string{"id": r.id}
@@ -221,7 +222,7 @@ func checkUnavailable(r faultResult) []string {
 	if n, err := strconv.Atoi(r.headers["Retry-After"]); err != nil || n < 1 {
 		bad = append(bad, fmt.Sprintf("Retry-After %q", r.headers["Retry-After"]))
 	}
-	var p httpapi.Problem
+	var p edge.Problem
 	if err := json.Unmarshal([]byte(r.body), &p); err != nil || p.Status != 503 || !strings.HasSuffix(p.Type, "/unavailable") || p.Detail == "" {
 		bad = append(bad, "problem "+r.body)
 	}
@@ -391,7 +392,7 @@ func (w *worker) cycle() {
 	w.do(faultReq{op: "health", fn: httpapi.FnHealthHistory, method: "GET", id: id})
 	w.do(faultReq{op: "providers", fn: httpapi.FnProviders, method: "GET"})
 	if hook, _ := w.s.tg.Webhook(w.token); hook.SecretToken != "" {
-		w.do(faultReq{op: "webhook", fn: inbox.FnTelegramWebhook, method: "POST", id: id,
+		w.do(faultReq{op: "webhook", fn: telegramhook.FnTelegramWebhook, method: "POST", id: id,
 			headers: map[string]string{"X-Telegram-Bot-Api-Secret-Token": hook.SecretToken},
 			body:    fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"chat":{"id":42,"type":"private"},"text":"hi"}}`, w.n*1_000_000+n, n)})
 	}

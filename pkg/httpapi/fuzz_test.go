@@ -27,6 +27,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -628,7 +629,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 			t.Fatalf("%s: problem %q is not JSON: %v", fn, resp.Body, err)
 		}
 		problemType = p.Type
-		if p.Status != st || !strings.HasPrefix(p.Type, httpapi.ProblemTypeBase) || p.Title == "" {
+		if p.Status != st || !strings.HasPrefix(p.Type, edge.ProblemTypeBase) || p.Title == "" {
 			t.Fatalf("%s: HTTP %d with problem %s", fn, st, resp.Body)
 		}
 		for _, f := range p.Errors {
@@ -643,7 +644,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 		t.Fatalf("%s answered %d %s", fn, st, resp.Body)
 	}
 
-	provided := strings.HasPrefix(problemType, httpapi.ProblemTypeBase+"upstream_")
+	provided := strings.HasPrefix(problemType, edge.ProblemTypeBase+"upstream_")
 	changes := w.changingCalls()
 	if st >= 400 && st < 500 && !provided {
 		if after := w.store.snapshot(t); !bytes.Equal(after, before) {
@@ -739,7 +740,7 @@ var fzSeeds = []fzInput{
 //   - no 5xx at all: a provider refusing the caller's own parameters is
 //     422 upstream_refused;
 //   - every non-2xx answer is problem+json whose JSON parses, whose status
-//     is the HTTP status and whose type is under httpapi.ProblemTypeBase;
+//     is the HTTP status and whose type is under edge.ProblemTypeBase;
 //     every field it names is non-empty, printable and at most 100 bytes;
 //   - every 2xx body is JSON;
 //   - a 4xx (other than a provider's refusal, which is recorded) leaves the

@@ -20,8 +20,9 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
-	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
 
 // hangProxy stands between the SDK and an emulator. It passes requests on,
@@ -82,7 +83,7 @@ func TestAWSHang(t *testing.T) {
 	// fnTimeout is the function's timeout: each request's context carries
 	// it as Lambda's does. The answer must come DeadlineReserve before it.
 	const fnTimeout = 3 * time.Second
-	answerBy := fnTimeout - httpapi.DeadlineReserve + 250*time.Millisecond
+	answerBy := fnTimeout - edge.DeadlineReserve + 250*time.Millisecond
 	for i := 200; i < 204; i++ {
 		secretscan.Register(fmt.Sprintf("hang bot token %d", i), faultToken(i))
 	}
@@ -108,7 +109,7 @@ func TestAWSHang(t *testing.T) {
 		t.Fatal("connecting a registered no webhook")
 	}
 	etag := must(send(faultReq{op: "get a", fn: httpapi.FnGetGateway, method: "GET", id: a}), http.StatusOK).headers["ETag"]
-	webhook := faultReq{op: "webhook", fn: inbox.FnTelegramWebhook, method: "POST", id: a,
+	webhook := faultReq{op: "webhook", fn: telegramhook.FnTelegramWebhook, method: "POST", id: a,
 		headers: map[string]string{"X-Telegram-Bot-Api-Secret-Token": hook.SecretToken},
 		body:    `{"update_id":7001,"message":{"message_id":1,"date":1700000000,"chat":{"id":42,"type":"private"},"text":"hi"}}`}
 
@@ -187,7 +188,7 @@ func TestAWSHang(t *testing.T) {
 	for _, bad := range checkUnavailable(res) {
 		t.Errorf("create while KMS hangs, attempts unbounded: %s", bad)
 	}
-	if want := fnTimeout - httpapi.DeadlineReserve; took < want-100*time.Millisecond || took > answerBy {
+	if want := fnTimeout - edge.DeadlineReserve; took < want-100*time.Millisecond || took > answerBy {
 		t.Errorf("create while KMS hangs, attempts unbounded: answered after %v, want about %v (the function's %v less the reserve)", took, want, fnTimeout)
 	}
 	t.Logf("create while KMS hangs, attempts unbounded: 503 after %v, at the request's deadline", took.Round(time.Millisecond))

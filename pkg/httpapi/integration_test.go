@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -240,7 +241,7 @@ func (h *harness) scan() []map[string]types.AttributeValue {
 	return items
 }
 
-func problem(t *testing.T, r resp, status int) httpapi.Problem {
+func problem(t *testing.T, r resp, status int) edge.Problem {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d: %s", r.status, status, r.body)
@@ -248,7 +249,7 @@ func problem(t *testing.T, r resp, status int) httpapi.Problem {
 	if ct := r.headers["Content-Type"]; ct != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json", ct)
 	}
-	var p httpapi.Problem
+	var p edge.Problem
 	r.decode(t, &p)
 	if p.Status != status || p.Title == "" || p.Type == "" {
 		t.Fatalf("problem %+v is incomplete", p)
@@ -521,7 +522,7 @@ func TestTenantIsolation(t *testing.T) {
 			missing.id = gateway.NewID()
 			a, b := h.do(f.c, rq), h.do(f.c, missing)
 			problem(t, a, 404)
-			var pa, pb httpapi.Problem
+			var pa, pb edge.Problem
 			a.decode(t, &pa)
 			b.decode(t, &pb)
 			pa.Instance, pb.Instance = "", ""

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
@@ -40,7 +41,7 @@ func (h *harness) testStatus(c caller, id string) resp {
 func wantLimited(t *testing.T, r resp, retryAfter string) {
 	t.Helper()
 	p := problem(t, r, http.StatusTooManyRequests)
-	if p.Type != httpapi.ProblemTypeBase+gateway.CodeRateLimited || !strings.Contains(p.Detail, "Retry in") {
+	if p.Type != edge.ProblemTypeBase+gateway.CodeRateLimited || !strings.Contains(p.Detail, "Retry in") {
 		t.Errorf("problem %+v", p)
 	}
 	if got := r.headers["Retry-After"]; got != retryAfter {
@@ -157,7 +158,7 @@ func TestLimiterFailsClosed(t *testing.T) {
 		httpapi.WithLimiter(dynamo.NewRateLimiter(dead, h.table), httpapi.DefaultLimits)).Handlers()
 	calls := len(h.tg.Calls(""))
 	p := problem(t, h.testStatus(alice, g.ID), http.StatusServiceUnavailable)
-	if p.Type != httpapi.ProblemTypeBase+gateway.CodeUnavailable {
+	if p.Type != edge.ProblemTypeBase+gateway.CodeUnavailable {
 		t.Errorf("problem %+v", p)
 	}
 	if got := len(h.tg.Calls("")); got != calls {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/api/apitest"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/provider"
@@ -103,9 +104,9 @@ func event(sub, method string, path map[string]string, body string) events.APIGa
 	return ev
 }
 
-func decodeProblem(t *testing.T, r events.APIGatewayV2HTTPResponse) Problem {
+func decodeProblem(t *testing.T, r events.APIGatewayV2HTTPResponse) edge.Problem {
 	t.Helper()
-	var p Problem
+	var p edge.Problem
 	if err := json.Unmarshal([]byte(r.Body), &p); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)
 	}
@@ -178,7 +179,7 @@ func TestRequestBounds(t *testing.T) {
 				return
 			}
 			p := decodeProblem(t, out)
-			if p.Type != ProblemTypeBase+tt.code {
+			if p.Type != edge.ProblemTypeBase+tt.code {
 				t.Errorf("type = %q, want code %q", p.Type, tt.code)
 			}
 			var got []string
@@ -212,7 +213,7 @@ func TestPathBounds(t *testing.T) {
 			api, st := newLimitedAPI(nil)
 			out, _ := tt.handle(api)(t.Context(), event("alice", "POST", tt.path, ""))
 			p := decodeProblem(t, out)
-			if out.StatusCode != 404 || p.Type != ProblemTypeBase+tt.code {
+			if out.StatusCode != 404 || p.Type != edge.ProblemTypeBase+tt.code {
 				t.Fatalf("%d %s, want 404 %s", out.StatusCode, p.Type, tt.code)
 			}
 			if st.reads != tt.reads {
@@ -294,7 +295,7 @@ func TestLimitedRoutes(t *testing.T) {
 			}
 			if tt.status == 429 {
 				p := decodeProblem(t, out)
-				if p.Type != ProblemTypeBase+gateway.CodeRateLimited || p.Title != "Too many requests" {
+				if p.Type != edge.ProblemTypeBase+gateway.CodeRateLimited || p.Title != "Too many requests" {
 					t.Errorf("problem %+v", p)
 				}
 				if tt.detail != "" && p.Detail != tt.detail {

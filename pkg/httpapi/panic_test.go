@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -85,11 +86,11 @@ func TestPanicIsContained(t *testing.T) {
 			if out.StatusCode != 500 || out.Headers["Content-Type"] != "application/problem+json" {
 				t.Fatalf("answer %d %q, want a 500 problem", out.StatusCode, out.Headers["Content-Type"])
 			}
-			var p httpapi.Problem
+			var p edge.Problem
 			if err := json.Unmarshal([]byte(out.Body), &p); err != nil {
 				t.Fatalf("body is not a problem: %v", err)
 			}
-			if p.Status != 500 || p.Type != httpapi.ProblemTypeBase+gateway.CodeInternal || p.Instance != reqID || !strings.Contains(p.Detail, reqID) {
+			if p.Status != 500 || p.Type != edge.ProblemTypeBase+gateway.CodeInternal || p.Instance != reqID || !strings.Contains(p.Detail, reqID) {
 				t.Errorf("problem %+v lacks the request id or the internal type", p)
 			}
 			for _, bad := range []string{"goroutine", ".go:", "panic", "rejected", "Secret", "index out of range", "open "} {

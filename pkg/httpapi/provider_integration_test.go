@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -109,7 +110,7 @@ func TestTelegramLifecycle(t *testing.T) {
 	// the gateway stays CONNECTED.
 	h.tg.Fail(telegramtest.Failure{Method: "sendMessage", ErrorCode: 400, Description: "Bad Request: chat not found"})
 	p = problem(t, h.action(alice, g.ID, "sendMessage", `{"chat_id":7,"text":"x"}`), 422)
-	if p.Type != httpapi.ProblemTypeBase+gateway.CodeUpstreamRefused || !strings.Contains(p.Detail, "chat not found") {
+	if p.Type != edge.ProblemTypeBase+gateway.CodeUpstreamRefused || !strings.Contains(p.Detail, "chat not found") {
 		t.Errorf("refused sendMessage: %+v", p)
 	}
 	var after httpapi.GatewayJSON

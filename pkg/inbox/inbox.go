@@ -1,69 +1,20 @@
-// Package inbox receives Telegram Bot API updates for TELEGRAM_BOT gateways:
-// the telegram-webhook function behind POST and GET
-// /api/webhooks/telegram/{gatewayId}.
+// Package inbox is what Gatehouse knows of the Telegram updates it
+// receives: the Update as stored, once per (gateway, update_id), the view
+// of a gateway the receiving webhook needs, and ParseUpdate, which reads an
+// update's body. The webhook that receives updates is pkg/telegramhook; the
+// DynamoDB store is pkg/dynamo's Inbox; the table's stream carries stored
+// updates on to their consumers.
 //
-// # Contract
-//
-// An update is answered 200 only after it is stored: one item per (gateway,
-// update_id), written with a condition so that a repeat of the same update
-// (Telegram's retries, or ours) is answered 200 and not stored twice. When
-// the store cannot be reached the answer is 503, so Telegram retries; an
-// update answered 200 is never lost.
-//
-// Requests are authenticated by X-Telegram-Bot-Api-Secret-Token, whose
-// SHA-256 is compared in constant time with the gateway's stored
-// WebhookSecretHash. The secret itself is never stored, so the function
-// needs no KMS access. Answers: 404 for an id that is not a TELEGRAM_BOT
-// gateway; 401 for a missing or wrong secret or a gateway without one (the
-// same answer for all three); 400 for a body that is not a JSON object with
-// a non-negative integer update_id, is not UTF-8, or exceeds MaxBodyBytes.
-// Updates are accepted whatever the gateway's status: a valid secret shows
-// that Telegram sent them, and refusing them would lose them.
-//
-// # Gateway reads and the cache
-//
-// Every update reads the gateway (one GetItem, projected to the fields
-// verification needs) unless a warm container read it less than CacheTTL
-// ago. A secret that does not match a cached gateway is checked once more
-// against a fresh read, so a newly rotated secret works at once, while an
-// old one stops working at the latest CacheTTL (30 s) after rotation —
-// within the 60 s the design allows.
-//
-// # Gateway bookkeeping
-//
-// lastConnectedAt is refreshed at most once a minute per gateway, by a
-// conditional UpdateItem that does not change the gateway's version: the
-// version is the ETag users edit against, and bumping it every minute on a
-// busy bot would make every dashboard edit fail with 412. The price is that
-// a user's edit made from an older read writes back the older
-// lastConnectedAt; the next update within a minute refreshes it again.
-//
-// A gateway in ERROR because of webhook delivery — its lastError starts
-// with WebhookErrorPrefix — returns to CONNECTED when updates arrive again.
-// That is a status change users see, so it is written like the service's
-// own status changes: one transaction that bumps the version, sets
-// updatedAt and lastConnectedAt, and appends a gateway.status_changed audit
-// event. Detection rides on lastError, not on an attribute of its own,
-// because the gateway store rewrites whole items and would drop an
-// attribute the domain does not know.
-//
-// # Logs
-//
-// One JSON line per request: gatewayId, updateId, type, outcome, status
-// and duration; never the secret, the body or any text of the update.
+// The package holds no HTTP code, so a store and every consumer of updates
+// can depend on it without linking a handler.
 package inbox
 
 import (
-	"context"
 	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
-
-// FnTelegramWebhook is the function name: its folder functions/<name>/ and
-// its CodeUri in template.yaml.
-const FnTelegramWebhook = "telegram-webhook"
 
 // WebhookErrorPrefix starts the lastError of a gateway that is in ERROR
 // because Telegram could not deliver updates to Gatehouse (for example
@@ -72,18 +23,15 @@ const FnTelegramWebhook = "telegram-webhook"
 // this prefix; only such errors are cleared by arriving updates.
 const WebhookErrorPrefix = "webhook delivery: "
 
-// SecretHeader carries the webhook's secret_token in each update.
-const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
-
 // DefaultUpdateTTL is how long stored updates live before DynamoDB's TTL
 // removes them.
 const DefaultUpdateTTL = 7 * 24 * time.Hour
 
-// ErrDuplicate is returned (possibly wrapped) by Store.PutUpdate when the
-// gateway already has an update with that update_id.
+// ErrDuplicate is returned (possibly wrapped) by a store asked to put an
+// update whose gateway already has one with that update_id.
 var ErrDuplicate = errors.New("inbox: update already stored")
 
-// Gateway is what the webhook needs to know of a gateway.
+// Gateway is what the receiving webhook needs to know of a gateway.
 type Gateway struct {
 	ID     string
 	Type   gateway.Type
@@ -112,23 +60,4 @@ type Update struct {
 	ExpiresAt time.Time
 	// Raw is the update's JSON exactly as Telegram sent it.
 	Raw []byte
-}
-
-// Store is what the webhook needs of the table. pkg/dynamo implements it.
-type Store interface {
-	// Gateway reads gateway id. Errors: gateway.CodeNotFound,
-	// gateway.CodeUnavailable, gateway.CodeInternal.
-	Gateway(ctx context.Context, id string) (*Gateway, error)
-	// PutUpdate stores u unless u.GatewayID already has u.UpdateID.
-	// Errors: ErrDuplicate; gateway.CodeTooLarge when u cannot be stored
-	// at any size the table allows; CodeUnavailable; CodeInternal.
-	PutUpdate(ctx context.Context, u *Update) error
-	// TouchConnected sets lastConnectedAt to now if the gateway is
-	// CONNECTED and its lastConnectedAt is missing or before notAfter. It
-	// reports whether it wrote. Errors: CodeUnavailable; CodeInternal.
-	TouchConnected(ctx context.Context, id string, now, notAfter time.Time) (bool, error)
-	// RecoverWebhookError moves the gateway from ERROR to CONNECTED, with
-	// the audit event ev, if its lastError starts with WebhookErrorPrefix.
-	// It reports whether it wrote. Errors: CodeUnavailable; CodeInternal.
-	RecoverWebhookError(ctx context.Context, id string, now time.Time, ev gateway.AuditEvent) (bool, error)
 }

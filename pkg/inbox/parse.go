@@ -26,7 +26,8 @@ var UpdateTypes = []string{
 // Parse errors: CodeInvalid, with messages safe to show the sender. The
 // issue asks for 400 for an oversized body too, not 413.
 var (
-	errTooLarge  = gateway.Errorf(gateway.CodeInvalid, "The update must be at most 1 MiB.")
+	// ErrTooLarge refuses a body over MaxBodyBytes.
+	ErrTooLarge  = gateway.Errorf(gateway.CodeInvalid, "The update must be at most 1 MiB.")
 	errNotUTF8   = gateway.Errorf(gateway.CodeInvalid, "The update must be UTF-8 encoded JSON.")
 	errNotObject = gateway.Errorf(gateway.CodeInvalid, "The update must be a JSON object.")
 	errUpdateID  = gateway.Errorf(gateway.CodeInvalid, "The update must have a non-negative integer update_id.")
@@ -40,17 +41,53 @@ var (
 // MaxBodyBytes, not UTF-8, not a JSON object, or has no non-negative integer
 // update_id. Everything past update_id is best effort: an update whose
 // chat id is not a number is still stored, without ChatID.
+//
+// Telegram calls the webhook with every update a bot receives, so this is
+// the hot path: the body is validated once (json.Valid), then skimmed
+// without decoding (skim.go). An update skim cannot read exactly as
+// encoding/json would — an escaped key, a key that matches a field only
+// case-insensitively, a repeated or null field — is read by parseDecoded,
+// the encoding/json reading that defines the result; FuzzParseUpdate checks
+// that both agree on every input.
 func ParseUpdate(body []byte) (*Update, error) {
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
+	if !json.Valid(body) {
+		return nil, errNotObject
+	}
+	u, ok := skimUpdate(body)
+	if !ok {
+		return parseDecoded(body)
+	}
+	if u == nil {
+		return nil, errUpdateID
+	}
+	return u, nil
+}
+
+// checkBody makes the checks that come before JSON: size, UTF-8 and an
+// object at the top.
+func checkBody(body []byte) error {
 	if len(body) > MaxBodyBytes {
-		return nil, errTooLarge
+		return ErrTooLarge
 	}
 	// DynamoDB stores Raw as a string attribute, which must be UTF-8;
 	// encoding/json would otherwise accept invalid bytes inside strings.
 	if !utf8.Valid(body) {
-		return nil, errNotUTF8
+		return errNotUTF8
 	}
 	if !isObject(body) {
-		return nil, errNotObject
+		return errNotObject
+	}
+	return nil
+}
+
+// parseDecoded is ParseUpdate by encoding/json: slower, and the reference
+// the skim must agree with.
+func parseDecoded(body []byte) (*Update, error) {
+	if err := checkBody(body); err != nil {
+		return nil, err
 	}
 	// The top level is read with exact key matches: encoding/json matches
 	// struct fields case-insensitively, which would store
@@ -92,7 +129,7 @@ func isObject(body []byte) bool {
 
 // updateType names the update's one optional field: the first of
 // UpdateTypes it has with a payload that is not null, else the first it has
-// at all, else the first other field by name (a type newer than this code),
+// at all, else the first other non-empty field by name (a type newer than this code),
 // else "unknown". Its choice depends only on the body, never on map order.
 func updateType(top map[string]json.RawMessage) string {
 	null := ""
@@ -111,7 +148,9 @@ func updateType(top map[string]json.RawMessage) string {
 	}
 	other := ""
 	for k := range top {
-		if k != "update_id" && (other == "" || k < other) {
+		// An empty key names no type; without this test the choice between
+		// "" and another key would follow map order.
+		if k != "update_id" && k != "" && (other == "" || k < other) {
 			other = k
 		}
 	}

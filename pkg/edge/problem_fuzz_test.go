@@ -1,4 +1,4 @@
-package httpapi
+package edge
 
 import (
 	"encoding/json"
@@ -28,7 +28,7 @@ func problemOf(mode uint8, code, message, fields, cause string) error {
 	e := &gateway.Error{Code: code, Message: message, Fields: fe, Op: "fuzz", Err: errors.New(cause)}
 	switch mode % 4 {
 	case 1:
-		return fmt.Errorf("httpapi.fuzz: %w", e)
+		return fmt.Errorf("edge.fuzz: %w", e)
 	case 2:
 		return errors.New(cause)
 	case 3:
@@ -37,17 +37,17 @@ func problemOf(mode uint8, code, message, fields, cause string) error {
 	return e
 }
 
-// response maps err as serve does.
+// problemAnswer maps err as a handler does.
 func problemAnswer(err error, requestID string, retryAfter uint16) events.APIGatewayV2HTTPResponse {
 	var extra map[string]string
 	if retryAfter > 0 {
 		extra = map[string]string{"Retry-After": strconv.Itoa(int(retryAfter))}
 	}
-	return problemResponse(problemFor(err, requestID), extra)
+	return ErrorResponse(err, requestID, extra)
 }
 
 // FuzzProblem maps arbitrary errors to problem+json: the body is JSON with
-// the status of statusOf, a type under ProblemTypeBase, a title, and the
+// the status of Status, a type under ProblemTypeBase, a title, and the
 // headers of a problem; a 500 says nothing of the message or the cause (the
 // same answer as with both empty); other statuses show the message.
 func FuzzProblem(f *testing.F) {
@@ -64,7 +64,7 @@ func FuzzProblem(f *testing.F) {
 		err := problemOf(mode, code, message, fields, cause)
 		resp := problemAnswer(err, requestID, retryAfter)
 
-		wantStatus, _ := statusOf(gateway.ErrorCode(err))
+		wantStatus, _ := Status(gateway.ErrorCode(err))
 		if resp.StatusCode != wantStatus || resp.StatusCode < 400 || resp.StatusCode > 599 {
 			t.Fatalf("status = %d, want %d", resp.StatusCode, wantStatus)
 		}
@@ -102,7 +102,7 @@ func FuzzProblem(f *testing.F) {
 			}
 			return
 		}
-		if p := problemFor(err, requestID); p.Detail != message {
+		if p := ProblemFor(err, requestID); p.Detail != message {
 			t.Fatalf("detail = %q, want the error's message %q", p.Detail, message)
 		}
 	})

@@ -1,4 +1,4 @@
-package inbox
+package telegramhook
 
 import (
 	"context"
@@ -10,14 +10,15 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
 
 // fakeStore is an in-memory Store with the conditions of pkg/dynamo's. It
 // counts calls, and can be told to fail them.
 type fakeStore struct {
 	mu       sync.Mutex
-	gateways map[string]*Gateway
-	updates  map[string]*Update
+	gateways map[string]*inbox.Gateway
+	updates  map[updateKey]*inbox.Update
 	// keepRaw false stores updates without their body (benchmarks).
 	keepRaw bool
 	events  []gateway.AuditEvent
@@ -31,7 +32,7 @@ type fakeStore struct {
 var _ Store = (*fakeStore)(nil)
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{gateways: map[string]*Gateway{}, updates: map[string]*Update{}, versions: map[string]int{}, keepRaw: true}
+	return &fakeStore{gateways: map[string]*inbox.Gateway{}, updates: map[updateKey]*inbox.Update{}, versions: map[string]int{}, keepRaw: true}
 }
 
 func hashOf(secret string) []byte {
@@ -40,8 +41,8 @@ func hashOf(secret string) []byte {
 }
 
 // add stores a TELEGRAM_BOT gateway, CONNECTED, with secret's hash.
-func (s *fakeStore) add(id, secret string) *Gateway {
-	g := &Gateway{ID: id, Type: gateway.TypeTelegramBot, Status: gateway.StatusConnected}
+func (s *fakeStore) add(id, secret string) *inbox.Gateway {
+	g := &inbox.Gateway{ID: id, Type: gateway.TypeTelegramBot, Status: gateway.StatusConnected}
 	if secret != "" {
 		g.WebhookSecretHash = hashOf(secret)
 	}
@@ -49,20 +50,20 @@ func (s *fakeStore) add(id, secret string) *Gateway {
 	return g
 }
 
-func (s *fakeStore) set(g *Gateway) {
+func (s *fakeStore) set(g *inbox.Gateway) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cp := *g
 	s.gateways[g.ID] = &cp
 }
 
-func (s *fakeStore) get(id string) Gateway {
+func (s *fakeStore) get(id string) inbox.Gateway {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return *s.gateways[id]
 }
 
-func (s *fakeStore) Gateway(_ context.Context, id string) (*Gateway, error) {
+func (s *fakeStore) Gateway(_ context.Context, id string) (*inbox.Gateway, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reads++
@@ -77,20 +78,22 @@ func (s *fakeStore) Gateway(_ context.Context, id string) (*Gateway, error) {
 	return &cp, nil
 }
 
-func updateKey(gatewayID string, updateID int64) string {
-	return fmt.Sprintf("%s#%020d", gatewayID, updateID)
+// updateKey is an update's key in the fake, as (pk, sk) is in the table.
+type updateKey struct {
+	gatewayID string
+	updateID  int64
 }
 
-func (s *fakeStore) PutUpdate(_ context.Context, u *Update) error {
+func (s *fakeStore) PutUpdate(_ context.Context, u *inbox.Update) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.puts++
 	if s.putErr != nil {
 		return s.putErr
 	}
-	k := updateKey(u.GatewayID, u.UpdateID)
+	k := updateKey{u.GatewayID, u.UpdateID}
 	if _, ok := s.updates[k]; ok {
-		return fmt.Errorf("fake: %w", ErrDuplicate)
+		return fmt.Errorf("fake: %w", inbox.ErrDuplicate)
 	}
 	cp := *u
 	if !s.keepRaw {
@@ -117,7 +120,7 @@ func (s *fakeStore) RecoverWebhookError(_ context.Context, id string, now time.T
 	defer s.mu.Unlock()
 	s.recovers++
 	g, ok := s.gateways[id]
-	if !ok || g.Status != gateway.StatusError || !strings.HasPrefix(g.LastError, WebhookErrorPrefix) {
+	if !ok || g.Status != gateway.StatusError || !strings.HasPrefix(g.LastError, inbox.WebhookErrorPrefix) {
 		return false, nil
 	}
 	g.Status, g.LastConnectedAt = gateway.StatusConnected, &now
@@ -127,10 +130,10 @@ func (s *fakeStore) RecoverWebhookError(_ context.Context, id string, now time.T
 }
 
 // stored returns the stored updates of gateway id.
-func (s *fakeStore) stored(id string) map[int64]*Update {
+func (s *fakeStore) stored(id string) map[int64]*inbox.Update {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[int64]*Update{}
+	out := map[int64]*inbox.Update{}
 	for _, u := range s.updates {
 		if u.GatewayID == id {
 			out[u.UpdateID] = u

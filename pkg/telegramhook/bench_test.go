@@ -1,4 +1,4 @@
-package inbox
+package telegramhook
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/gatehouse/gatehouse/pkg/inbox/inboxtest"
 )
 
 // BenchmarkWebhook compares, in one run, the webhook handler over an
@@ -24,7 +25,7 @@ import (
 // Both get the same request: the message.json fixture with a new update_id
 // each time, the secret header, path parameters as API Gateway sends them.
 func BenchmarkWebhook(b *testing.B) {
-	fixture, err := os.ReadFile(filepath.Join("testdata", "message.json"))
+	fixture, err := os.ReadFile(filepath.Join(inboxtest.Dir(), "message.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package inbox_test
+package telegramhook_test
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
-	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
 
 // TestWebhookConfigFromEnv: the function starts from TABLE_NAME alone (no
@@ -83,8 +83,8 @@ func TestTemplatePolicy(t *testing.T) {
 			t.Errorf("the %s's definition mentions KMS:\n%s", name, def)
 		}
 	}
-	if !strings.Contains(fn, "CodeUri: functions/"+inbox.FnTelegramWebhook+"/") {
-		t.Errorf("CodeUri is not functions/%s/", inbox.FnTelegramWebhook)
+	if !strings.Contains(fn, "CodeUri: functions/"+telegramhook.FnTelegramWebhook+"/") {
+		t.Errorf("CodeUri is not functions/%s/", telegramhook.FnTelegramWebhook)
 	}
 	if table := resource(string(data), "Table"); !strings.Contains(table, "StreamViewType: NEW_IMAGE") && !strings.Contains(table, "StreamViewType: NEW_AND_OLD_IMAGES") {
 		t.Error("the table has no stream with new images")

@@ -1,10 +1,11 @@
-package inbox
+package telegramhook
 
 import (
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
 
 // DefaultCacheTTL is how long a warm container trusts a gateway it read.
@@ -32,7 +33,7 @@ type cache struct {
 }
 
 type cacheEntry struct {
-	g         *Gateway // nil when only nextTouch is known
+	g         *inbox.Gateway // nil when only nextTouch is known
 	fetchedAt time.Time
 	nextTouch time.Time
 }
@@ -42,30 +43,28 @@ func newCache(ttl time.Duration) *cache {
 }
 
 // get returns a copy of the gateway read less than ttl before now.
-func (c *cache) get(id string, now time.Time) (*Gateway, bool) {
+func (c *cache) get(id string, now time.Time) (inbox.Gateway, bool) {
 	if c.ttl <= 0 {
-		return nil, false
+		return inbox.Gateway{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[id]
 	if !ok || e.g == nil || now.Sub(e.fetchedAt) >= c.ttl || now.Before(e.fetchedAt) {
-		return nil, false
+		return inbox.Gateway{}, false
 	}
-	g := *e.g
-	return &g, true
+	return *e.g, true
 }
 
 // put remembers g as read at now.
-func (c *cache) put(g *Gateway, now time.Time) {
+func (c *cache) put(g inbox.Gateway, now time.Time) {
 	if c.ttl <= 0 {
 		return
 	}
-	cp := *g
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entry(g.ID, now)
-	e.g, e.fetchedAt = &cp, now
+	e.g, e.fetchedAt = &g, now
 }
 
 // claimTouch reports whether this caller may try to refresh or recover

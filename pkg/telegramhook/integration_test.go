@@ -1,4 +1,4 @@
-package inbox_test
+package telegramhook_test
 
 import (
 	"context"
@@ -37,6 +37,8 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/inbox/inboxtest"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
 
 // TestMain runs the tests under secretscan: every log line the webhook
@@ -107,13 +109,13 @@ type env struct {
 	store   *dynamo.Store
 	inbox   *dynamo.Inbox
 	calls   *calls
-	handler *inbox.Handler
+	handler *telegramhook.Handler
 }
 
 type envOptions struct {
 	endpoint string
 	retryer  func() aws.Retryer
-	opts     []inbox.Option
+	opts     []telegramhook.Option
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -211,7 +213,7 @@ func (e *env) server(t *testing.T) *httptest.Server {
 	}
 	var public []local.Route
 	for _, r := range routes {
-		if r.Function == inbox.FnTelegramWebhook {
+		if r.Function == telegramhook.FnTelegramWebhook {
 			if r.Auth {
 				t.Errorf("template.yaml: %s needs a token; Telegram sends none", r.Key())
 			}
@@ -221,7 +223,7 @@ func (e *env) server(t *testing.T) *httptest.Server {
 	if len(public) != 2 {
 		t.Fatalf("template.yaml: telegram-webhook has %d routes, want POST and GET", len(public))
 	}
-	srv := local.NewServer(routes, map[string]httpapi.Handler{inbox.FnTelegramWebhook: e.handler.Handle},
+	srv := local.NewServer(routes, map[string]httpapi.Handler{telegramhook.FnTelegramWebhook: e.handler.Handle},
 		make([]byte, local.KeySize), local.WithLogger(secretscan.Logger("local router")))
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
@@ -236,7 +238,7 @@ func send(ctx context.Context, c *http.Client, base, id, secret string, body []b
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(inbox.SecretHeader, secret)
+	req.Header.Set(telegramhook.SecretHeader, secret)
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err
@@ -249,7 +251,7 @@ func send(ctx context.Context, c *http.Client, base, id, secret string, body []b
 // fixtures are the testdata updates; bodyOf makes update_id id of the
 // fixture n, so that the load is of every type.
 var fixtures = func() []map[string]json.RawMessage {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(inboxtest.Dir(), "*.json"))
 	var out []map[string]json.RawMessage
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -287,7 +289,7 @@ func TestAWSCallsPerUpdate(t *testing.T) {
 		reads func(i int) int
 	}{
 		{"no cache", 0, func(int) int { return 1 }},
-		{"cache", inbox.DefaultCacheTTL, func(i int) int {
+		{"cache", telegramhook.DefaultCacheTTL, func(i int) int {
 			if i == 0 {
 				return 1
 			}
@@ -295,7 +297,7 @@ func TestAWSCallsPerUpdate(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, envOptions{opts: []inbox.Option{inbox.WithCacheTTL(tt.ttl), inbox.WithClock(clk.Now)}})
+			e := newEnv(t, envOptions{opts: []telegramhook.Option{telegramhook.WithCacheTTL(tt.ttl), telegramhook.WithClock(clk.Now)}})
 			g := e.addGateway(t, "secret-a")
 			post := func(secret string, id int64) (int, map[string]int) {
 				before := e.calls.snapshot()
@@ -351,7 +353,7 @@ func webhookEvent(id, secret string, body []byte) events.APIGatewayV2HTTPRequest
 // and the new one is accepted at once.
 func TestSecretRotationDynamo(t *testing.T) {
 	clk := fakeclock.New(time.Now())
-	e := newEnv(t, envOptions{opts: []inbox.Option{inbox.WithClock(clk.Now)}})
+	e := newEnv(t, envOptions{opts: []telegramhook.Option{telegramhook.WithClock(clk.Now)}})
 	g := e.addGateway(t, "old-secret")
 	post := func(secret string, id int64) int {
 		resp, err := e.handler.Handle(t.Context(), webhookEvent(g.ID, secret, bodyOf(0, id)))
@@ -373,8 +375,8 @@ func TestSecretRotationDynamo(t *testing.T) {
 		}
 		clk.Advance(5 * time.Second)
 	}
-	if refusedAt < 0 || refusedAt > inbox.DefaultCacheTTL {
-		t.Fatalf("old secret refused %s after rotation; want within %s", refusedAt, inbox.DefaultCacheTTL)
+	if refusedAt < 0 || refusedAt > telegramhook.DefaultCacheTTL {
+		t.Fatalf("old secret refused %s after rotation; want within %s", refusedAt, telegramhook.DefaultCacheTTL)
 	}
 	t.Logf("old secret refused %s after rotation", refusedAt)
 	if s := post("new-secret", 100); s != 200 {
@@ -424,7 +426,7 @@ func TestRecoveryDynamo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := trail.Events[0]; ev.Action != gateway.AuditStatusChanged || ev.Actor.System != inbox.FnTelegramWebhook {
+	if ev := trail.Events[0]; ev.Action != gateway.AuditStatusChanged || ev.Actor.System != telegramhook.FnTelegramWebhook {
 		t.Fatalf("newest audit event %+v", ev)
 	}
 	if got, _ := e.store.GetGateway(t.Context(), token.ID); got.Status != gateway.StatusError || got.Version != token.Version {
@@ -610,7 +612,7 @@ func TestLoad(t *testing.T) {
 	}
 	// The cache's 30 s and the minute between refreshes bound the rest.
 	// Before the first read of a gateway is cached, every sender may miss.
-	periods := int(elapsed/inbox.DefaultCacheTTL) + 1
+	periods := int(elapsed/telegramhook.DefaultCacheTTL) + 1
 	if got["DynamoDB.GetItem"] > gateways*periods+senders || got["DynamoDB.UpdateItem"] > gateways*(periods+1) {
 		t.Errorf("calls %v in %s: too many gateway reads or refreshes", got, elapsed)
 	}
@@ -788,8 +790,8 @@ func TestRunnerHandlers(t *testing.T) {
 	cfg.BaseEndpoint = aws.String(emutest.Start(t).DynamoDB.Endpoint)
 	deps := bootstrap.New(bootstrap.Config{Table: e.table, KeyID: "alias/unused", OrgsClaim: "orgs"}, cfg, slog.New(slog.DiscardHandler))
 	handlers := deps.Handlers()
-	if _, ok := handlers[inbox.FnTelegramWebhook]; !ok {
-		t.Fatalf("Deps.Handlers has no %q", inbox.FnTelegramWebhook)
+	if _, ok := handlers[telegramhook.FnTelegramWebhook]; !ok {
+		t.Fatalf("Deps.Handlers has no %q", telegramhook.FnTelegramWebhook)
 	}
 	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {

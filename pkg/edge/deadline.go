@@ -1,4 +1,4 @@
-package httpapi
+package edge
 
 import (
 	"context"
@@ -35,7 +35,3 @@ func BoundContext(ctx context.Context, timeout time.Duration) (context.Context, 
 	}
 	return context.WithDeadline(ctx, deadline)
 }
-
-// WithRequestTimeout bounds each request's work (default
-// DefaultRequestTimeout); see BoundContext.
-func WithRequestTimeout(d time.Duration) Option { return func(a *API) { a.requestTimeout = d } }

@@ -1,4 +1,4 @@
-package inbox
+package telegramhook
 
 import (
 	"bytes"
@@ -20,8 +20,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/inbox/inboxtest"
 )
 
 const (
@@ -80,8 +82,8 @@ func wantStatus(t *testing.T, what string, resp events.APIGatewayV2HTTPResponse,
 		if ct := resp.Headers["Content-Type"]; ct != "application/problem+json" {
 			t.Fatalf("%s: Content-Type %q, want problem+json", what, ct)
 		}
-		var p httpapi.Problem
-		if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Status != status || !strings.HasPrefix(p.Type, httpapi.ProblemTypeBase) {
+		var p edge.Problem
+		if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Status != status || !strings.HasPrefix(p.Type, edge.ProblemTypeBase) {
 			t.Fatalf("%s: problem %s (%v)", what, resp.Body, err)
 		}
 	}
@@ -126,9 +128,9 @@ func TestFixtures(t *testing.T) {
 		"chat_boost":                {chat: &channel},
 		"removed_chat_boost":        {chat: &channel},
 	}
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if len(files) != len(tests) || len(files) != len(UpdateTypes) {
-		t.Fatalf("%d fixtures, %d expectations, %d update types", len(files), len(tests), len(UpdateTypes))
+	files, _ := filepath.Glob(filepath.Join(inboxtest.Dir(), "*.json"))
+	if len(files) != len(tests) || len(files) != len(inbox.UpdateTypes) {
+		t.Fatalf("%d fixtures, %d expectations, %d update types", len(files), len(tests), len(inbox.UpdateTypes))
 	}
 	st := newFakeStore()
 	st.add(gw1, secret)
@@ -169,7 +171,7 @@ func TestFixtures(t *testing.T) {
 				gotDate = ptr(u.MessageDate.Unix())
 			}
 			checkID(t, "date", gotDate, w.date)
-			if !u.ReceivedAt.Equal(clk.Now()) || !u.ExpiresAt.Equal(clk.Now().Add(DefaultUpdateTTL)) {
+			if !u.ReceivedAt.Equal(clk.Now()) || !u.ExpiresAt.Equal(clk.Now().Add(inbox.DefaultUpdateTTL)) {
 				t.Errorf("receivedAt %v, expiresAt %v", u.ReceivedAt, u.ExpiresAt)
 			}
 		})
@@ -192,61 +194,6 @@ func deref(p *int64) any {
 	return *p
 }
 
-func TestParseUpdate(t *testing.T) {
-	bad := map[string]string{
-		"not JSON":              `{"update_id":1,`,
-		"trailing garbage":      `{"update_id":1} x`,
-		"array":                 `[{"update_id":1}]`,
-		"null":                  `null`,
-		"string":                `"update"`,
-		"number":                `1`,
-		"empty":                 ``,
-		"no update_id":          `{"message":{}}`,
-		"update_id string":      `{"update_id":"1"}`,
-		"update_id float":       `{"update_id":1.5}`,
-		"update_id exponent":    `{"update_id":1e3}`,
-		"update_id negative":    `{"update_id":-4}`,
-		"update_id null":        `{"update_id":null}`,
-		"update_id too big":     `{"update_id":9223372036854775808}`,
-		"invalid UTF-8":         "{\"update_id\":1,\"message\":{\"text\":\"\xff\xfe\"}}",
-		"over 1 MiB":            `{"update_id":1,"message":{"text":"` + strings.Repeat("a", MaxBodyBytes) + `"}}`,
-		"update_id only object": `{"update_id":{}}`,
-	}
-	for name, body := range bad {
-		t.Run(name, func(t *testing.T) {
-			if _, err := ParseUpdate([]byte(body)); !gateway.IsCode(err, gateway.CodeInvalid) {
-				t.Fatalf("ParseUpdate error = %v, want CodeInvalid", err)
-			}
-		})
-	}
-
-	good := []struct {
-		name, body, typ string
-		id              int64
-		chat            *int64
-	}{
-		{"no type", `{"update_id":7}`, "unknown", 7, nil},
-		{"zero id", `{"update_id":0,"poll":{"id":"1"}}`, "poll", 0, nil},
-		{"a type newer than this code", `{"update_id":8,"zz_future":{"chat":{"id":5}},"aa_future":{"chat":{"id":3}}}`, "aa_future", 8, ptr(int64(3))},
-		{"known type wins", `{"update_id":9,"aa_future":{},"message":{"chat":{"id":4}}}`, "message", 9, ptr(int64(4))},
-		{"mistyped fields are left out", `{"update_id":10,"message":{"chat":{"id":"x"},"date":"y","from":{"id":6}}}`, "message", 10, nil},
-		{"payload not an object", `{"update_id":11,"message":5}`, "message", 11, nil},
-		{"exactly 1 MiB", `{"update_id":12,"message":{"text":"` + strings.Repeat("a", MaxBodyBytes-len(`{"update_id":12,"message":{"text":""}}`)) + `"}}`, "message", 12, nil},
-	}
-	for _, tt := range good {
-		t.Run(tt.name, func(t *testing.T) {
-			u, err := ParseUpdate([]byte(tt.body))
-			if err != nil {
-				t.Fatalf("ParseUpdate: %v", err)
-			}
-			if u.UpdateID != tt.id || u.Type != tt.typ {
-				t.Errorf("got id %d type %q, want %d %q", u.UpdateID, u.Type, tt.id, tt.typ)
-			}
-			checkID(t, "chat", u.ChatID, tt.chat)
-		})
-	}
-}
-
 // TestRefusals checks that refused requests store nothing, write nothing
 // to the gateway, and say nothing about why a secret failed.
 func TestRefusals(t *testing.T) {
@@ -255,7 +202,7 @@ func TestRefusals(t *testing.T) {
 	noSecret := gateway.NewID()
 	st.add(noSecret, "")
 	aiGateway := gateway.NewID()
-	st.set(&Gateway{ID: aiGateway, Type: gateway.TypeAI, Status: gateway.StatusConnected, WebhookSecretHash: hashOf(secret)})
+	st.set(&inbox.Gateway{ID: aiGateway, Type: gateway.TypeAI, Status: gateway.StatusConnected, WebhookSecretHash: hashOf(secret)})
 	h := newHandler(st)
 
 	tests := []struct {
@@ -271,14 +218,14 @@ func TestRefusals(t *testing.T) {
 		{"gateway without secret", noSecret, secret, updateBody(1), 401},
 		{"gateway without secret, no header", noSecret, "", updateBody(1), 401},
 		{"bad body", gw1, secret, `{"update_id":"x"}`, 400},
-		{"over 1 MiB", gw1, secret, `{"update_id":1,"m":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, 400},
+		{"over 1 MiB", gw1, secret, `{"update_id":1,"m":"` + strings.Repeat("a", inbox.MaxBodyBytes) + `"}`, 400},
 	}
 	details := map[int]string{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := post(t, h, tt.id, tt.secret, tt.body)
 			wantStatus(t, tt.name, resp, tt.status)
-			var p httpapi.Problem
+			var p edge.Problem
 			_ = json.Unmarshal([]byte(resp.Body), &p)
 			if tt.status != 400 {
 				if d, ok := details[tt.status]; ok && d != p.Detail {
@@ -377,7 +324,7 @@ func TestStatusRoute(t *testing.T) {
 	st := newFakeStore()
 	st.add(gw1, secret)
 	ai := gateway.NewID()
-	st.set(&Gateway{ID: ai, Type: gateway.TypeAI, Status: gateway.StatusConnected})
+	st.set(&inbox.Gateway{ID: ai, Type: gateway.TypeAI, Status: gateway.StatusConnected})
 	h := newHandler(st)
 	get := func(id string) events.APIGatewayV2HTTPResponse {
 		resp, _ := h.Handle(context.Background(), request(http.MethodGet, id, "", ""))
@@ -409,7 +356,7 @@ func TestTouchOncePerMinute(t *testing.T) {
 			st := newFakeStore()
 			st.add(gw1, secret)
 			disconnected := gateway.NewID()
-			st.set(&Gateway{ID: disconnected, Type: gateway.TypeTelegramBot, Status: gateway.StatusDisconnected, WebhookSecretHash: hashOf(secret)})
+			st.set(&inbox.Gateway{ID: disconnected, Type: gateway.TypeTelegramBot, Status: gateway.StatusDisconnected, WebhookSecretHash: hashOf(secret)})
 			clk := newClock()
 			h := newHandler(st, WithClock(clk.Now), WithCacheTTL(ttl))
 
@@ -448,9 +395,9 @@ func TestTouchOncePerMinute(t *testing.T) {
 
 func TestRecovery(t *testing.T) {
 	st := newFakeStore()
-	hook := &Gateway{ID: gw1, Type: gateway.TypeTelegramBot, Status: gateway.StatusError, WebhookSecretHash: hashOf(secret), LastError: WebhookErrorPrefix + "Wrong response from the webhook: 503 Service Unavailable"}
+	hook := &inbox.Gateway{ID: gw1, Type: gateway.TypeTelegramBot, Status: gateway.StatusError, WebhookSecretHash: hashOf(secret), LastError: inbox.WebhookErrorPrefix + "Wrong response from the webhook: 503 Service Unavailable"}
 	st.set(hook)
-	other := &Gateway{ID: gw2, Type: gateway.TypeTelegramBot, Status: gateway.StatusError, WebhookSecretHash: hashOf(secret), LastError: "getMe: 401 Unauthorized"}
+	other := &inbox.Gateway{ID: gw2, Type: gateway.TypeTelegramBot, Status: gateway.StatusError, WebhookSecretHash: hashOf(secret), LastError: "getMe: 401 Unauthorized"}
 	st.set(other)
 	clk := newClock()
 	h := newHandler(st, WithClock(clk.Now))
@@ -531,7 +478,7 @@ func TestLogLine(t *testing.T) {
 	st.add(gw1, secret)
 	var logs bytes.Buffer
 	h := New(st, WithLogger(slog.New(secretscan.Tee(slog.NewJSONHandler(&logs, nil), secretscan.Handler("inbox handler")))))
-	body, err := os.ReadFile(filepath.Join("testdata", "message.json"))
+	body, err := os.ReadFile(filepath.Join(inboxtest.Dir(), "message.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -578,4 +525,4 @@ func TestPanicIsProblem(t *testing.T) {
 
 type panicStore struct{ Store }
 
-func (panicStore) Gateway(context.Context, string) (*Gateway, error) { panic("boom") }
+func (panicStore) Gateway(context.Context, string) (*inbox.Gateway, error) { panic("boom") }

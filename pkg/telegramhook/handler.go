@@ -1,4 +1,58 @@
-package inbox
+// Package telegramhook is the telegram-webhook function: Telegram's calls
+// to POST and GET /api/webhooks/telegram/{gatewayId}, which receive a
+// TELEGRAM_BOT gateway's updates into the inbox (pkg/inbox).
+//
+// # Contract
+//
+// An update is answered 200 only after it is stored: one item per (gateway,
+// update_id), written with a condition so that a repeat of the same update
+// (Telegram's retries, or ours) is answered 200 and not stored twice. When
+// the store cannot be reached the answer is 503, so Telegram retries; an
+// update answered 200 is never lost.
+//
+// Requests are authenticated by X-Telegram-Bot-Api-Secret-Token, whose
+// SHA-256 is compared in constant time with the gateway's stored
+// WebhookSecretHash. The secret itself is never stored, so the function
+// needs no KMS access. Answers: 404 for an id that is not a TELEGRAM_BOT
+// gateway; 401 for a missing or wrong secret or a gateway without one (the
+// same answer for all three); 400 for a body that is not a JSON object with
+// a non-negative integer update_id, is not UTF-8, or exceeds
+// inbox.MaxBodyBytes. Updates are accepted whatever the gateway's status: a
+// valid secret shows that Telegram sent them, and refusing them would lose
+// them.
+//
+// # Gateway reads and the cache
+//
+// Every update reads the gateway (one GetItem, projected to the fields
+// verification needs) unless a warm container read it less than CacheTTL
+// ago. A secret that does not match a cached gateway is checked once more
+// against a fresh read, so a newly rotated secret works at once, while an
+// old one stops working at the latest CacheTTL (30 s) after rotation —
+// within the 60 s the design allows.
+//
+// # Gateway bookkeeping
+//
+// lastConnectedAt is refreshed at most once a minute per gateway, by a
+// conditional UpdateItem that does not change the gateway's version: the
+// version is the ETag users edit against, and bumping it every minute on a
+// busy bot would make every dashboard edit fail with 412. The price is that
+// a user's edit made from an older read writes back the older
+// lastConnectedAt; the next update within a minute refreshes it again.
+//
+// A gateway in ERROR because of webhook delivery — its lastError starts
+// with inbox.WebhookErrorPrefix — returns to CONNECTED when updates arrive
+// again. That is a status change users see, so it is written like the
+// service's own status changes: one transaction that bumps the version,
+// sets updatedAt and lastConnectedAt, and appends a gateway.status_changed
+// audit event. Detection rides on lastError, not on an attribute of its
+// own, because the gateway store rewrites whole items and would drop an
+// attribute the domain does not know.
+//
+// # Logs
+//
+// One JSON line per request: gatewayId, updateId, type, outcome, status
+// and duration; never the secret, the body or any text of the update.
+package telegramhook
 
 import (
 	"context"
@@ -6,25 +60,50 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
+
+// FnTelegramWebhook is the function name: its folder functions/<name>/ and
+// its CodeUri in template.yaml.
+const FnTelegramWebhook = "telegram-webhook"
+
+// SecretHeader carries the webhook's secret_token in each update.
+const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // auditActor is the System actor of the audit events the webhook writes.
 const auditActor = FnTelegramWebhook
+
+// Store is what the webhook needs of the table. pkg/dynamo's Inbox
+// implements it.
+type Store interface {
+	// Gateway reads gateway id. Errors: gateway.CodeNotFound,
+	// gateway.CodeUnavailable, gateway.CodeInternal.
+	Gateway(ctx context.Context, id string) (*inbox.Gateway, error)
+	// PutUpdate stores u unless u.GatewayID already has u.UpdateID.
+	// Errors: inbox.ErrDuplicate; gateway.CodeTooLarge when u cannot be
+	// stored at any size the table allows; CodeUnavailable; CodeInternal.
+	PutUpdate(ctx context.Context, u *inbox.Update) error
+	// TouchConnected sets lastConnectedAt to now if the gateway is
+	// CONNECTED and its lastConnectedAt is missing or before notAfter. It
+	// reports whether it wrote. Errors: CodeUnavailable; CodeInternal.
+	TouchConnected(ctx context.Context, id string, now, notAfter time.Time) (bool, error)
+	// RecoverWebhookError moves the gateway from ERROR to CONNECTED, with
+	// the audit event ev, if its lastError starts with
+	// inbox.WebhookErrorPrefix. It reports whether it wrote. Errors:
+	// CodeUnavailable; CodeInternal.
+	RecoverWebhookError(ctx context.Context, id string, now time.Time, ev gateway.AuditEvent) (bool, error)
+}
 
 // Outcomes, as logged.
 const (
@@ -48,8 +127,8 @@ type Handler struct {
 	now       func() time.Time
 	cache     *cache
 	updateTTL time.Duration
-	// requestTimeout bounds an update's work (see httpapi.BoundContext):
-	// a store that hangs costs Telegram a 503 it retries, not a delivery
+	// requestTimeout bounds an update's work (see edge.BoundContext): a
+	// store that hangs costs Telegram a 503 it retries, not a delivery
 	// held open until the function's timeout.
 	requestTimeout time.Duration
 }
@@ -61,8 +140,8 @@ type Option func(*Handler)
 func WithLogger(l *slog.Logger) Option { return func(h *Handler) { h.log = l } }
 
 // WithRequestTimeout bounds each request's work (default
-// httpapi.DefaultRequestTimeout; in Lambda, the function's deadline less
-// httpapi.DeadlineReserve bounds it too).
+// edge.DefaultRequestTimeout; in Lambda, the function's deadline less
+// edge.DeadlineReserve bounds it too).
 func WithRequestTimeout(d time.Duration) Option { return func(h *Handler) { h.requestTimeout = d } }
 
 // WithClock sets the clock that stamps updates and ages the cache; tests
@@ -77,7 +156,7 @@ func WithCacheTTL(d time.Duration) Option {
 }
 
 // WithUpdateTTL sets how long stored updates live (default
-// DefaultUpdateTTL); zero or less keeps the default.
+// inbox.DefaultUpdateTTL); zero or less keeps the default.
 func WithUpdateTTL(d time.Duration) Option {
 	return func(h *Handler) {
 		if d > 0 {
@@ -88,7 +167,7 @@ func WithUpdateTTL(d time.Duration) Option {
 
 // New returns the Handler over store. It does no I/O.
 func New(store Store, opts ...Option) *Handler {
-	h := &Handler{store: store, log: slog.Default(), now: time.Now, cache: newCache(DefaultCacheTTL), updateTTL: DefaultUpdateTTL}
+	h := &Handler{store: store, log: slog.Default(), now: time.Now, cache: newCache(DefaultCacheTTL), updateTTL: inbox.DefaultUpdateTTL}
 	for _, o := range opts {
 		o(h)
 	}
@@ -102,16 +181,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	rec := record{start: time.Now(), gatewayID: ev.PathParameters["gatewayId"], requestID: ev.RequestContext.RequestID}
 	defer func() {
 		if p := recover(); p != nil {
-			rec.err = panicCause(p, debug.Stack())
+			rec.err = edge.PanicCause(p)
 			resp = rec.problem(http.StatusInternalServerError, OutcomeInternal)
 		}
 		h.logRequest(ctx, &rec, resp.StatusCode)
 	}()
-	ctx, cancel := httpapi.BoundContext(ctx, h.requestTimeout)
+	ctx, cancel := edge.BoundContext(ctx, h.requestTimeout)
 	defer cancel()
 	switch ev.RequestContext.HTTP.Method {
 	case http.MethodPost:
-		return h.receive(ctx, ev, &rec), nil
+		return h.receive(ctx, &ev, &rec), nil
 	case http.MethodGet:
 		return h.status(ctx, &rec), nil
 	default:
@@ -121,29 +200,15 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	}
 }
 
-// panicCause is what the log says of a recovered panic: the value's type
-// and the stack, never the value's text, which may quote a secret
-// (panic(fmt.Sprintf("bad token %s", t)) is enough). The stack names
-// functions, files and lines, and shows arguments as machine words, never
-// string contents. A runtime error's message is kept: the runtime writes it
-// from types and indexes alone.
-func panicCause(p any, stack []byte) error {
-	what := fmt.Sprintf("a value of type %T (its text is not logged: it may hold a secret)", p)
-	if re, ok := p.(runtime.Error); ok {
-		what = re.Error()
-	}
-	return fmt.Errorf("panic: %s\n%s", what, stack)
-}
-
 // receive handles POST: find the gateway, verify the secret, parse, store,
 // then the gateway's bookkeeping.
-func (h *Handler) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest, rec *record) events.APIGatewayV2HTTPResponse {
+func (h *Handler) receive(ctx context.Context, ev *events.APIGatewayV2HTTPRequest, rec *record) events.APIGatewayV2HTTPResponse {
 	now := h.now()
 	g, resp, ok := h.telegramGateway(ctx, rec, now, false)
 	if !ok {
 		return resp
 	}
-	secret := header(ev, "x-telegram-bot-api-secret-token")
+	secret := edge.Header(ev, "x-telegram-bot-api-secret-token")
 	if !secretMatches(g.WebhookSecretHash, secret) {
 		// A cached gateway may predate a rotation; a fresh read decides.
 		if !rec.cached {
@@ -160,12 +225,17 @@ func (h *Handler) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		g = fresh
 	}
 
-	body, err := bodyOf(ev)
+	body, err := edge.Body(ev, inbox.MaxBodyBytes)
 	if err != nil {
+		// Too large or not base64: both are the sender's fault, and
+		// Telegram should not retry them (a 400, as the contract says).
 		rec.err = err
+		if gateway.IsCode(err, gateway.CodeTooLarge) {
+			rec.err = inbox.ErrTooLarge
+		}
 		return rec.problem(http.StatusBadRequest, OutcomeInvalid)
 	}
-	u, err := ParseUpdate(body)
+	u, err := inbox.ParseUpdate(body)
 	if err != nil {
 		rec.err = err
 		return rec.problem(http.StatusBadRequest, OutcomeInvalid)
@@ -176,7 +246,7 @@ func (h *Handler) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 	switch err := h.store.PutUpdate(ctx, u); {
 	case err == nil:
 		rec.outcome = OutcomeStored
-	case errors.Is(err, ErrDuplicate):
+	case errors.Is(err, inbox.ErrDuplicate):
 		rec.outcome = OutcomeDuplicate
 	case gateway.IsCode(err, gateway.CodeTooLarge):
 		rec.err = err
@@ -187,7 +257,7 @@ func (h *Handler) receive(ctx context.Context, ev events.APIGatewayV2HTTPRequest
 		rec.err = err
 		return rec.problem(http.StatusServiceUnavailable, OutcomeUnavailable)
 	}
-	h.bookkeep(ctx, g, now, rec)
+	h.bookkeep(ctx, &g, now, rec)
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK}
 }
 
@@ -215,12 +285,13 @@ type statusJSON struct {
 
 // telegramGateway finds the TELEGRAM_BOT gateway of the path, from the
 // cache unless fresh is set; otherwise it returns the response to send.
-func (h *Handler) telegramGateway(ctx context.Context, rec *record, now time.Time, fresh bool) (*Gateway, events.APIGatewayV2HTTPResponse, bool) {
+// The gateway is a copy: the cache's stays as it was read.
+func (h *Handler) telegramGateway(ctx context.Context, rec *record, now time.Time, fresh bool) (inbox.Gateway, events.APIGatewayV2HTTPResponse, bool) {
 	// Ids have one shape; anything else cannot exist and costs no read.
 	if !gateway.ValidID(rec.gatewayID) {
-		return nil, rec.problem(http.StatusNotFound, OutcomeNotFound), false
+		return inbox.Gateway{}, rec.problem(http.StatusNotFound, OutcomeNotFound), false
 	}
-	var g *Gateway
+	var g inbox.Gateway
 	ok := false
 	if !fresh {
 		g, ok = h.cache.get(rec.gatewayID, now)
@@ -228,36 +299,28 @@ func (h *Handler) telegramGateway(ctx context.Context, rec *record, now time.Tim
 	if ok {
 		rec.cached = true
 	} else {
-		var err error
-		if g, err = h.read(ctx, rec.gatewayID, now); err != nil {
+		read, err := h.store.Gateway(ctx, rec.gatewayID)
+		if err != nil {
 			if gateway.IsCode(err, gateway.CodeNotFound) {
-				return nil, rec.problem(http.StatusNotFound, OutcomeNotFound), false
+				return inbox.Gateway{}, rec.problem(http.StatusNotFound, OutcomeNotFound), false
 			}
 			rec.err = err
-			return nil, rec.problem(http.StatusServiceUnavailable, OutcomeUnavailable), false
+			return inbox.Gateway{}, rec.problem(http.StatusServiceUnavailable, OutcomeUnavailable), false
 		}
+		g = *read
+		h.cache.put(g, now)
 	}
 	if g.Type != gateway.TypeTelegramBot {
-		return nil, rec.problem(http.StatusNotFound, OutcomeNotFound), false
+		return inbox.Gateway{}, rec.problem(http.StatusNotFound, OutcomeNotFound), false
 	}
 	return g, events.APIGatewayV2HTTPResponse{}, true
-}
-
-// read reads gateway id from the store and caches it.
-func (h *Handler) read(ctx context.Context, id string, now time.Time) (*Gateway, error) {
-	g, err := h.store.Gateway(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	h.cache.put(g, now)
-	return g, nil
 }
 
 // bookkeep refreshes lastConnectedAt, or recovers the gateway from a webhook
 // delivery error, when due. Its failures are logged, never answered: the
 // update is stored either way.
-func (h *Handler) bookkeep(ctx context.Context, g *Gateway, now time.Time, rec *record) {
-	recovery := g.Status == gateway.StatusError && strings.HasPrefix(g.LastError, WebhookErrorPrefix)
+func (h *Handler) bookkeep(ctx context.Context, g *inbox.Gateway, now time.Time, rec *record) {
+	recovery := g.Status == gateway.StatusError && strings.HasPrefix(g.LastError, inbox.WebhookErrorPrefix)
 	stale := g.Status == gateway.StatusConnected && (g.LastConnectedAt == nil || g.LastConnectedAt.Before(now.Add(-TouchInterval)))
 	if (!recovery && !stale) || !h.cache.claimTouch(g.ID, now) {
 		return
@@ -296,46 +359,23 @@ func (h *Handler) bookkeep(ctx context.Context, g *Gateway, now time.Time, rec *
 // time. A gateway without a stored hash matches nothing; the comparison
 // still runs, so that case takes as long as a wrong secret.
 func secretMatches(stored []byte, secret string) bool {
-	sum := sha256.Sum256([]byte(secret))
+	// Telegram's secret_token is 1 to 256 characters: hashing a copy on the
+	// stack saves the request an allocation.
+	var buf [256]byte
+	b := buf[:0]
+	if len(secret) <= len(buf) {
+		b = append(b, secret...)
+	} else {
+		b = []byte(secret)
+	}
+	sum := sha256.Sum256(b)
+	var zero [sha256.Size]byte
 	want := stored
 	if len(want) != sha256.Size {
-		want = make([]byte, sha256.Size)
+		want = zero[:]
 	}
 	eq := subtle.ConstantTimeCompare(sum[:], want) == 1
 	return eq && len(stored) == sha256.Size && secret != ""
-}
-
-// bodyOf returns the request body, decoding it when API Gateway passed it
-// base64-encoded (any Content-Type it does not consider text).
-func bodyOf(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	if !ev.IsBase64Encoded {
-		if len(ev.Body) > MaxBodyBytes {
-			return nil, errTooLarge
-		}
-		return []byte(ev.Body), nil
-	}
-	if base64.StdEncoding.DecodedLen(len(ev.Body)) > MaxBodyBytes+3 {
-		return nil, errTooLarge
-	}
-	b, err := base64.StdEncoding.DecodeString(ev.Body)
-	if err != nil {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "The request body could not be decoded.")
-	}
-	return b, nil
-}
-
-// header returns a request header; API Gateway lower-cases their names,
-// other callers may not.
-func header(ev events.APIGatewayV2HTTPRequest, name string) string {
-	if v, ok := ev.Headers[name]; ok {
-		return v
-	}
-	for k, v := range ev.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 // newToken returns 128 random bits in lower-case base32, like the service's
@@ -366,29 +406,28 @@ type record struct {
 // or which gateways exist beyond the 404.
 func (r *record) problem(status int, outcome string) events.APIGatewayV2HTTPResponse {
 	r.outcome = outcome
-	code, title, detail := gateway.CodeInternal, "Internal error", "An internal error occurred. Quote request id "+r.requestID+" when reporting it."
+	code, detail := gateway.CodeInternal, "An internal error occurred. Quote request id "+r.requestID+" when reporting it."
 	switch status {
 	case http.StatusBadRequest:
-		code, title, detail = gateway.CodeInvalid, "Invalid request", gateway.ErrorMessage(r.err)
+		code, detail = gateway.CodeInvalid, gateway.ErrorMessage(r.err)
 	case http.StatusUnauthorized:
-		code, title, detail = gateway.CodeUnauthenticated, "Unauthorized", "The webhook secret token is missing or wrong."
+		code, detail = gateway.CodeUnauthenticated, "The webhook secret token is missing or wrong."
 	case http.StatusNotFound:
-		code, title, detail = gateway.CodeNotFound, "Not found", "Gateway not found."
+		code, detail = gateway.CodeNotFound, "Gateway not found."
 	case http.StatusMethodNotAllowed:
-		code, title, detail = "method_not_allowed", "Method not allowed", "This path accepts GET and POST."
+		code, detail = edge.CodeMethodNotAllowed, "This path accepts GET and POST."
 	case http.StatusRequestEntityTooLarge:
-		code, title, detail = gateway.CodeTooLarge, "Request too large", "The update is too large to store."
+		code, detail = gateway.CodeTooLarge, "The update is too large to store."
 	case http.StatusServiceUnavailable:
-		code, title, detail = gateway.CodeUnavailable, "Service unavailable", "The update could not be stored; retry."
+		code, detail = gateway.CodeUnavailable, "The update could not be stored; retry."
 	}
-	body, _ := json.Marshal(httpapi.Problem{Type: httpapi.ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Instance: r.requestID})
-	headers := map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"}
+	var extra map[string]string
 	if status == http.StatusServiceUnavailable {
 		// Telegram retries on its own schedule; other senders (and the
 		// API's own 503s) get the same hint as every other route.
-		headers["Retry-After"] = "2"
+		extra = map[string]string{"Retry-After": "2"}
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: headers, Body: string(body)}
+	return edge.NewProblem(code, detail, r.requestID).Response(extra)
 }
 
 // maxLoggedID bounds the gateway id in a log line: the path segment is
@@ -403,8 +442,8 @@ func (h *Handler) logRequest(ctx context.Context, r *record, status int) {
 	if len(id) > maxLoggedID {
 		id = id[:maxLoggedID]
 	}
-	attrs := make([]slog.Attr, 0, 12)
-	attrs = append(attrs,
+	var buf [12]slog.Attr
+	attrs := append(buf[:0],
 		slog.String("requestId", r.requestID),
 		slog.String("gatewayId", id),
 	)

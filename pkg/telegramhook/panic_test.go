@@ -1,4 +1,4 @@
-package inbox
+package telegramhook
 
 import (
 	"bytes"
@@ -12,7 +12,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/edge"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
 
 // secretPanicStore panics with value on every gateway read.
@@ -21,7 +22,7 @@ type secretPanicStore struct {
 	value any
 }
 
-func (s secretPanicStore) Gateway(context.Context, string) (*Gateway, error) { panic(s.value) }
+func (s secretPanicStore) Gateway(context.Context, string) (*inbox.Gateway, error) { panic(s.value) }
 
 // TestPanicHidesItsText: a panic answers 500 problem+json with the request
 // id and nothing of the panic; the log line has the panic's type and stack,
@@ -50,7 +51,7 @@ func TestPanicHidesItsText(t *testing.T) {
 			h := New(secretPanicStore{value: tc.value}, WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 			resp := post(t, h, gw1, secret, updateBody(1))
 			wantStatus(t, "panic", resp, http.StatusInternalServerError)
-			var p httpapi.Problem
+			var p edge.Problem
 			_ = json.Unmarshal([]byte(resp.Body), &p)
 			if p.Instance != "req-test" || !strings.Contains(p.Detail, "req-test") {
 				t.Errorf("problem %+v does not carry the request id", p)
