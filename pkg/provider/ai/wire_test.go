@@ -86,3 +86,29 @@ func TestDecodeError(t *testing.T) {
 		})
 	}
 }
+
+// TestVendorWire checks that each vendor's wire value is the format its
+// Format names (the stand-in the tests pick goes by Format, the client by
+// wire), and that every OpenAI-format vendor names its max-tokens field.
+func TestVendorWire(t *testing.T) {
+	t.Parallel()
+	for _, v := range Vendors() {
+		var got Format
+		switch w := v.wire.(type) {
+		case openAI:
+			got = FormatOpenAI
+			if w.maxTokensField == "" {
+				t.Errorf("%s: no max-tokens field", v.Name)
+			}
+		case anthropic:
+			got = FormatAnthropic
+		case gemini:
+			got = FormatGemini
+		case ollama:
+			got = FormatOllama
+		}
+		if got != v.Format {
+			t.Errorf("%s: wire %T speaks %q, Format is %q", v.Name, v.wire, got, v.Format)
+		}
+	}
+}
