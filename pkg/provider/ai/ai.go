@@ -20,8 +20,8 @@
 // travels, the chat and model-list exchanges, and the error body. The
 // vendor table (vendor.go) names the format each vendor speaks. So adding a
 // vendor on an existing format touches one entry of that table, and adding
-// a format touches one new file plus its table entry (and a stand-in file
-// in aitest, for the tests).
+// a format touches one new file plus its table entry; its stand-in, for the
+// tests, is likewise one new file in aitest plus its entry there.
 package ai
 
 import (
