@@ -13,6 +13,15 @@
 // Cost: validateKey, ValidateCredentials, Connect and CheckHealth only list
 // models, which every vendor serves for free; nothing but the chat action
 // ever asks for a completion.
+//
+// Wire formats: each is one file (openai.go for OpenAI and the compatible
+// APIs, anthropic.go, gemini.go, ollama.go) implementing wireFormat
+// (wire.go), which holds only what differs between formats: how the key
+// travels, the chat and model-list exchanges, and the error body. The
+// vendor table (vendor.go) names the format each vendor speaks. So adding a
+// vendor on an existing format touches one entry of that table, and adding
+// a format touches one new file plus its table entry; its stand-in, for the
+// tests, is likewise one new file in aitest plus its entry there.
 package ai
 
 import (

@@ -159,7 +159,8 @@ func TestChatEveryVendor(t *testing.T) {
 				check("path", r.Path, u.Path+"/chat/completions")
 				check("Authorization", r.Header.Get("Authorization"), "Bearer "+apiKey)
 				check("first message", body["messages"].([]any)[0], map[string]any{"role": "system", "content": "Be brief."})
-				check(v.maxTokensField, body[v.maxTokensField], 50)
+				field := v.wire.(openAI).maxTokensField
+				check(field, body[field], 50)
 				check("temperature", body["temperature"], 0.3)
 			case FormatAnthropic:
 				check("path", r.Path, "/v1/messages")

@@ -9,26 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
 
-// Format is an AI API's wire format.
+// Format is an AI API's wire format. Each has its file, which declares
+// its Format constant (FormatOpenAI in openai.go, …) and implements
+// wireFormat.
 type Format string
-
-// The wire formats.
-const (
-	// FormatOpenAI is POST {base}/chat/completions and GET {base}/models
-	// with Authorization: Bearer; the base URL includes the version path.
-	FormatOpenAI Format = "openai"
-	// FormatAnthropic is POST {base}/v1/messages and GET {base}/v1/models
-	// with x-api-key and anthropic-version.
-	FormatAnthropic Format = "anthropic"
-	// FormatGemini is POST {base}/v1beta/models/{model}:generateContent and
-	// GET {base}/v1beta/models with x-goog-api-key.
-	FormatGemini Format = "gemini"
-	// FormatOllama is POST {base}/api/chat and GET {base}/api/tags, no key.
-	FormatOllama Format = "ollama"
-)
-
-// AnthropicVersion is the anthropic-version header Gatehouse sends.
-const AnthropicVersion = "2023-06-01"
 
 // Vendor is one AI provider an AI gateway may name in credentials.provider
 // ("provider" there; Vendor here, so it is not confused with
@@ -46,29 +30,30 @@ type Vendor struct {
 	// nor the credentials name a model.
 	DefaultModel  string
 	ExampleModels []string
-	// maxTokensField is the request field for the output limit: OpenAI
-	// deprecated max_tokens for max_completion_tokens (its reasoning models
-	// refuse the old name); the compatible APIs still read max_tokens.
-	maxTokensField string
+	// wire speaks Format; openAI's value carries the vendor's
+	// max-tokens field.
+	wire wireFormat
 }
 
+// vendors is the vendor table: a vendor on an existing wire format is one
+// entry here, a new format is its file and the entry naming it.
 var vendors = []Vendor{
 	{Name: "openai", Label: "OpenAI", DefaultBaseURL: "https://api.openai.com/v1", Format: FormatOpenAI, RequiresAPIKey: true,
-		DefaultModel: "gpt-4o-mini", ExampleModels: []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"}, maxTokensField: "max_completion_tokens"},
+		DefaultModel: "gpt-4o-mini", ExampleModels: []string{"gpt-4o-mini", "gpt-4o", "gpt-4.1-mini"}, wire: openAI{maxTokensField: "max_completion_tokens"}},
 	{Name: "anthropic", Label: "Anthropic", DefaultBaseURL: "https://api.anthropic.com", Format: FormatAnthropic, RequiresAPIKey: true,
-		DefaultModel: "claude-3-5-haiku-latest", ExampleModels: []string{"claude-3-5-haiku-latest", "claude-sonnet-4-20250514", "claude-opus-4-20250514"}},
+		DefaultModel: "claude-3-5-haiku-latest", ExampleModels: []string{"claude-3-5-haiku-latest", "claude-sonnet-4-20250514", "claude-opus-4-20250514"}, wire: anthropic{}},
 	{Name: "deepseek", Label: "DeepSeek", DefaultBaseURL: "https://api.deepseek.com", Format: FormatOpenAI, RequiresAPIKey: true,
-		DefaultModel: "deepseek-chat", ExampleModels: []string{"deepseek-chat", "deepseek-reasoner"}, maxTokensField: "max_tokens"},
+		DefaultModel: "deepseek-chat", ExampleModels: []string{"deepseek-chat", "deepseek-reasoner"}, wire: openAI{maxTokensField: "max_tokens"}},
 	{Name: "grok", Label: "xAI Grok", DefaultBaseURL: "https://api.x.ai/v1", Format: FormatOpenAI, RequiresAPIKey: true,
-		DefaultModel: "grok-3-mini", ExampleModels: []string{"grok-3-mini", "grok-3", "grok-4"}, maxTokensField: "max_tokens"},
+		DefaultModel: "grok-3-mini", ExampleModels: []string{"grok-3-mini", "grok-3", "grok-4"}, wire: openAI{maxTokensField: "max_tokens"}},
 	{Name: "gemini", Label: "Google Gemini", DefaultBaseURL: "https://generativelanguage.googleapis.com", Format: FormatGemini, RequiresAPIKey: true,
-		DefaultModel: "gemini-2.0-flash", ExampleModels: []string{"gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro"}},
+		DefaultModel: "gemini-2.0-flash", ExampleModels: []string{"gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro"}, wire: gemini{}},
 	{Name: "mistral", Label: "Mistral AI", DefaultBaseURL: "https://api.mistral.ai/v1", Format: FormatOpenAI, RequiresAPIKey: true,
-		DefaultModel: "mistral-small-latest", ExampleModels: []string{"mistral-small-latest", "mistral-large-latest", "codestral-latest"}, maxTokensField: "max_tokens"},
+		DefaultModel: "mistral-small-latest", ExampleModels: []string{"mistral-small-latest", "mistral-large-latest", "codestral-latest"}, wire: openAI{maxTokensField: "max_tokens"}},
 	{Name: "groq", Label: "Groq", DefaultBaseURL: "https://api.groq.com/openai/v1", Format: FormatOpenAI, RequiresAPIKey: true,
-		DefaultModel: "llama-3.1-8b-instant", ExampleModels: []string{"llama-3.1-8b-instant", "llama-3.3-70b-versatile"}, maxTokensField: "max_tokens"},
+		DefaultModel: "llama-3.1-8b-instant", ExampleModels: []string{"llama-3.1-8b-instant", "llama-3.3-70b-versatile"}, wire: openAI{maxTokensField: "max_tokens"}},
 	{Name: "ollama", Label: "Ollama", DefaultBaseURL: "http://localhost:11434", Format: FormatOllama, RequiresAPIKey: false,
-		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}},
+		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}, wire: ollama{}},
 }
 
 // Vendors returns every supported AI provider, in the order the dashboard

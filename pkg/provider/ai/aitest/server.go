@@ -21,11 +21,13 @@
 // retryDelay), and to answer slowly. Unit tests mount it on httptest;
 // integration and browser tests can run it as a standalone process with
 // http.ListenAndServe(addr, aitest.NewServer(aitest.OpenAI, opts)).
+//
+// As in package ai, each format is one file (openai.go, anthropic.go,
+// gemini.go, ollama.go) and server.go holds what they share.
 package aitest
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -85,8 +87,8 @@ type Failure struct {
 
 // Server is the stand-in. It is an http.Handler, safe for concurrent use.
 type Server struct {
-	flavor Flavor
-	opts   Options
+	wire wire
+	opts Options
 
 	mu       sync.Mutex
 	requests []Request
@@ -95,19 +97,56 @@ type Server struct {
 	seq      int
 }
 
-var defaultModels = map[Flavor][]string{
-	OpenAI:    {"gpt-4o-mini", "gpt-4o"},
-	Anthropic: {"claude-3-5-haiku-latest", "claude-sonnet-4-20250514"},
-	Gemini:    {"gemini-2.0-flash", "gemini-1.5-pro"},
-	Ollama:    {"llama3.2:latest", "qwen2.5:0.5b"},
+// wire is what differs between the stand-in's formats; each is one file
+// (openai.go, anthropic.go, gemini.go, ollama.go), named by wireOf.
+type wire interface {
+	// models are the ids served when Options.Models is nil.
+	models() []string
+	// serve answers a request the server was not told to fail.
+	serve(s *Server, w http.ResponseWriter, r *http.Request, body []byte, seq int)
+	// key returns the key r carries, where the format puts it.
+	key(r *http.Request) string
+	// unauthorized writes the format's answer to a missing (empty) or
+	// wrong key; echo puts the whole key in the message.
+	unauthorized(w http.ResponseWriter, key string, echo bool)
+	// writeError writes the format's error body for status: msg, or the
+	// vendor's wording for the status when empty, and Gemini's retryDelay.
+	writeError(w http.ResponseWriter, status int, msg, retryDelay string)
+}
+
+// wireOf is the table of formats: a new format is its file, its Flavor
+// and a case here.
+func wireOf(f Flavor) wire {
+	switch f {
+	case OpenAI:
+		return openAIWire{}
+	case Anthropic:
+		return anthropicWire{}
+	case Gemini:
+		return geminiWire{}
+	case Ollama:
+		return ollamaWire{}
+	}
+	return unknownWire{}
+}
+
+// unknownWire is a Flavor no file speaks: every request is 404, and a
+// failure has the bare {"error":"…"} body, Ollama's.
+type unknownWire struct{ ollamaWire }
+
+func (unknownWire) models() []string { return nil }
+
+func (unknownWire) serve(_ *Server, w http.ResponseWriter, r *http.Request, _ []byte, _ int) {
+	http.NotFound(w, r)
 }
 
 // NewServer returns a stand-in for flavor. It does no I/O.
 func NewServer(flavor Flavor, opts Options) *Server {
+	format := wireOf(flavor)
 	if opts.Models == nil {
-		opts.Models = defaultModels[flavor]
+		opts.Models = format.models()
 	}
-	return &Server{flavor: flavor, opts: opts}
+	return &Server{wire: format, opts: opts}
 }
 
 // Requests returns every request received so far.
@@ -165,21 +204,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
-		s.writeError(w, f.Status, f.Message, f.RetryDelay)
+		s.wire.writeError(w, f.Status, f.Message, f.RetryDelay)
 		return
 	}
-	switch s.flavor {
-	case OpenAI:
-		s.serveOpenAI(w, r, body, seq)
-	case Anthropic:
-		s.serveAnthropic(w, r, body, seq)
-	case Gemini:
-		s.serveGemini(w, r, body)
-	case Ollama:
-		s.serveOllama(w, r, body)
-	default:
-		http.NotFound(w, r)
-	}
+	s.wire.serve(s, w, r, body, seq)
 }
 
 func (s *Server) takeFailure() (Failure, bool) {
@@ -221,424 +249,24 @@ func (s *Server) reply(texts []string, lastUser string, maxTokens int) (text str
 
 func (s *Server) knownModel(m string) bool { return slices.Contains(s.opts.Models, m) }
 
-// keyFrom returns the key a request sent the flavor's way.
-func (s *Server) keyFrom(r *http.Request) string {
-	switch s.flavor {
-	case Anthropic:
-		return r.Header.Get("X-Api-Key")
-	case Gemini:
-		if k := r.Header.Get("X-Goog-Api-Key"); k != "" {
-			return k
-		}
-		return r.URL.Query().Get("key")
-	}
-	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-}
-
-// authorized writes the flavor's authentication error and returns false
+// authorized writes the format's authentication error and returns false
 // when the request's key is missing or wrong.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.APIKey == "" {
 		return true
 	}
-	key := s.keyFrom(r)
+	key := s.wire.key(r)
 	if key == s.opts.APIKey {
 		return true
 	}
-	shown := key
-	if !s.opts.EchoKeyInErrors && len(key) > 8 {
-		shown = key[:3] + strings.Repeat("*", 4) + key[len(key)-4:]
-	}
-	switch s.flavor {
-	case OpenAI:
-		msg := "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-		code := any(nil)
-		if key != "" {
-			msg = "Incorrect API key provided: " + shown + ". You can find your API key at https://platform.openai.com/account/api-keys."
-			code = "invalid_api_key"
-		}
-		writeJSON(w, 401, map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error", "param": nil, "code": code}})
-	case Anthropic:
-		msg := "x-api-key header is required"
-		if key != "" {
-			msg = "invalid x-api-key"
-			if s.opts.EchoKeyInErrors {
-				msg += ": " + key
-			}
-		}
-		writeJSON(w, 401, anthropicError("authentication_error", msg))
-	case Gemini:
-		if key == "" {
-			writeJSON(w, 403, geminiError(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", "PERMISSION_DENIED", ""))
-			return false
-		}
-		msg := "API key not valid. Please pass a valid API key."
-		if s.opts.EchoKeyInErrors {
-			msg += " (" + key + ")"
-		}
-		body := geminiError(400, msg, "INVALID_ARGUMENT", "")
-		body["error"].(map[string]any)["details"] = []any{
-			map[string]any{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com",
-				"metadata": map[string]any{"service": "generativelanguage.googleapis.com"}},
-		}
-		writeJSON(w, 400, body)
-	default:
-		writeJSON(w, 401, map[string]any{"error": "unauthorized"})
-	}
+	s.wire.unauthorized(w, key, s.opts.EchoKeyInErrors)
 	return false
 }
 
-func (s *Server) serveOpenAI(w http.ResponseWriter, r *http.Request, body []byte, seq int) {
-	switch {
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models"):
-		if !s.authorized(w, r) {
-			return
-		}
-		data := make([]any, len(s.opts.Models))
-		for i, m := range s.opts.Models {
-			data[i] = map[string]any{"id": m, "object": "model", "created": 1700000000, "owned_by": "stand-in"}
-		}
-		writeJSON(w, 200, map[string]any{"object": "list", "data": data})
-	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/chat/completions"):
-		if !s.authorized(w, r) {
-			return
-		}
-		var req struct {
-			Model               string    `json:"model"`
-			Messages            []message `json:"messages"`
-			MaxTokens           int       `json:"max_tokens"`
-			MaxCompletionTokens int       `json:"max_completion_tokens"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			s.writeError(w, 400, "We could not parse the JSON body of your request.", "")
-			return
-		}
-		if req.Model == "" {
-			s.writeError(w, 400, "you must provide a model parameter", "")
-			return
-		}
-		if !s.knownModel(req.Model) {
-			writeJSON(w, 404, map[string]any{"error": map[string]any{
-				"message": "The model `" + req.Model + "` does not exist or you do not have access to it.",
-				"type":    "invalid_request_error", "param": nil, "code": "model_not_found"}})
-			return
-		}
-		if len(req.Messages) == 0 {
-			s.writeError(w, 400, "[] is too short - 'messages'", "")
-			return
-		}
-		var texts []string
-		last := ""
-		for _, m := range req.Messages {
-			texts = append(texts, m.Content)
-			if m.Role == "user" {
-				last = m.Content
-			}
-		}
-		text, in, out, truncated := s.reply(texts, last, max(req.MaxTokens, req.MaxCompletionTokens))
-		finish := "stop"
-		if truncated {
-			finish = "length"
-		}
-		writeJSON(w, 200, map[string]any{
-			"id": fmt.Sprintf("chatcmpl-standin%d", seq), "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
-			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": text}, "finish_reason": finish}},
-			"usage":   map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out},
-		})
-	default:
-		writeJSON(w, 404, map[string]any{"error": map[string]any{"message": "Invalid URL (" + r.Method + " " + r.URL.Path + ")", "type": "invalid_request_error", "param": nil, "code": nil}})
-	}
-}
-
-func (s *Server) serveAnthropic(w http.ResponseWriter, r *http.Request, body []byte, seq int) {
-	known := (r.Method == http.MethodGet && r.URL.Path == "/v1/models") || (r.Method == http.MethodPost && r.URL.Path == "/v1/messages")
-	if !known {
-		writeJSON(w, 404, anthropicError("not_found_error", "Not Found"))
-		return
-	}
-	if r.Header.Get("Anthropic-Version") == "" {
-		writeJSON(w, 400, anthropicError("invalid_request_error", "anthropic-version: header is required"))
-		return
-	}
-	if !s.authorized(w, r) {
-		return
-	}
-	if r.Method == http.MethodGet {
-		data := make([]any, len(s.opts.Models))
-		for i, m := range s.opts.Models {
-			data[i] = map[string]any{"type": "model", "id": m, "display_name": "Stand-in " + m, "created_at": "2025-01-01T00:00:00Z"}
-		}
-		first, last := "", ""
-		if len(s.opts.Models) > 0 {
-			first, last = s.opts.Models[0], s.opts.Models[len(s.opts.Models)-1]
-		}
-		writeJSON(w, 200, map[string]any{"data": data, "has_more": false, "first_id": first, "last_id": last})
-		return
-	}
-	var req struct {
-		Model     string    `json:"model"`
-		MaxTokens int       `json:"max_tokens"`
-		System    string    `json:"system"`
-		Messages  []message `json:"messages"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeJSON(w, 400, anthropicError("invalid_request_error", "messages: invalid JSON"))
-		return
-	}
-	switch {
-	case req.MaxTokens <= 0:
-		writeJSON(w, 400, anthropicError("invalid_request_error", "max_tokens: Field required"))
-		return
-	case !s.knownModel(req.Model):
-		writeJSON(w, 404, anthropicError("not_found_error", "model: "+req.Model))
-		return
-	case len(req.Messages) == 0:
-		writeJSON(w, 400, anthropicError("invalid_request_error", "messages: at least one message is required"))
-		return
-	}
-	texts := []string{req.System}
-	last := ""
-	for _, m := range req.Messages {
-		if m.Role != "user" && m.Role != "assistant" {
-			writeJSON(w, 400, anthropicError("invalid_request_error",
-				`messages: Unexpected role "`+m.Role+`". The Messages API accepts a top-level `+"`system`"+` parameter, not "system" as an input message role.`))
-			return
-		}
-		texts = append(texts, m.Content)
-		if m.Role == "user" {
-			last = m.Content
-		}
-	}
-	text, in, out, truncated := s.reply(texts, last, req.MaxTokens)
-	stop := "end_turn"
-	if truncated {
-		stop = "max_tokens"
-	}
-	writeJSON(w, 200, map[string]any{
-		"id": fmt.Sprintf("msg_standin%d", seq), "type": "message", "role": "assistant", "model": req.Model,
-		"content":     []any{map[string]any{"type": "text", "text": text}},
-		"stop_reason": stop, "stop_sequence": nil,
-		"usage": map[string]any{"input_tokens": in, "output_tokens": out},
-	})
-}
-
-func (s *Server) serveGemini(w http.ResponseWriter, r *http.Request, body []byte) {
-	path := r.URL.Path
-	switch {
-	case r.Method == http.MethodGet && path == "/v1beta/models":
-		if !s.authorized(w, r) {
-			return
-		}
-		models := make([]any, len(s.opts.Models))
-		for i, m := range s.opts.Models {
-			models[i] = map[string]any{"name": "models/" + m, "version": "001", "displayName": "Stand-in " + m,
-				"supportedGenerationMethods": []string{"generateContent", "countTokens"}}
-		}
-		writeJSON(w, 200, map[string]any{"models": models})
-	case r.Method == http.MethodPost && strings.HasPrefix(path, "/v1beta/models/") && strings.HasSuffix(path, ":generateContent"):
-		if !s.authorized(w, r) {
-			return
-		}
-		model := strings.TrimSuffix(strings.TrimPrefix(path, "/v1beta/models/"), ":generateContent")
-		if !s.knownModel(model) {
-			writeJSON(w, 404, geminiError(404, "models/"+model+" is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", "NOT_FOUND", ""))
-			return
-		}
-		var req struct {
-			Contents []struct {
-				Role  string `json:"role"`
-				Parts []struct {
-					Text string `json:"text"`
-				} `json:"parts"`
-			} `json:"contents"`
-			SystemInstruction *struct {
-				Parts []struct {
-					Text string `json:"text"`
-				} `json:"parts"`
-			} `json:"systemInstruction"`
-			GenerationConfig struct {
-				MaxOutputTokens int `json:"maxOutputTokens"`
-			} `json:"generationConfig"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			writeJSON(w, 400, geminiError(400, "Invalid JSON payload received.", "INVALID_ARGUMENT", ""))
-			return
-		}
-		if len(req.Contents) == 0 {
-			writeJSON(w, 400, geminiError(400, "* GenerateContentRequest.contents: contents is not specified\n", "INVALID_ARGUMENT", ""))
-			return
-		}
-		var texts []string
-		if req.SystemInstruction != nil {
-			for _, p := range req.SystemInstruction.Parts {
-				texts = append(texts, p.Text)
-			}
-		}
-		last := ""
-		for _, c := range req.Contents {
-			if c.Role != "user" && c.Role != "model" {
-				writeJSON(w, 400, geminiError(400, "Please use a valid role: user, model.", "INVALID_ARGUMENT", ""))
-				return
-			}
-			for _, p := range c.Parts {
-				texts = append(texts, p.Text)
-				if c.Role == "user" {
-					last = p.Text
-				}
-			}
-		}
-		text, in, out, truncated := s.reply(texts, last, req.GenerationConfig.MaxOutputTokens)
-		finish := "STOP"
-		if truncated {
-			finish = "MAX_TOKENS"
-		}
-		writeJSON(w, 200, map[string]any{
-			"candidates": []any{map[string]any{
-				"content":      map[string]any{"parts": []any{map[string]any{"text": text}}, "role": "model"},
-				"finishReason": finish, "index": 0,
-			}},
-			"usageMetadata": map[string]any{"promptTokenCount": in, "candidatesTokenCount": out, "totalTokenCount": in + out},
-			"modelVersion":  model,
-		})
-	default:
-		writeJSON(w, 404, geminiError(404, "Requested entity was not found.", "NOT_FOUND", ""))
-	}
-}
-
-func (s *Server) serveOllama(w http.ResponseWriter, r *http.Request, body []byte) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/api/tags":
-		if !s.authorized(w, r) {
-			return
-		}
-		models := make([]any, len(s.opts.Models))
-		for i, m := range s.opts.Models {
-			models[i] = map[string]any{"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 1 << 30,
-				"digest": "sha256:0000", "details": map[string]any{"format": "gguf", "family": "llama", "parameter_size": "3B"}}
-		}
-		writeJSON(w, 200, map[string]any{"models": models})
-	case r.Method == http.MethodPost && r.URL.Path == "/api/chat":
-		if !s.authorized(w, r) {
-			return
-		}
-		var req struct {
-			Model    string    `json:"model"`
-			Messages []message `json:"messages"`
-			Stream   *bool     `json:"stream"`
-			Options  struct {
-				NumPredict int `json:"num_predict"`
-			} `json:"options"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			writeJSON(w, 400, map[string]any{"error": "invalid character in request body"})
-			return
-		}
-		if !s.knownModel(req.Model) && !s.knownModel(req.Model+":latest") {
-			writeJSON(w, 404, map[string]any{"error": fmt.Sprintf("model %q not found, try pulling it first", req.Model)})
-			return
-		}
-		var texts []string
-		last := ""
-		for _, m := range req.Messages {
-			texts = append(texts, m.Content)
-			if m.Role == "user" {
-				last = m.Content
-			}
-		}
-		text, in, out, truncated := s.reply(texts, last, req.Options.NumPredict)
-		reason := "stop"
-		if truncated {
-			reason = "length"
-		}
-		final := map[string]any{
-			"model": req.Model, "created_at": time.Now().UTC().Format(time.RFC3339Nano),
-			"message": map[string]any{"role": "assistant", "content": text},
-			"done":    true, "done_reason": reason, "total_duration": 1000000, "prompt_eval_count": in, "eval_count": out,
-		}
-		if req.Stream == nil || *req.Stream {
-			// Ollama streams NDJSON unless told not to.
-			w.Header().Set("Content-Type", "application/x-ndjson")
-			enc := json.NewEncoder(w)
-			_ = enc.Encode(map[string]any{"model": req.Model, "message": map[string]any{"role": "assistant", "content": text}, "done": false})
-			final["message"] = map[string]any{"role": "assistant", "content": ""}
-			_ = enc.Encode(final)
-			return
-		}
-		writeJSON(w, 200, final)
-	default:
-		w.WriteHeader(404)
-		_, _ = w.Write([]byte("404 page not found"))
-	}
-}
-
-// writeError writes the flavor's error body for status.
-func (s *Server) writeError(w http.ResponseWriter, status int, msg, retryDelay string) {
-	switch s.flavor {
-	case OpenAI:
-		typ, code := "invalid_request_error", any(nil)
-		switch {
-		case status == 429:
-			typ, code = "requests", "rate_limit_exceeded"
-			if msg == "" {
-				msg = "Rate limit reached for gpt-4o-mini in organization org-standin on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s."
-			}
-		case status >= 500:
-			typ = "server_error"
-			if msg == "" {
-				msg = "The server had an error while processing your request. Sorry about that!"
-			}
-		}
-		if msg == "" {
-			msg = http.StatusText(status)
-		}
-		writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code}})
-	case Anthropic:
-		typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-			413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}[status]
-		if typ == "" {
-			typ = "api_error"
-		}
-		if msg == "" {
-			msg = map[string]string{"rate_limit_error": "Number of requests has exceeded your rate limit.", "overloaded_error": "Overloaded",
-				"api_error": "Internal server error"}[typ]
-		}
-		if msg == "" {
-			msg = http.StatusText(status)
-		}
-		writeJSON(w, status, anthropicError(typ, msg))
-	case Gemini:
-		st := map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-			429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}[status]
-		if st == "" {
-			st = "UNKNOWN"
-		}
-		if msg == "" {
-			msg = map[string]string{"RESOURCE_EXHAUSTED": "Resource has been exhausted (e.g. check quota).",
-				"INTERNAL":    "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
-				"UNAVAILABLE": "The model is overloaded. Please try again later."}[st]
-		}
-		if msg == "" {
-			msg = http.StatusText(status)
-		}
-		writeJSON(w, status, geminiError(status, msg, st, retryDelay))
-	default:
-		if msg == "" {
-			msg = strings.ToLower(http.StatusText(status))
-		}
-		writeJSON(w, status, map[string]any{"error": msg})
-	}
-}
-
-func anthropicError(typ, msg string) map[string]any {
-	return map[string]any{"type": "error", "error": map[string]any{"type": typ, "message": msg}}
-}
-
-func geminiError(code int, msg, status, retryDelay string) map[string]any {
-	e := map[string]any{"code": code, "message": msg, "status": status}
-	if retryDelay != "" {
-		e["details"] = []any{map[string]any{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retryDelay}}
-	}
-	return map[string]any{"error": e}
+// bearerKey reads Authorization: Bearer, where OpenAI and an Ollama behind
+// an authenticating proxy take the key.
+func bearerKey(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
