@@ -1,9 +1,15 @@
-// Command gateway-action is the Lambda function behind its route in template.yaml.
+// Command gateway-action is the Lambda function behind its route in template.yaml:
+// it seals or opens credentials with KMS and calls the gateway's provider.
 package main
 
 import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
-func main() { bootstrap.Start(httpapi.FnGatewayAction) }
+func main() {
+	fn := bootstrap.FromOS(httpapi.FnGatewayAction)
+	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env))
+	fn.Start(api.GatewayAction)
+}

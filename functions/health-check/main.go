@@ -4,6 +4,13 @@
 // HealthWorkerFunction, which checks the segments it is handed.
 package main
 
-import "github.com/gatehouse/gatehouse/pkg/bootstrap"
+import (
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
+)
 
-func main() { bootstrap.StartHealthCheck() }
+func main() {
+	fn := bootstrap.FromOS(healthcheck.FnHealthCheck)
+	hc := healthcheck.New(fn, healthcheck.ReadConfig(fn.Env))
+	fn.Start(hc.Handler.Handle)
+}

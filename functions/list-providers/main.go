@@ -1,9 +1,17 @@
-// Command list-providers is the Lambda function behind its route in template.yaml.
+// Command list-providers is the Lambda function behind GET /api/providers:
+// it describes the provider registry and touches no AWS service at all.
 package main
 
 import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 )
 
-func main() { bootstrap.Start(httpapi.FnProviders) }
+func main() {
+	fn := bootstrap.FromOS(httpapi.FnProviders)
+	api := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)),
+		httpapi.WithLogger(fn.Log), httpapi.WithOrgsClaim(fn.Config.OrgsClaim), httpapi.WithRequestTimeout(fn.Config.Timeouts.Request))
+	fn.Start(api.Providers)
+}

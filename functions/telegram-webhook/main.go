@@ -1,8 +1,16 @@
 // Command telegram-webhook is the Lambda function behind POST and GET
-// /api/webhooks/telegram/{gatewayId} in template.yaml. It has its own
-// assembly: it needs no KMS key and builds no KMS client.
+// /api/webhooks/telegram/{gatewayId} in template.yaml. It needs no KMS key
+// and links no KMS client.
 package main
 
-import "github.com/gatehouse/gatehouse/pkg/bootstrap"
+import (
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/receiver"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
+)
 
-func main() { bootstrap.StartTelegramWebhook() }
+func main() {
+	fn := bootstrap.FromOS(telegramhook.FnTelegramWebhook)
+	h := receiver.Handler(fn, receiver.ReadUpdateTTL(fn.Env))
+	fn.Start(h.Handle)
+}

@@ -1,9 +1,15 @@
-// Command update-gateway is the Lambda function behind its route in template.yaml.
+// Command update-gateway is the Lambda function behind its route in template.yaml:
+// it seals or opens credentials with KMS and calls the gateway's provider.
 package main
 
 import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
-func main() { bootstrap.Start(httpapi.FnUpdateGateway) }
+func main() {
+	fn := bootstrap.FromOS(httpapi.FnUpdateGateway)
+	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env))
+	fn.Start(api.UpdateGateway)
+}

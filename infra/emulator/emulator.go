@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/pkg/config"
 )
 
 // Process is a running emulator.
@@ -58,7 +60,7 @@ func (p *Process) Exited() <-chan struct{} { return p.done }
 // RootDir returns the repository root: $GATEHOUSE_ROOT, or the nearest parent
 // of the working directory that holds go.mod and scripts/install-tools.sh.
 func RootDir() (string, error) {
-	if d := os.Getenv("GATEHOUSE_ROOT"); d != "" {
+	if d := config.FromOS().String("GATEHOUSE_ROOT", ""); d != "" {
 		return d, nil
 	}
 	dir, err := os.Getwd()
@@ -79,7 +81,7 @@ func RootDir() (string, error) {
 
 // ToolsDir returns where scripts/install-tools.sh puts the tools.
 func ToolsDir() (string, error) {
-	if d := os.Getenv("GATEHOUSE_TOOLS"); d != "" {
+	if d := config.FromOS().String("GATEHOUSE_TOOLS", ""); d != "" {
 		return d, nil
 	}
 	root, err := RootDir()

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/infra/local"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
 )
 
 // TestTemplateAndHandlersAgree proves that every route template.yaml deploys
@@ -20,7 +22,11 @@ func TestTemplateAndHandlersAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same map the runner and the Lambdas use; New does no I/O.
-	handlers := bootstrap.New(bootstrap.Config{Table: "t", KeyID: "k"}, aws.Config{Region: "us-east-1"}, slog.Default()).Handlers()
+	fn := bootstrap.New("local", bootstrap.Config{Table: "t", KeyID: "k"}, aws.Config{Region: "us-east-1"}, slog.Default())
+	handlers := local.Handlers(fn, local.Settings{})
+	if err := fn.Err(); err != nil {
+		t.Fatal(err)
+	}
 	srv := local.NewServer(routes, handlers, make([]byte, local.KeySize))
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		t.Errorf("template functions without a handler: %v", missing)
@@ -41,7 +47,7 @@ func TestTemplateAndHandlersAgree(t *testing.T) {
 	}
 	// Every function folder is a deployed route, or one of the functions
 	// that no route invokes.
-	unrouted := map[string]bool{bootstrap.FnHealthCheck: true, bootstrap.FnRotateCredentials: true}
+	unrouted := map[string]bool{healthcheck.FnHealthCheck: true, rotation.FnRotateCredentials: true}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	for _, d := range dirs {
 		name := filepath.Base(filepath.Dir(d))

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/rie"
+	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
@@ -93,7 +94,7 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	t.Cleanup(func() {
 		for id, e := range s.emulators {
 			e.Stop()
-			if t.Failed() || os.Getenv("GATEHOUSE_RIE_LOGS") != "" {
+			if t.Failed() || config.FromOS().Bool("GATEHOUSE_RIE_LOGS", false) {
 				t.Logf("--- output of %s:\n%s", id, s.logs[id])
 			}
 		}

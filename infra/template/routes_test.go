@@ -69,7 +69,7 @@ func TestRoutesMatchTheLocalRunner(t *testing.T) {
 		t.Errorf("local.LoadRoutes:\n%v\ngoformation:\n%v", got, want)
 	}
 	// The map of handlers the runner and the Lambdas use; New does no I/O.
-	handlers := bootstrap.New(bootstrap.Config{Table: "t", KeyID: "k"}, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler)).Handlers()
+	handlers := local.Handlers(bootstrap.New("local", bootstrap.Config{Table: "t", KeyID: "k"}, aws.Config{Region: "us-east-1"}, slog.New(slog.DiscardHandler)), local.Settings{})
 	srv := local.NewServer(loaded, handlers, make([]byte, local.KeySize))
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		t.Errorf("routes whose function the local runner has no handler for: %v", missing)

@@ -1,187 +1,116 @@
-// Package bootstrap assembles Gatehouse from its environment, the same way in
-// every Lambda bootstrap and in the local runner: AWS clients (which reach
-// emulators, LocalStack or AWS through the standard AWS_ENDPOINT_URL_<SERVICE>
-// variables), the DynamoDB store, KMS envelope encryption, the gateway service
-// and the HTTP handlers.
+// Package bootstrap is what every Gatehouse function's main shares: its
+// configuration, read from the environment through pkg/config (or built
+// directly by the local runner and tests), its JSON logger, the problems
+// found while assembling it, and lambda.Start.
+//
+// It holds nothing a function might not use. The parts of each kind of
+// function are assembled by the packages beside it, one per set of
+// dependencies — awsclients (the AWS configuration and clients),
+// storeroutes (routes that only read the table), liveroutes (routes that
+// call providers: KMS, the registry, the abuse limits), providers (the
+// provider registry), receiver (Telegram's webhook), healthcheck (the
+// sweep: EventBridge, Lambda invokes) and rotation (key rotation) — so
+// that each functions/<name>/main.go imports exactly what its function
+// runs, and a Lambda binary links nothing else: list-providers links no
+// AWS client, get-gateway no KMS client and no provider, the webhook no
+// KMS client.
 package bootstrap
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/gatehouse/gatehouse/pkg/dynamo"
-	"github.com/gatehouse/gatehouse/pkg/envelope"
-	"github.com/gatehouse/gatehouse/pkg/gateway"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
-	"github.com/gatehouse/gatehouse/pkg/lifecycle"
-	"github.com/gatehouse/gatehouse/pkg/provider"
-	"github.com/gatehouse/gatehouse/pkg/provider/ai"
-	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
-	"github.com/gatehouse/gatehouse/pkg/provider/webhook"
-	"github.com/gatehouse/gatehouse/pkg/ssrf"
+	"github.com/gatehouse/gatehouse/pkg/config"
 )
 
-// Config is what a function reads from its environment.
+// Config is what more than one kind of function reads from its
+// environment. Settings of one kind of function only are in its package.
 type Config struct {
-	Table     string // TABLE_NAME
-	KeyID     string // KMS_KEY_ID: key id, ARN or alias
-	OrgsClaim string // ORGS_CLAIM, default "orgs"
-	// PublicURL is Gatehouse's public API base URL (PUBLIC_API_URL), where
-	// Telegram delivers updates.
+	// Table is the DynamoDB table (TABLE_NAME); every function but
+	// list-providers requires it.
+	Table string
+	// KeyID is the KMS key that seals credentials (KMS_KEY_ID: key id, ARN
+	// or alias); functions that seal or open credentials require it.
+	KeyID string
+	// OrgsClaim names the JWT claim listing the caller's organisations
+	// (ORGS_CLAIM, default "orgs").
+	OrgsClaim string
+	// PublicURL is Gatehouse's public API base URL (PUBLIC_API_URL),
+	// where Telegram delivers updates.
 	PublicURL string
 	// TelegramBaseURL is the Bot API's address (TELEGRAM_API_BASE_URL);
 	// empty means https://api.telegram.org.
 	TelegramBaseURL string
 	// AllowPrivateNetworks lets user-supplied URLs reach loopback and
-	// private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true).
+	// private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS).
 	AllowPrivateNetworks bool
-	// Limits are the per-user abuse limits (RATE_LIMIT_TEST_PER_MINUTE,
-	// RATE_LIMIT_ACTIONS_PER_MINUTE, RATE_LIMIT_VALIDATIONS_PER_MINUTE;
-	// unset means httpapi.DefaultLimits, 0 switches one off).
-	Limits httpapi.Limits
 	// Timeouts bound each request's work (REQUEST_TIMEOUT,
 	// AWS_ATTEMPT_TIMEOUT); zero values are the defaults.
 	Timeouts Timeouts
 }
 
-// ConfigFromEnv reads Config; TABLE_NAME and KMS_KEY_ID are required.
-func ConfigFromEnv() (Config, error) {
-	c := Config{
-		Table:                os.Getenv("TABLE_NAME"),
-		KeyID:                os.Getenv("KMS_KEY_ID"),
-		OrgsClaim:            os.Getenv("ORGS_CLAIM"),
-		PublicURL:            os.Getenv("PUBLIC_API_URL"),
-		TelegramBaseURL:      os.Getenv("TELEGRAM_API_BASE_URL"),
-		AllowPrivateNetworks: os.Getenv("GATEHOUSE_ALLOW_PRIVATE_NETWORKS") == "true",
+// ReadConfig reads Config from env. Nothing is required here: each
+// function requires what it uses (Function.Require). Malformed values are
+// recorded in env.
+func ReadConfig(env *config.Env) Config {
+	return Config{
+		Table:                env.String("TABLE_NAME", ""),
+		KeyID:                env.String("KMS_KEY_ID", ""),
+		OrgsClaim:            env.String("ORGS_CLAIM", "orgs"),
+		PublicURL:            env.String("PUBLIC_API_URL", ""),
+		TelegramBaseURL:      env.String("TELEGRAM_API_BASE_URL", ""),
+		AllowPrivateNetworks: env.Bool("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", false),
+		Timeouts:             readTimeouts(env),
 	}
-	if c.OrgsClaim == "" {
-		c.OrgsClaim = "orgs"
-	}
-	var missing []error
-	if c.Table == "" {
-		missing = append(missing, errors.New("TABLE_NAME is not set"))
-	}
-	if c.KeyID == "" {
-		missing = append(missing, errors.New("KMS_KEY_ID is not set"))
-	}
-	c.Limits = httpapi.DefaultLimits
-	for _, l := range []struct {
-		name string
-		dst  *int
-	}{
-		{"RATE_LIMIT_TEST_PER_MINUTE", &c.Limits.TestsPerMinute},
-		{"RATE_LIMIT_ACTIONS_PER_MINUTE", &c.Limits.ActionsPerMinute},
-		{"RATE_LIMIT_VALIDATIONS_PER_MINUTE", &c.Limits.ValidationsPerMinute},
-	} {
-		if err := perMinute(l.name, l.dst); err != nil {
-			missing = append(missing, err)
-		}
-	}
-	var err error
-	c.Timeouts, err = TimeoutsFromEnv()
-	return c, errors.Join(append(missing, err)...)
 }
 
-// maxPerMinute bounds a configured limit; more is a typo, not a policy.
-const maxPerMinute = 1_000_000
+// Function is one function being assembled: its name, configuration and
+// logger, and the AWS configuration once package awsclients loaded it.
+// Assemble it in main (FromOS) or in the local runner and tests (New),
+// hand it to the assembly packages, then Start it.
+type Function struct {
+	// Name is the function's folder under functions/, for log lines.
+	Name string
+	// Config is the shared configuration.
+	Config Config
+	// Env is where Config was read (nil when it was built directly); an
+	// assembly package reads its own settings from it.
+	Env *config.Env
+	// Log is the function's structured logger.
+	Log *slog.Logger
 
-// perMinute reads the limit named name into dst when it is set: an integer
-// from 0 (no limit) to maxPerMinute. A bad value is an error rather than a
-// silent default, because a limit the operator believes is on but is not
-// is the failure this setting exists to prevent.
-func perMinute(name string, dst *int) error {
-	v, ok := os.LookupEnv(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n < 0 || n > maxPerMinute {
-		return fmt.Errorf("%s must be an integer from 0 (no limit) to %d, not %q", name, maxPerMinute, v)
-	}
-	*dst = n
-	return nil
+	// AWS is the AWS configuration, every attempt bounded by
+	// Config.Timeouts: given to New, or loaded by package awsclients on
+	// first use.
+	AWS *aws.Config
+	// Clients holds what package awsclients built, so that assemblies
+	// sharing a Function share its clients.
+	Clients map[string]any
+
+	errs []error
 }
 
-// Deps are the assembled parts.
-type Deps struct {
-	Config    Config
-	AWS       aws.Config
-	Dynamo    *dynamodb.Client
-	KMS       *kms.Client
-	Store     *dynamo.Store
-	Service   *gateway.Service
-	Registry  *provider.Registry
-	Lifecycle *lifecycle.Service
-	API       *httpapi.API
-	Log       *slog.Logger
+// FromOS starts assembling function name in Lambda: its configuration from
+// the process environment, the JSON logger.
+func FromOS(name string) *Function {
+	env := config.FromOS()
+	return &Function{Name: name, Config: ReadConfig(env), Env: env, Log: Logger()}
 }
 
-// New builds every part from cfg and awsCfg. It does no network I/O.
-func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
-	awsCfg = cfg.Timeouts.aws(awsCfg)
-	d := &Deps{Config: cfg, AWS: awsCfg, Log: log}
-	d.Dynamo = dynamodb.NewFromConfig(awsCfg)
-	d.KMS = kms.NewFromConfig(awsCfg)
-	d.Store = dynamo.New(d.Dynamo, cfg.Table)
-	d.Service = gateway.NewService(d.Store, envelope.New(d.KMS, cfg.KeyID))
-	d.Registry = Registry(cfg)
-	d.Lifecycle = lifecycle.New(d.Service, d.Registry,
-		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
-	d.API = httpapi.New(d.Lifecycle, httpapi.WithLogger(log), httpapi.WithOrgsClaim(cfg.OrgsClaim),
-		httpapi.WithHealthSamples(dynamo.NewHealth(d.Dynamo, cfg.Table)),
-		httpapi.WithLimiter(dynamo.NewRateLimiter(d.Dynamo, cfg.Table), cfg.Limits),
-		httpapi.WithRequestTimeout(cfg.Timeouts.request()))
-	return d
-}
-
-// Registry builds the provider registry: Telegram bots, AI providers and
-// outgoing webhooks. User-supplied URLs (AI base URLs, webhook URLs) dial
-// through one SSRF guard; the Bot API address is operator configuration.
-func Registry(cfg Config) *provider.Registry {
-	guard := ssrf.Guard{AllowPrivate: cfg.AllowPrivateNetworks}
-	r := provider.NewRegistry()
-	for _, p := range []provider.Provider{
-		telegram.New(telegram.Options{BaseURL: cfg.TelegramBaseURL}),
-		ai.New(ai.Options{Guard: guard}),
-		webhook.New(webhook.Options{Guard: guard}),
-	} {
-		if err := r.Register(p, false); err != nil {
-			panic(err) // three distinct types: cannot happen
-		}
+// New starts assembling function name from a configuration built
+// directly, an AWS configuration (whose attempts cfg.Timeouts bounds) and a
+// logger (slog.Default() when nil): the local runner's and the tests' way.
+func New(name string, cfg Config, awsCfg aws.Config, log *slog.Logger) *Function {
+	if log == nil {
+		log = slog.Default()
 	}
-	return r
-}
-
-// Handlers returns every function's handler by function name: the routes of
-// pkg/httpapi and the other functions template.yaml declares.
-func (d *Deps) Handlers() map[string]httpapi.Handler {
-	h := d.API.Handlers()
-	d.addTelegramWebhook(h)
-	return h
-}
-
-// FromEnv builds Deps from the process environment.
-func FromEnv(ctx context.Context) (*Deps, error) {
-	cfg, err := ConfigFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("bootstrap: AWS configuration: %w", err)
-	}
-	return New(cfg, awsCfg, Logger()), nil
+	awsCfg = cfg.Timeouts.BoundAWS(awsCfg)
+	return &Function{Name: name, Config: cfg, Log: log, AWS: &awsCfg}
 }
 
 // Logger is the structured JSON logger every function writes to stdout.
@@ -189,39 +118,38 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// Start is a Lambda function's whole main: assemble from the environment and
-// serve the named route's handler. It exits with a log line when the
-// environment is incomplete, before Lambda sends any event.
-func Start(function string) {
-	d, err := FromEnv(context.Background())
+// Fail records a problem of the assembly for Err.
+func (f *Function) Fail(err error) {
 	if err != nil {
-		slog.Error("bootstrap failed", "function", function, "error", err)
-		os.Exit(1)
+		f.errs = append(f.errs, err)
 	}
-	h, ok := d.Handlers()[function]
-	if !ok {
-		slog.Error("bootstrap: unknown function", "function", function)
-		os.Exit(1)
-	}
-	lambda.Start(h)
 }
 
-// startWith is the whole main of a function with a configuration of its
-// own (health check, Telegram webhook, key rotation): read it with
-// fromEnv, load the AWS configuration and serve the handler that handler
-// builds of them. It exits with a log line when either fails, before
-// Lambda sends any event.
-func startWith[C any](function string, fromEnv func() (C, error), handler func(C, aws.Config, *slog.Logger) any) {
-	log := Logger()
-	cfg, err := fromEnv()
-	if err != nil {
-		log.Error("bootstrap failed", "function", function, "error", err)
+// Require records that the setting name, whose value is value, must be
+// set for this function.
+func (f *Function) Require(name, value string) {
+	if value == "" {
+		f.errs = append(f.errs, fmt.Errorf("%s is not set", name))
+	}
+}
+
+// Err returns every problem found while assembling: malformed settings,
+// missing required ones, an AWS configuration that did not load.
+func (f *Function) Err() error {
+	errs := append([]error(nil), f.errs...)
+	if f.Env != nil {
+		errs = append(errs, f.Env.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// Start is the end of a function's main: with every problem of the
+// assembly logged, it exits before Lambda sends any event; otherwise it
+// serves handler (any signature lambda.Start accepts).
+func (f *Function) Start(handler any) {
+	if err := f.Err(); err != nil {
+		f.Log.Error("bootstrap failed", "function", f.Name, "error", err)
 		os.Exit(1)
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("bootstrap failed", "function", function, "error", fmt.Errorf("AWS configuration: %w", err))
-		os.Exit(1)
-	}
-	lambda.Start(handler(cfg, awsCfg, log))
+	lambda.Start(handler)
 }

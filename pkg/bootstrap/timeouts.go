@@ -1,14 +1,11 @@
 package bootstrap
 
 import (
-	"errors"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/gatehouse/gatehouse/pkg/edge"
+	"github.com/gatehouse/gatehouse/pkg/config"
 )
 
 // DefaultAWSAttemptTimeout bounds one attempt of a DynamoDB or KMS call.
@@ -27,8 +24,8 @@ const maxTimeout = 15 * time.Minute
 // stops the function.
 type Timeouts struct {
 	// Request bounds a request's whole work (REQUEST_TIMEOUT, default
-	// edge.DefaultRequestTimeout). In Lambda the function's deadline
-	// less edge.DeadlineReserve bounds it too, whichever comes first.
+	// edge.DefaultRequestTimeout). In Lambda the function's deadline less
+	// edge.DeadlineReserve bounds it too, whichever comes first.
 	Request time.Duration
 	// AWSAttempt bounds one attempt of every AWS call the assembly makes
 	// (AWS_ATTEMPT_TIMEOUT, default DefaultAWSAttemptTimeout): DynamoDB and
@@ -38,28 +35,19 @@ type Timeouts struct {
 	AWSAttempt time.Duration
 }
 
-// TimeoutsFromEnv reads REQUEST_TIMEOUT and AWS_ATTEMPT_TIMEOUT: Go
+// readTimeouts reads REQUEST_TIMEOUT and AWS_ATTEMPT_TIMEOUT: Go
 // durations such as 10s, from 1ms to 15m. Unset means the default.
-func TimeoutsFromEnv() (Timeouts, error) {
-	var t Timeouts
-	return t, errors.Join(
-		envDuration("REQUEST_TIMEOUT", &t.Request, false, maxTimeout),
-		envDuration("AWS_ATTEMPT_TIMEOUT", &t.AWSAttempt, false, maxTimeout),
-	)
-}
-
-// request is the request timeout, its default when unset.
-func (t Timeouts) request() time.Duration {
-	if t.Request <= 0 {
-		return edge.DefaultRequestTimeout
+func readTimeouts(env *config.Env) Timeouts {
+	return Timeouts{
+		Request:    env.Duration("REQUEST_TIMEOUT", 0, time.Millisecond, maxTimeout),
+		AWSAttempt: env.Duration("AWS_ATTEMPT_TIMEOUT", 0, time.Millisecond, maxTimeout),
 	}
-	return t.Request
 }
 
-// aws returns c with every attempt of its clients' calls bounded by
+// BoundAWS returns c with every attempt of its clients' calls bounded by
 // t.AWSAttempt (its default when unset). An HTTP client the caller set
 // that is not the SDK's own is left as it is.
-func (t Timeouts) aws(c aws.Config) aws.Config {
+func (t Timeouts) BoundAWS(c aws.Config) aws.Config {
 	d := t.AWSAttempt
 	if d <= 0 {
 		d = DefaultAWSAttemptTimeout
@@ -71,23 +59,4 @@ func (t Timeouts) aws(c aws.Config) aws.Config {
 		c.HTTPClient = hc.WithTimeout(d)
 	}
 	return c
-}
-
-// envDuration reads the duration named name into dst when it is set: a Go
-// duration from 1ms (or 0 when allowZero) to max (no bound when 0). A bad
-// value is an error rather than a silent default.
-func envDuration(name string, dst *time.Duration, allowZero bool, max time.Duration) error {
-	v := os.Getenv(name)
-	if v == "" {
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 || (d == 0 && !allowZero) || (d > 0 && d < time.Millisecond) || (max > 0 && d > max) {
-		if max > 0 {
-			return fmt.Errorf("%s must be a duration such as 10s or 3m, at most %v, not %q", name, max, v)
-		}
-		return fmt.Errorf("%s must be a duration such as 10s or 3m, not %q", name, v)
-	}
-	*dst = d
-	return nil
 }

@@ -2,19 +2,18 @@ package bootstrap
 
 import (
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/gatehouse/gatehouse/pkg/edge"
+	"github.com/gatehouse/gatehouse/pkg/config"
 )
 
-// TestTimeoutsFromEnv: unset is the default, a Go duration sets it, and a
+// TestReadTimeouts: unset is the default, a Go duration sets it, and a
 // value that is not a usable timeout stops the function at start.
-func TestTimeoutsFromEnv(t *testing.T) {
+func TestReadTimeouts(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -31,14 +30,9 @@ func TestTimeoutsFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{"REQUEST_TIMEOUT", "AWS_ATTEMPT_TIMEOUT"} {
-				v, ok := tt.env[k]
-				t.Setenv(k, v)
-				if !ok {
-					os.Unsetenv(k)
-				}
-			}
-			got, err := TimeoutsFromEnv()
+			env := config.FromMap(tt.env)
+			got := readTimeouts(env)
+			err := env.Err()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
@@ -46,27 +40,18 @@ func TestTimeoutsFromEnv(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Fatalf("TimeoutsFromEnv() = %+v, %v; want %+v", got, err, tt.want)
+				t.Fatalf("readTimeouts = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
 	}
-	// ConfigFromEnv and WebhookConfigFromEnv read them too.
-	t.Setenv("TABLE_NAME", "t")
-	t.Setenv("KMS_KEY_ID", "alias/k")
-	t.Setenv("REQUEST_TIMEOUT", "7s")
-	t.Setenv("AWS_ATTEMPT_TIMEOUT", "nope")
-	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "AWS_ATTEMPT_TIMEOUT") {
-		t.Errorf("ConfigFromEnv: err = %v, want AWS_ATTEMPT_TIMEOUT refused", err)
+	// ReadConfig reads them, with the rest of the shared configuration.
+	env := config.FromMap(map[string]string{"TABLE_NAME": "t", "REQUEST_TIMEOUT": "7s", "AWS_ATTEMPT_TIMEOUT": "nope"})
+	if ReadConfig(env); env.Err() == nil || !strings.Contains(env.Err().Error(), "AWS_ATTEMPT_TIMEOUT") {
+		t.Errorf("ReadConfig: err = %v, want AWS_ATTEMPT_TIMEOUT refused", env.Err())
 	}
-	if _, err := WebhookConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "AWS_ATTEMPT_TIMEOUT") {
-		t.Errorf("WebhookConfigFromEnv: err = %v, want AWS_ATTEMPT_TIMEOUT refused", err)
-	}
-	t.Setenv("AWS_ATTEMPT_TIMEOUT", "2s")
-	if c, err := ConfigFromEnv(); err != nil || c.Timeouts != (Timeouts{Request: 7 * time.Second, AWSAttempt: 2 * time.Second}) {
-		t.Errorf("ConfigFromEnv: %+v, %v", c.Timeouts, err)
-	}
-	if c, err := WebhookConfigFromEnv(); err != nil || c.Timeouts != (Timeouts{Request: 7 * time.Second, AWSAttempt: 2 * time.Second}) {
-		t.Errorf("WebhookConfigFromEnv: %+v, %v", c.Timeouts, err)
+	env = config.FromMap(map[string]string{"TABLE_NAME": "t", "REQUEST_TIMEOUT": "7s", "AWS_ATTEMPT_TIMEOUT": "2s"})
+	if c := ReadConfig(env); env.Err() != nil || c.Timeouts != (Timeouts{Request: 7 * time.Second, AWSAttempt: 2 * time.Second}) {
+		t.Errorf("ReadConfig: %+v, %v", c.Timeouts, env.Err())
 	}
 }
 
@@ -82,21 +67,18 @@ func TestTimeoutsAWS(t *testing.T) {
 		}
 		return bc.GetTimeout()
 	}
-	if got := timeout(Timeouts{}.aws(aws.Config{})); got != DefaultAWSAttemptTimeout {
+	if got := timeout(Timeouts{}.BoundAWS(aws.Config{})); got != DefaultAWSAttemptTimeout {
 		t.Errorf("no client, default: timeout %v, want %v", got, DefaultAWSAttemptTimeout)
 	}
 	sdk := awshttp.NewBuildableClient().WithTimeout(time.Minute)
-	if got := timeout(Timeouts{AWSAttempt: 2 * time.Second}.aws(aws.Config{HTTPClient: sdk})); got != 2*time.Second {
+	if got := timeout(Timeouts{AWSAttempt: 2 * time.Second}.BoundAWS(aws.Config{HTTPClient: sdk})); got != 2*time.Second {
 		t.Errorf("the SDK's client: timeout %v, want 2s", got)
 	}
 	if sdk.GetTimeout() != time.Minute {
 		t.Errorf("the caller's client was changed in place")
 	}
 	own := &http.Client{}
-	if c := (Timeouts{AWSAttempt: time.Second}).aws(aws.Config{HTTPClient: own}); c.HTTPClient != own || own.Timeout != 0 {
+	if c := (Timeouts{AWSAttempt: time.Second}).BoundAWS(aws.Config{HTTPClient: own}); c.HTTPClient != own || own.Timeout != 0 {
 		t.Errorf("a client of the caller's own was replaced or changed")
-	}
-	if got := (Timeouts{}).request(); got != edge.DefaultRequestTimeout {
-		t.Errorf("request() = %v, want %v", got, edge.DefaultRequestTimeout)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -33,7 +34,9 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithIdempotencyTTL sets how long an Idempotency-Key is remembered (default 24h).
 func WithIdempotencyTTL(d time.Duration) Option { return func(s *Service) { s.idemTTL = d } }
 
-// NewService returns a Service over store and sealer. It does no I/O.
+// NewService returns a Service over store and sealer. It does no I/O. A
+// nil sealer makes a Service that reads gateways but cannot seal or open
+// credentials (an internal error if asked).
 func NewService(store Store, sealer Sealer, opts ...Option) *Service {
 	s := &Service{store: store, sealer: sealer, now: time.Now, idemTTL: 24 * time.Hour, retries: 8}
 	for _, o := range opts {
@@ -295,6 +298,9 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, ifMatch *i
 // CodeCredentialsUnreadable.
 func (s *Service) Credentials(ctx context.Context, g *Gateway) (Credentials, error) {
 	var c Credentials
+	if s.sealer == nil {
+		return c, Internal("gateway.Credentials", errNoSealer)
+	}
 	plain, err := s.sealer.Open(ctx, g.SealedCredentials, Binding(g))
 	if err != nil {
 		return c, err
@@ -306,7 +312,15 @@ func (s *Service) Credentials(ctx context.Context, g *Gateway) (Credentials, err
 	return c, nil
 }
 
+// errNoSealer is the cause of the internal error of a Service built
+// without a Sealer (a function that only reads gateways, which links no
+// KMS client) asked for credentials: a wiring mistake, not a user's.
+var errNoSealer = errors.New("this service has no sealer: it only reads gateways")
+
 func (s *Service) seal(ctx context.Context, g *Gateway, c Credentials) ([]byte, error) {
+	if s.sealer == nil {
+		return nil, Internal("gateway.seal", errNoSealer)
+	}
 	plain, err := json.Marshal(c)
 	if err != nil {
 		return nil, Internal("gateway.seal", err)

@@ -27,14 +27,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/infra/local"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
@@ -80,14 +79,9 @@ type faultStack struct {
 // change the configuration before the assembly.
 func newFaultStack(t *testing.T, ddbEndpoint, kmsEndpoint string, opts ...func(*bootstrap.Config)) *faultStack {
 	t.Helper()
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddbEndpoint)
-	t.Setenv("AWS_ENDPOINT_URL_KMS", kmsEndpoint)
 	ctx := context.Background()
-	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
-	if err != nil {
-		t.Fatalf("AWS configuration: %v", err)
-	}
+	awsCfg := emulator.AWSConfig(emulator.Endpoints{"DynamoDB": ddbEndpoint, "KMS": kmsEndpoint})
+	var err error
 	s := &faultStack{t: t, table: emutest.UniqueName("fault")}
 	if err := dynamo.EnsureTable(ctx, dynamodb.NewFromConfig(awsCfg), s.table); err != nil {
 		t.Fatalf("EnsureTable: %v", err)
@@ -103,15 +97,19 @@ func newFaultStack(t *testing.T, ddbEndpoint, kmsEndpoint string, opts ...func(*
 	cfg := bootstrap.Config{
 		Table: s.table, KeyID: s.keyID, OrgsClaim: "orgs", PublicURL: "https://gatehouse.example.com",
 		TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true,
-		// The limiter is on, as in production, and counts in the table
-		// that goes down, but its limits are never reached by the test.
-		Limits: httpapi.Limits{TestsPerMinute: 1_000_000, ActionsPerMinute: 1_000_000, ValidationsPerMinute: 1_000_000},
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// The limiter is on, as in production, and counts in the table that
+	// goes down, but its limits are never reached by the test.
+	settings := local.Settings{Limits: httpapi.Limits{TestsPerMinute: 1_000_000, ActionsPerMinute: 1_000_000, ValidationsPerMinute: 1_000_000}}
 	log := slog.New(slog.NewJSONHandler(secretscan.Writer("fault stack"), nil))
-	s.handlers = bootstrap.New(cfg, awsCfg, log).Handlers()
+	fn := bootstrap.New("fault stack", cfg, awsCfg, log)
+	s.handlers = local.Handlers(fn, settings)
+	if err := fn.Err(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { secretscan.Check(t) })
 	return s
 }

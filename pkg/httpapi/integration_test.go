@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
@@ -106,7 +107,7 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { tgSrv.Close(); aiSrv.Close() })
 	h.aiURL = aiSrv.URL + "/v1"
 	cfg := bootstrap.Config{TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true, PublicURL: "https://gatehouse.example.com"}
-	h.life = lifecycle.New(h.svc, bootstrap.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
+	h.life = lifecycle.New(h.svc, providers.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
 	h.log = slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs, secretscan.Writer("httpapi harness")), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log)).Handlers()
 	t.Cleanup(func() { secretscan.Check(t) })

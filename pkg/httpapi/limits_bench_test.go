@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -79,7 +80,7 @@ func BenchmarkTestRouteLimiter(b *testing.B) {
 	tg := httptest.NewServer(telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true}))
 	b.Cleanup(tg.Close)
 	svc := gateway.NewService(dynamo.New(ddb, table), envelope.New(kmsClient, keyID))
-	life := lifecycle.New(svc, bootstrap.Registry(bootstrap.Config{TelegramBaseURL: tg.URL}))
+	life := lifecycle.New(svc, providers.Registry(bootstrap.Config{TelegramBaseURL: tg.URL}))
 	actor := gateway.Actor{UserID: "alice"}
 	g, _, err := life.Create(ctx, actor, gateway.CreateRequest{Name: "bench", Type: gateway.TypeTelegramBot,
 		Credentials: gateway.Credentials{BotToken: botToken}}, "")

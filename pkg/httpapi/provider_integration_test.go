@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -313,7 +314,7 @@ func TestSSRFAtCreate(t *testing.T) {
 	// Stored while private networks were allowed (as under make run).
 	stored := h.create(alice, `{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"`+apiKey+`","baseUrl":"`+h.aiURL+`"}}`)
 
-	strict := lifecycle.New(h.svc, bootstrap.Registry(bootstrap.Config{}), lifecycle.WithAllowPrivateNetworks(false))
+	strict := lifecycle.New(h.svc, providers.Registry(bootstrap.Config{}), lifecycle.WithAllowPrivateNetworks(false))
 	h.handlers = httpapi.New(strict, httpapi.WithLogger(h.log)).Handlers()
 	defer func() { h.handlers = permissive }()
 	before := len(h.scan())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/gatehouse/gatehouse/internal/secretscan"
+	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -73,7 +73,7 @@ var (
 )
 
 func TestTenancyProperty(t *testing.T) {
-	set := os.Getenv("RAPID_CHECKS") != ""
+	set := config.FromOS().String("RAPID_CHECKS", "") != ""
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
 	if !set {
 		setFlags(t, map[string]string{"rapid.checks": fmt.Sprint(tenancyChecks)})

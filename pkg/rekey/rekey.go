@@ -124,7 +124,7 @@ type Write struct {
 	Event     gateway.AuditEvent
 }
 
-// Store is what a run needs of the table. pkg/dynamo.Rekey implements it.
+// Store is what a run needs of the table. pkg/rekey/rekeydynamo implements it.
 //
 // Errors: *gateway.Error, CodeUnavailable when the table cannot be reached
 // (which stops a run), NotFound from GetGateway for a gateway that no longer

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
 	"github.com/gatehouse/gatehouse/pkg/rekey"
+	"github.com/gatehouse/gatehouse/pkg/rekey/rekeydynamo"
 )
 
 func TestMain(m *testing.M) { emutest.Main(m) }
@@ -43,7 +44,7 @@ type world struct {
 	keyA   string
 	keyB   string
 	store  *dynamo.Store
-	rekey  *dynamo.Rekey
+	rekey  *rekeydynamo.Store
 	sealA  *gateway.Service // the service that wrote the gateways
 	logs   *lockedBuffer
 	lines  *lineLog
@@ -74,7 +75,7 @@ func newWorld(t *testing.T, kmsClient *kms.Client) *world {
 		t.Fatal("the two keys are one")
 	}
 	w.store = dynamo.New(w.ddb, w.table)
-	w.rekey = dynamo.NewRekey(w.ddb, w.table)
+	w.rekey = rekeydynamo.New(w.ddb, w.table)
 	w.sealA = gateway.NewService(w.store, envelope.New(kmsClient, w.keyA))
 	return w
 }
@@ -633,7 +634,7 @@ func TestThroughput(t *testing.T) {
 	gws, _ := w.create(n)
 	createTook := time.Since(created)
 	ddb := &countingDDB{Client: w.ddb}
-	w.rekey = dynamo.NewRekey(ddb, w.table)
+	w.rekey = rekeydynamo.New(ddb, w.table)
 	start := time.Now()
 	sum, err := w.rotator(rekey.Config{}, nil).Run(t.Context(), rekey.Options{})
 	elapsed := time.Since(start)

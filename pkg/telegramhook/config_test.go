@@ -6,45 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/telegramhook"
 )
-
-// TestWebhookConfigFromEnv: the function starts from TABLE_NAME alone (no
-// KMS_KEY_ID), and UPDATE_TTL_DAYS sets how long updates are kept.
-func TestWebhookConfigFromEnv(t *testing.T) {
-	tests := []struct {
-		table, days string
-		want        time.Duration
-		wantErr     bool
-	}{
-		{"gatehouse", "", 7 * 24 * time.Hour, false},
-		{"gatehouse", "1", 24 * time.Hour, false},
-		{"gatehouse", "30", 30 * 24 * time.Hour, false},
-		{"gatehouse", "365", 365 * 24 * time.Hour, false},
-		{"gatehouse", "0", 0, true},
-		{"gatehouse", "366", 0, true},
-		{"gatehouse", "7d", 0, true},
-		{"gatehouse", "-1", 0, true},
-		{"", "", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.table+"/"+tt.days, func(t *testing.T) {
-			t.Setenv("TABLE_NAME", tt.table)
-			t.Setenv("UPDATE_TTL_DAYS", tt.days)
-			t.Setenv("KMS_KEY_ID", "")
-			cfg, err := bootstrap.WebhookConfigFromEnv()
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("error %v, want error %v", err, tt.wantErr)
-			}
-			if !tt.wantErr && (cfg.Table != tt.table || cfg.UpdateTTL != tt.want) {
-				t.Fatalf("config %+v, want table %q and TTL %s", cfg, tt.table, tt.want)
-			}
-		})
-	}
-}
 
 // TestTemplatePolicy: in template.yaml the function's role may read and
 // write table items and nothing else besides its own logs — no KMS action at

@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/receiver"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -101,8 +102,8 @@ func (c *calls) kms() int {
 }
 
 // env is a table in a DynamoDB Local and the webhook over it, assembled by
-// bootstrap.NewTelegramWebhook with an AWS configuration whose calls are
-// counted.
+// the function's own assembly (pkg/bootstrap/receiver) with an AWS
+// configuration whose calls are counted.
 type env struct {
 	table   string
 	plain   *dynamodb.Client // for setup and checks; not counted
@@ -137,8 +138,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		counted.Retryer = o.retryer
 	}
 	// The function's own assembly: KMS calls would be counted too.
-	e.handler = bootstrap.NewTelegramWebhook(bootstrap.WebhookConfig{Table: table, UpdateTTL: inbox.DefaultUpdateTTL},
-		counted, secretscan.Logger("inbox webhook"), o.opts...)
+	fn := bootstrap.New(telegramhook.FnTelegramWebhook, bootstrap.Config{Table: table}, counted, secretscan.Logger("inbox webhook"))
+	e.handler = receiver.Handler(fn, inbox.DefaultUpdateTTL, o.opts...)
+	if err := fn.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -780,7 +784,7 @@ func countTrue(results []result, stored map[key]bool) int {
 	return len(seen)
 }
 
-// TestRunnerHandlers: the local runner's handler map, Deps.Handlers, serves
+// TestRunnerHandlers: the local runner's handler map, local.Handlers, serves
 // the webhook under its function name, so `make run` answers Telegram on
 // the template's public routes.
 func TestRunnerHandlers(t *testing.T) {
@@ -788,10 +792,10 @@ func TestRunnerHandlers(t *testing.T) {
 	g := e.addGateway(t, "runner-secret")
 	cfg := emutest.AWSConfig()
 	cfg.BaseEndpoint = aws.String(emutest.Start(t).DynamoDB.Endpoint)
-	deps := bootstrap.New(bootstrap.Config{Table: e.table, KeyID: "alias/unused", OrgsClaim: "orgs"}, cfg, slog.New(slog.DiscardHandler))
-	handlers := deps.Handlers()
+	fn := bootstrap.New("local", bootstrap.Config{Table: e.table, KeyID: "alias/unused", OrgsClaim: "orgs"}, cfg, slog.New(slog.DiscardHandler))
+	handlers := local.Handlers(fn, local.Settings{})
 	if _, ok := handlers[telegramhook.FnTelegramWebhook]; !ok {
-		t.Fatalf("Deps.Handlers has no %q", telegramhook.FnTelegramWebhook)
+		t.Fatalf("local.Handlers has no %q", telegramhook.FnTelegramWebhook)
 	}
 	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {

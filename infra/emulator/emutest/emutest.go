@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
+	"github.com/gatehouse/gatehouse/pkg/config"
 )
 
 // Env is a running pair of emulators.
@@ -40,7 +41,7 @@ var (
 )
 
 // Required reports whether integration tests must run (make test sets it).
-func Required() bool { return os.Getenv("GATEHOUSE_INTEGRATION") == "1" }
+func Required() bool { return config.FromOS().Bool("GATEHOUSE_INTEGRATION", false) }
 
 // Start returns the emulators of this test binary, starting them on first use.
 // It fails tb when they cannot start under make test, and skips otherwise.

@@ -28,9 +28,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/gatehouse/gatehouse/pkg/config"
 
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/infra/emulator"
@@ -69,8 +70,8 @@ func usage() {
 }
 
 // stateDir is $GATEHOUSE_STATE_DIR, or .gatehouse/ at the repository root.
-func stateDir() (string, error) {
-	if d := os.Getenv("GATEHOUSE_STATE_DIR"); d != "" {
+func stateDir(env *config.Env) (string, error) {
+	if d := env.String("GATEHOUSE_STATE_DIR", ""); d != "" {
 		return filepath.Abs(d)
 	}
 	root, err := emulator.RootDir()
@@ -91,7 +92,7 @@ func token(args []string) error {
 	if *sub == "" {
 		return errors.New("token: -sub is required (make token SUB=alice ORGS=acme,beta)")
 	}
-	dir, err := stateDir()
+	dir, err := stateDir(config.FromOS())
 	if err != nil {
 		return err
 	}
@@ -113,17 +114,58 @@ func token(args []string) error {
 	return nil
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
+// runner is the configuration of the runner and of the functions it
+// serves: what a deployment's template sets for them, set here directly
+// from the runner's own defaults and whatever the environment overrides.
+type runner struct {
+	env              *config.Env
+	dir              string // GATEHOUSE_STATE_DIR
+	port             int    // PORT
+	ddbPort, kmsPort int    // GATEHOUSE_DYNAMODB_PORT, GATEHOUSE_KMS_PORT
+	keyAlias         string // KMS_KEY_ALIAS
+	cfg              bootstrap.Config
+	settings         local.Settings
 }
 
-func setDefault(name, value string) {
-	if os.Getenv(name) == "" {
-		os.Setenv(name, value)
+// readRunner reads the runner's configuration from the environment.
+// Locally the table is "gatehouse", the key alias "alias/gatehouse", the
+// public URL the runner's own, private networks are reachable (Ollama on
+// localhost, the stand-ins) unless GATEHOUSE_ALLOW_PRIVATE_NETWORKS says
+// false, and a sweep has localSegments segments.
+func readRunner() (*runner, error) {
+	env := config.FromOS()
+	r := &runner{
+		env:      env,
+		port:     env.Int("PORT", 3000, 1, 65535),
+		ddbPort:  env.Int("GATEHOUSE_DYNAMODB_PORT", 8000, 1, 65535),
+		kmsPort:  env.Int("GATEHOUSE_KMS_PORT", 8001, 1, 65535),
+		keyAlias: env.String("KMS_KEY_ALIAS", "alias/gatehouse"),
+		cfg:      bootstrap.ReadConfig(env),
+		settings: local.ReadSettings(env),
 	}
+	if r.cfg.Table == "" {
+		r.cfg.Table = "gatehouse"
+	}
+	if r.cfg.PublicURL == "" {
+		r.cfg.PublicURL = fmt.Sprintf("http://127.0.0.1:%d", r.port)
+	}
+	r.cfg.AllowPrivateNetworks = env.Bool("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", true)
+	if r.settings.Health.Health.Segments == 0 {
+		r.settings.Health.Health.Segments = localSegments
+	}
+	// In-process fan-out; status changes are logged.
+	r.settings.Health.WorkerFunction, r.settings.Health.EventBus = "", ""
+	var err error
+	r.dir, err = stateDir(env)
+	return r, errors.Join(err, env.Err())
+}
+
+// awsConfig is an AWS configuration for the runner's emulators.
+func (r *runner) awsConfig() aws.Config {
+	return emulator.AWSConfig(emulator.Endpoints{
+		"DynamoDB": fmt.Sprintf("http://127.0.0.1:%d", r.ddbPort),
+		"KMS":      fmt.Sprintf("http://127.0.0.1:%d", r.kmsPort),
+	})
 }
 
 func serve(args []string) error {
@@ -131,17 +173,15 @@ func serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir, err := stateDir()
+	r, err := readRunner()
 	if err != nil {
 		return err
 	}
+	dir, port, ddbPort, kmsPort := r.dir, r.port, r.ddbPort, r.kmsPort
 	root, err := emulator.RootDir()
 	if err != nil {
 		return err
 	}
-	port := envInt("PORT", 3000)
-	ddbPort := envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
-	kmsPort := envInt("GATEHOUSE_KMS_PORT", 8001)
 	for _, p := range []int{port, ddbPort, kmsPort} {
 		if err := portFree(p); err != nil {
 			return err
@@ -177,34 +217,23 @@ func serve(args []string) error {
 	}
 	defer kmsProc.Stop()
 
-	// The functions reach the emulators exactly as they would reach LocalStack
-	// or AWS: through the SDK's standard endpoint variables.
-	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb.Endpoint)
-	os.Setenv("AWS_ENDPOINT_URL_KMS", kmsProc.Endpoint)
-	setDefault("AWS_REGION", "us-east-1")
-	setDefault("AWS_ACCESS_KEY_ID", "local")
-	setDefault("AWS_SECRET_ACCESS_KEY", "local")
-	setDefault("TABLE_NAME", "gatehouse")
-	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
-	setDefault("PUBLIC_API_URL", fmt.Sprintf("http://127.0.0.1:%d", port))
-	setDefault("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", "true")
-
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
-	}
-	table := os.Getenv("TABLE_NAME")
+	// The functions reach the emulators through an AWS configuration that
+	// names their endpoints, as AWS_ENDPOINT_URL_<SERVICE> would.
+	awsCfg := r.awsConfig()
+	table := r.cfg.Table
 	if err := dynamo.EnsureTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
-	keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), os.Getenv("KMS_KEY_ALIAS"))
+	keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), r.keyAlias)
 	if err != nil {
 		return fmt.Errorf("create KMS key: %w", err)
 	}
-	setDefault("KMS_KEY_ID", keyID)
-
-	deps, err := bootstrap.FromEnv(ctx)
-	if err != nil {
+	if r.cfg.KeyID == "" {
+		r.cfg.KeyID = keyID
+	}
+	fn := bootstrap.New("gatehouse-local", r.cfg, awsCfg, log)
+	handlers := local.Handlers(fn, r.settings)
+	if err := fn.Err(); err != nil {
 		return err
 	}
 	routes, err := local.LoadRoutes(filepath.Join(root, "template.yaml"))
@@ -219,7 +248,7 @@ func serve(args []string) error {
 	if dist := filepath.Join(root, "frontend", "dist"); dirExists(dist) {
 		opts = append(opts, local.WithStatic(dashboard(dist)))
 	}
-	srv := local.NewServer(routes, deps.Handlers(), key, opts...)
+	srv := local.NewServer(routes, handlers, key, opts...)
 	if missing := srv.Unhandled(); len(missing) > 0 {
 		return fmt.Errorf("template.yaml routes without a handler: %v", missing)
 	}
@@ -240,7 +269,7 @@ func serve(args []string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
-	go runHealthSchedule(ctx, deps, root, log)
+	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
 
 	fmt.Fprintf(os.Stderr, `
 Gatehouse is running.
@@ -250,7 +279,7 @@ Gatehouse is running.
   emulator logs       %s
   a token             make token SUB=alice ORGS=acme,beta
 Press Ctrl-C to stop everything.
-`, port, len(routes), ddb.Endpoint, table, filepath.Join(dir, "dynamodb"), kmsProc.Endpoint, os.Getenv("KMS_KEY_ALIAS"), filepath.Join(dir, "kms"), logDir)
+`, port, len(routes), ddb.Endpoint, table, filepath.Join(dir, "dynamodb"), kmsProc.Endpoint, r.keyAlias, filepath.Join(dir, "kms"), logDir)
 
 	select {
 	case <-ctx.Done():

@@ -16,10 +16,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/rekey"
@@ -37,29 +37,30 @@ func rotateCmd(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("rotate-credentials: unexpected arguments %v", fs.Args())
 	}
-	ddbPort, kmsPort := attachToRunning()
+	r, err := readRunner()
+	if err != nil {
+		return err
+	}
+	ddbPort, kmsPort := r.ddbPort, r.kmsPort
+	awsCfg := r.awsConfig()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return err
-	}
-	if os.Getenv("KMS_KEY_ID") == "" {
+	if r.cfg.KeyID == "" {
 		// The key the alias names now, as `make run` resolves it: the
 		// checkpoint records it, and a resume under another key is refused.
-		keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), os.Getenv("KMS_KEY_ALIAS"))
+		keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), r.keyAlias)
 		if err != nil {
-			return fmt.Errorf("rotate-credentials: KMS key %s: %w (is `make run` running, with local-kms on 127.0.0.1:%d?)", os.Getenv("KMS_KEY_ALIAS"), err, kmsPort)
+			return fmt.Errorf("rotate-credentials: KMS key %s: %w (is `make run` running, with local-kms on 127.0.0.1:%d?)", r.keyAlias, err, kmsPort)
 		}
-		os.Setenv("KMS_KEY_ID", keyID)
-	}
-	cfg, err := bootstrap.RekeyConfigFromEnv()
-	if err != nil {
-		return err
+		r.cfg.KeyID = keyID
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	rot := bootstrap.New(cfg.Config, awsCfg, log).Rotator(cfg, rekey.WithProgress(func(line string) { fmt.Fprintln(os.Stderr, line) }))
+	fn := bootstrap.New(rotation.FnRotateCredentials, r.cfg, awsCfg, log)
+	rot := rotation.Rotator(fn, r.settings.Rotation, rekey.WithProgress(func(line string) { fmt.Fprintln(os.Stderr, line) }))
+	if err := fn.Err(); err != nil {
+		return err
+	}
 	sum, err := rot.Run(ctx, rekey.Options{DryRun: *dryRun, Resume: *resume})
 	out, _ := json.MarshalIndent(sum, "", "  ")
 	fmt.Println(string(out))

@@ -19,16 +19,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/health"
 )
 
 // localSegments is the default split of a local sweep: a laptop's table is
 // small, and each segment costs a few requests and a log line.
-const localSegments = "4"
+const localSegments = 4
 
 // healthFunctionCodeURI identifies the scheduled function in the template.
 const healthFunctionCodeURI = "functions/health-check/"
@@ -37,20 +37,13 @@ const healthFunctionCodeURI = "functions/health-check/"
 // schedule until ctx ends. A sweep still running when the next is due
 // delays it (the ticker drops the tick), as segment leases would in AWS.
 // Problems are logged: the API keeps serving without health checks.
-func runHealthSchedule(ctx context.Context, d *bootstrap.Deps, root string, log *slog.Logger) {
+func runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthcheck.Config, root string, log *slog.Logger) {
 	every, expr, err := healthSchedule(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		log.Error("health: no schedule; sweeps are off (run `make health` by hand)", "error", err)
 		return
 	}
-	setDefault("HEALTH_SEGMENTS", localSegments)
-	cfg, err := bootstrap.HealthConfigFromEnv()
-	if err != nil {
-		log.Error("health: configuration; sweeps are off", "error", err)
-		return
-	}
-	cfg.WorkerFunction, cfg.EventBus = "", "" // in-process fan-out, events logged
-	hc := d.HealthCheck(cfg)
+	hc := healthcheck.New(fn, cfg)
 	log.Info("health: sweeps scheduled", "schedule", expr, "every", every.String())
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -73,26 +66,23 @@ func healthCmd(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("health: unexpected arguments %v", args)
 	}
-	ddbPort, _ := attachToRunning()
+	r, err := readRunner()
+	if err != nil {
+		return err
+	}
 	// Opening credentials needs no key id (the blob names its key); the
 	// configuration just must not be empty.
-	setDefault("KMS_KEY_ID", os.Getenv("KMS_KEY_ALIAS"))
-	setDefault("PUBLIC_API_URL", fmt.Sprintf("http://127.0.0.1:%d", envInt("PORT", 3000)))
-	setDefault("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", "true")
-	setDefault("HEALTH_SEGMENTS", localSegments)
-
-	cfg, err := bootstrap.HealthConfigFromEnv()
-	if err != nil {
-		return err
+	if r.cfg.KeyID == "" {
+		r.cfg.KeyID = r.keyAlias
 	}
-	cfg.WorkerFunction, cfg.EventBus = "", ""
 	ctx := context.Background()
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	fn := bootstrap.New("health-check", r.cfg, r.awsConfig(), log)
+	hc := healthcheck.New(fn, r.settings.Health)
+	if err := fn.Err(); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	hc := bootstrap.New(cfg.Config, awsCfg, log).HealthCheck(cfg)
+	ddbPort := r.ddbPort
 	segments := hc.Worker.Config().Segments
 	rep, err := health.InProcess{Worker: hc.Worker}.Run(ctx, health.Tasks(health.SweepID(time.Now()), segments))
 	out, _ := json.MarshalIndent(rep, "", "  ")
@@ -200,21 +190,4 @@ func yamlGet(n *yaml.Node, keys ...string) *yaml.Node {
 		n = next
 	}
 	return n
-}
-
-// attachToRunning points the SDK at the emulators of a running `make run`
-// (or at the data one left), through the same ports and names, for the
-// commands that work on its state: health and rotate-credentials. It
-// returns the ports, for error messages.
-func attachToRunning() (ddbPort, kmsPort int) {
-	ddbPort = envInt("GATEHOUSE_DYNAMODB_PORT", 8000)
-	kmsPort = envInt("GATEHOUSE_KMS_PORT", 8001)
-	os.Setenv("AWS_ENDPOINT_URL_DYNAMODB", fmt.Sprintf("http://127.0.0.1:%d", ddbPort))
-	os.Setenv("AWS_ENDPOINT_URL_KMS", fmt.Sprintf("http://127.0.0.1:%d", kmsPort))
-	setDefault("AWS_REGION", "us-east-1")
-	setDefault("AWS_ACCESS_KEY_ID", "local")
-	setDefault("AWS_SECRET_ACCESS_KEY", "local")
-	setDefault("TABLE_NAME", "gatehouse")
-	setDefault("KMS_KEY_ALIAS", "alias/gatehouse")
-	return ddbPort, kmsPort
 }

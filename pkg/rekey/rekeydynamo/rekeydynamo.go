@@ -1,15 +1,22 @@
-package dynamo
+// Package rekeydynamo is key rotation's store (rekey.Store) over
+// Gatehouse's DynamoDB table. It lives beside pkg/rekey rather than in
+// pkg/dynamo so that only the rotate-credentials function links the
+// rotation: it builds on pkg/dynamo's exported building blocks (the gateway
+// item codec, the owner-index scan, the version-checked write).
+package rekeydynamo
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/rekey"
 )
@@ -34,33 +41,33 @@ const (
 	attrCheckpoint    = "state"
 )
 
-// Rekey is rekey.Store over the table.
-type Rekey struct {
-	client ItemAPI
+// Store is rekey.Store over the table.
+type Store struct {
+	client dynamo.ItemAPI
 	table  string
-	store  *Store // for its transactions
+	store  *dynamo.Store // for its transactions
 }
 
-var _ rekey.Store = (*Rekey)(nil)
+var _ rekey.Store = (*Store)(nil)
 
-// NewRekey returns a Rekey over table. It does no I/O.
-func NewRekey(client ItemAPI, table string) *Rekey {
-	return &Rekey{client: client, table: table, store: New(client, table)}
+// New returns a Store over table. It does no I/O.
+func New(client dynamo.ItemAPI, table string) *Store {
+	return &Store{client: client, table: table, store: dynamo.New(client, table)}
 }
 
 // scan is segment seg of segments of the owner index, which holds gateway
-// items only (see ownerScan).
-func (k *Rekey) scan(seg, segments int) ownerScan {
-	return ownerScan{client: k.client, table: k.table, seg: seg, segments: segments, max: rekey.MaxSegments}
+// items only.
+func (k *Store) scan(seg, segments int) dynamo.OwnerScan {
+	return dynamo.OwnerScan{Client: k.client, Table: k.table, Segment: seg, Segments: segments, MaxSegments: rekey.MaxSegments}
 }
 
 // CountGateways counts the gateways of segment seg of segments with a
 // Select COUNT Scan, page by page.
 //
 // Errors: CodeInvalid for a bad segment; CodeUnavailable; CodeInternal.
-func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, error) {
-	const op = "dynamo.Rekey.CountGateways"
-	in, err := k.scan(seg, segments).input(op)
+func (k *Store) CountGateways(ctx context.Context, seg, segments int) (int, error) {
+	const op = "rekeydynamo.Store.CountGateways"
+	in, err := k.scan(seg, segments).Input(op)
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +76,7 @@ func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, erro
 	for {
 		out, err := k.client.Scan(ctx, in)
 		if err != nil {
-			return 0, storeError(op, err)
+			return 0, dynamo.StoreError(op, err)
 		}
 		n += int(out.Count)
 		if len(out.LastEvaluatedKey) == 0 {
@@ -86,46 +93,49 @@ func (k *Rekey) CountGateways(ctx context.Context, seg, segments int) (int, erro
 //
 // Errors: CodeInvalid for a bad segment, limit or cursor; CodeUnavailable;
 // CodeInternal.
-func (k *Rekey) ScanGateways(ctx context.Context, seg, segments int, start rekey.Cursor, limit int) (rekey.Page, error) {
-	const op = "dynamo.Rekey.ScanGateways"
-	p, err := k.scan(seg, segments).page(ctx, op, start, limit, nil)
+func (k *Store) ScanGateways(ctx context.Context, seg, segments int, start rekey.Cursor, limit int) (rekey.Page, error) {
+	const op = "rekeydynamo.Store.ScanGateways"
+	p, err := k.scan(seg, segments).Page(ctx, op, start, limit)
 	if err != nil {
 		return rekey.Page{}, err
 	}
-	page := rekey.Page{Entries: make([]rekey.Entry, 0, len(p.items)), Keys: make([]rekey.Cursor, 0, len(p.items)), Next: p.next}
-	for i, it := range p.items {
+	page := rekey.Page{Entries: make([]rekey.Entry, 0, len(p.Items)), Keys: make([]rekey.Cursor, 0, len(p.Items)), Next: p.Next}
+	for i, it := range p.Items {
 		e, err := rekeyEntry(it)
 		if err != nil {
 			return rekey.Page{}, gateway.Internal(op, err)
 		}
 		page.Entries = append(page.Entries, e)
-		page.Keys = append(page.Keys, p.keys[i])
+		page.Keys = append(page.Keys, p.Keys[i])
 	}
 	return page, nil
 }
 
 // rekeyEntry parses a gateway item and its rotation mark.
 func rekeyEntry(item map[string]types.AttributeValue) (rekey.Entry, error) {
-	g, err := parseGateway(item)
+	g, err := dynamo.ParseGateway(item)
 	if err != nil {
 		return rekey.Entry{}, err
 	}
-	r := itemReader{m: item}
-	e := rekey.Entry{Gateway: g, Run: r.str(attrRotationRun), Result: rekey.Result(r.str(attrRotationRes))}
-	if r.err != nil {
-		return rekey.Entry{}, fmt.Errorf("gateway %s: %w", g.ID, r.err)
+	run, err := dynamo.StringAttr(item, attrRotationRun)
+	if err != nil {
+		return rekey.Entry{}, fmt.Errorf("gateway %s: %w", g.ID, err)
 	}
-	return e, nil
+	result, err := dynamo.StringAttr(item, attrRotationRes)
+	if err != nil {
+		return rekey.Entry{}, fmt.Errorf("gateway %s: %w", g.ID, err)
+	}
+	return rekey.Entry{Gateway: g, Run: run, Result: rekey.Result(result)}, nil
 }
 
 // GetGateway reads gateway id and its rotation mark with a consistent read.
 //
 // Errors: NotFound; CodeUnavailable; CodeInternal.
-func (k *Rekey) GetGateway(ctx context.Context, id string) (rekey.Entry, error) {
-	const op = "dynamo.Rekey.GetGateway"
-	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.table, Key: gatewayKey(id), ConsistentRead: aws.Bool(true)})
+func (k *Store) GetGateway(ctx context.Context, id string) (rekey.Entry, error) {
+	const op = "rekeydynamo.Store.GetGateway"
+	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.table, Key: dynamo.GatewayKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return rekey.Entry{}, storeError(op, err)
+		return rekey.Entry{}, dynamo.StoreError(op, err)
 	}
 	if len(out.Item) == 0 {
 		return rekey.Entry{}, gateway.NotFound()
@@ -148,15 +158,15 @@ func (k *Rekey) GetGateway(ctx context.Context, id string) (rekey.Entry, error) 
 // another version, or still being written by another transaction.
 //
 // Errors: CodeUnavailable; CodeInternal (also for an incomplete w).
-func (k *Rekey) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
-	const op = "dynamo.Rekey.WriteGateway"
+func (k *Store) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
+	const op = "rekeydynamo.Store.WriteGateway"
 	names := map[string]string{
 		"#version": "version", "#updatedAt": "updatedAt",
 		"#run": attrRotationRun, "#result": attrRotationRes,
 	}
 	values := map[string]types.AttributeValue{
-		":expected": nv(w.Version), ":next": nv(w.Version + 1), ":at": sv(formatTime(w.At)),
-		":run": sv(w.Run), ":result": sv(string(w.Result)),
+		":expected": num(w.Version), ":next": num(w.Version + 1), ":at": str(dynamo.FormatTime(w.At)),
+		":run": str(w.Run), ":result": str(string(w.Result)),
 	}
 	sets := "#version = :next, #updatedAt = :at, #run = :run, #result = :result"
 	switch {
@@ -168,49 +178,44 @@ func (k *Rekey) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
 		sets += ", #credentials = :credentials, #rotatedAt = :at"
 	case w.Result == rekey.ResultUnreadable && w.LastError != "":
 		names["#status"], names["#lastError"], names["#lastErrorAt"] = "status", "lastError", "lastErrorAt"
-		values[":error"], values[":lastError"] = sv(string(gateway.StatusError)), sv(w.LastError)
+		values[":error"], values[":lastError"] = str(string(gateway.StatusError)), str(w.LastError)
 		sets += ", #status = :error, #lastError = :lastError, #lastErrorAt = :at"
 	default:
 		return false, gateway.Internal(op, fmt.Errorf("gateway %s: rotation write with result %q and nothing to write", w.GatewayID, w.Result))
 	}
-	audit, err := k.store.auditPut(w.GatewayID, w.Event)
-	if err != nil {
-		return false, gateway.Internal(op, err)
-	}
 	// Still racing another write is false too: rekey re-reads and tries again.
-	return k.store.writeIfCurrent(ctx, op, &types.Update{
-		TableName: &k.table, Key: gatewayKey(w.GatewayID),
+	return k.store.WriteIfCurrent(ctx, op, &types.Update{
+		TableName: &k.table, Key: dynamo.GatewayKey(w.GatewayID),
 		UpdateExpression:          aws.String("SET " + sets),
-		ConditionExpression:       aws.String(condVersion),
+		ConditionExpression:       aws.String(dynamo.CondVersion),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-	}, audit, w.GatewayID, w.Event.ID)
+	}, w.GatewayID, w.Event)
 }
 
 func checkpointKey() map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrPK: sv(rotationPK), AttrSK: sv(skCheckpoint)}
+	return map[string]types.AttributeValue{dynamo.AttrPK: str(rotationPK), dynamo.AttrSK: str(skCheckpoint)}
 }
 
 // LoadCheckpoint reads the checkpoint of the latest run, consistently.
 //
 // Errors: CodeUnavailable; CodeInternal.
-func (k *Rekey) LoadCheckpoint(ctx context.Context) (rekey.Checkpoint, bool, error) {
-	const op = "dynamo.Rekey.LoadCheckpoint"
+func (k *Store) LoadCheckpoint(ctx context.Context) (rekey.Checkpoint, bool, error) {
+	const op = "rekeydynamo.Store.LoadCheckpoint"
 	out, err := k.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &k.table, Key: checkpointKey(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return rekey.Checkpoint{}, false, storeError(op, err)
+		return rekey.Checkpoint{}, false, dynamo.StoreError(op, err)
 	}
 	if len(out.Item) == 0 {
 		return rekey.Checkpoint{}, false, nil
 	}
-	r := itemReader{m: out.Item}
-	state := r.str(attrCheckpoint)
+	state, err := dynamo.StringAttr(out.Item, attrCheckpoint)
 	var cp rekey.Checkpoint
-	if r.err == nil {
-		r.err = json.Unmarshal([]byte(state), &cp)
+	if err == nil {
+		err = json.Unmarshal([]byte(state), &cp)
 	}
-	if r.err != nil {
-		return rekey.Checkpoint{}, false, gateway.Internal(op, fmt.Errorf("checkpoint: %w", r.err))
+	if err != nil {
+		return rekey.Checkpoint{}, false, gateway.Internal(op, fmt.Errorf("checkpoint: %w", err))
 	}
 	return cp, true, nil
 }
@@ -220,8 +225,8 @@ func (k *Rekey) LoadCheckpoint(ctx context.Context) (rekey.Checkpoint, bool, err
 //
 // Errors: CodeConflict when another run has taken the checkpoint over;
 // CodeUnavailable; CodeInternal.
-func (k *Rekey) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh bool) error {
-	const op = "dynamo.Rekey.SaveCheckpoint"
+func (k *Store) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh bool) error {
+	const op = "rekeydynamo.Store.SaveCheckpoint"
 	if cp.RunID == "" {
 		return gateway.Internal(op, errors.New("checkpoint without a run id"))
 	}
@@ -229,15 +234,15 @@ func (k *Rekey) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh b
 	if err != nil {
 		return gateway.Internal(op, err)
 	}
-	w := itemWriter(checkpointKey())
-	w.str(attrCheckpointRun, cp.RunID)
-	w.time("updatedAt", cp.UpdatedAt)
-	w.str(attrCheckpoint, string(state))
+	w := checkpointKey()
+	w[attrCheckpointRun] = str(cp.RunID)
+	w["updatedAt"] = str(dynamo.FormatTime(cp.UpdatedAt))
+	w[attrCheckpoint] = str(string(state))
 	in := &dynamodb.PutItemInput{TableName: &k.table, Item: w}
 	if !fresh {
 		in.ConditionExpression = aws.String("#run = :run")
 		in.ExpressionAttributeNames = map[string]string{"#run": attrCheckpointRun}
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":run": sv(cp.RunID)}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":run": str(cp.RunID)}
 	}
 	_, err = k.client.PutItem(ctx, in)
 	var failed *types.ConditionalCheckFailedException
@@ -247,6 +252,12 @@ func (k *Rekey) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh b
 	case errors.As(err, &failed):
 		return &gateway.Error{Code: gateway.CodeConflict, Message: "Another rotation run has taken over; this one stops.", Op: op, Err: err}
 	default:
-		return storeError(op, err)
+		return dynamo.StoreError(op, err)
 	}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }

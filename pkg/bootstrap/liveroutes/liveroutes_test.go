@@ -1,17 +1,18 @@
-package bootstrap
+package liveroutes_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
+	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
-// TestConfigLimits: the abuse limits default to httpapi.DefaultLimits, 0
+// TestReadLimits: the abuse limits default to httpapi.DefaultLimits, 0
 // switches one off, and a value that is not a limit stops the function at
 // start rather than leaving it unlimited.
-func TestConfigLimits(t *testing.T) {
+func TestReadLimits(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -29,16 +30,9 @@ func TestConfigLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("TABLE_NAME", "t")
-			t.Setenv("KMS_KEY_ID", "alias/k")
-			for _, k := range []string{"RATE_LIMIT_TEST_PER_MINUTE", "RATE_LIMIT_ACTIONS_PER_MINUTE", "RATE_LIMIT_VALIDATIONS_PER_MINUTE"} {
-				v, ok := tt.env[k]
-				t.Setenv(k, v) // restores the variable after the test
-				if !ok {
-					os.Unsetenv(k)
-				}
-			}
-			c, err := ConfigFromEnv()
+			env := config.FromMap(tt.env)
+			limits := liveroutes.ReadLimits(env)
+			err := env.Err()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
@@ -48,8 +42,8 @@ func TestConfigLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Limits != tt.want {
-				t.Errorf("Limits = %+v, want %+v", c.Limits, tt.want)
+			if limits != tt.want {
+				t.Errorf("Limits = %+v, want %+v", limits, tt.want)
 			}
 		})
 	}

@@ -1,0 +1,66 @@
+package local
+
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/receiver"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/storeroutes"
+	"github.com/gatehouse/gatehouse/pkg/config"
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+	"github.com/gatehouse/gatehouse/pkg/rekey"
+	"github.com/gatehouse/gatehouse/pkg/telegramhook"
+)
+
+// Settings are every function's settings beyond bootstrap.Config: what
+// the Lambda functions each read for themselves, the local runner reads
+// together (ReadSettings) or a test builds directly.
+type Settings struct {
+	// Limits are the abuse limits; the zero value switches them off.
+	Limits httpapi.Limits
+	// UpdateTTL is how long received updates are kept; zero is the default.
+	UpdateTTL time.Duration
+	// Health tunes the health check.
+	Health healthcheck.Config
+	// Rotation tunes key rotation.
+	Rotation rekey.Config
+}
+
+// ReadSettings reads Settings from env as the functions do.
+func ReadSettings(env *config.Env) Settings {
+	return Settings{
+		Limits:    liveroutes.ReadLimits(env),
+		UpdateTTL: receiver.ReadUpdateTTL(env),
+		Health:    healthcheck.ReadConfig(env),
+		Rotation:  rotation.ReadConfig(env),
+	}
+}
+
+// Handlers returns the handler of every function behind a route, by
+// function name, each assembled over fn exactly as its functions/<name>
+// main assembles it. It does no I/O; problems of the assembly (a missing
+// KMS_KEY_ID, say) are in fn.Err.
+func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
+	read := storeroutes.API(fn)
+	live := liveroutes.API(fn, s.Limits)
+	described := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)), storeroutes.Options(fn)...)
+	return map[string]httpapi.Handler{
+		httpapi.FnListGateways:         read.ListGateways,
+		httpapi.FnGetGateway:           read.GetGateway,
+		httpapi.FnGatewayAudit:         read.GatewayAudit,
+		httpapi.FnHealthHistory:        read.HealthHistory,
+		httpapi.FnCreateGateway:        live.CreateGateway,
+		httpapi.FnUpdateGateway:        live.UpdateGateway,
+		httpapi.FnUpdateStatus:         live.UpdateStatus,
+		httpapi.FnDeleteGateway:        live.DeleteGateway,
+		httpapi.FnTestGateway:          live.TestGateway,
+		httpapi.FnGatewayAction:        live.GatewayAction,
+		httpapi.FnProviders:            described.Providers,
+		telegramhook.FnTelegramWebhook: receiver.Handler(fn, s.UpdateTTL).Handle,
+	}
+}

@@ -1,0 +1,58 @@
+// Package liveroutes assembles the routes that seal or open credentials and
+// call providers — create-gateway, update-gateway, update-gateway-status,
+// delete-gateway, test-gateway and gateway-action: KMS envelope encryption,
+// the provider registry, the lifecycle around provider calls and the abuse
+// limits counted in DynamoDB.
+package liveroutes
+
+import (
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/awsclients"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/storeroutes"
+	"github.com/gatehouse/gatehouse/pkg/config"
+	"github.com/gatehouse/gatehouse/pkg/dynamo"
+	"github.com/gatehouse/gatehouse/pkg/envelope"
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+)
+
+// MaxPerMinute bounds a configured limit; more is a typo, not a policy.
+const MaxPerMinute = 1_000_000
+
+// ReadLimits reads the abuse limits: RATE_LIMIT_TEST_PER_MINUTE,
+// RATE_LIMIT_ACTIONS_PER_MINUTE and RATE_LIMIT_VALIDATIONS_PER_MINUTE,
+// each an integer from 0 (no limit) to MaxPerMinute; unset is
+// httpapi.DefaultLimits. A bad value is recorded in env, never a silent
+// default: a limit the operator believes is on but is not is the failure
+// these settings exist to prevent.
+func ReadLimits(env *config.Env) httpapi.Limits {
+	d := httpapi.DefaultLimits
+	return httpapi.Limits{
+		TestsPerMinute:       env.Limit("RATE_LIMIT_TEST_PER_MINUTE", d.TestsPerMinute, MaxPerMinute),
+		ActionsPerMinute:     env.Limit("RATE_LIMIT_ACTIONS_PER_MINUTE", d.ActionsPerMinute, MaxPerMinute),
+		ValidationsPerMinute: env.Limit("RATE_LIMIT_VALIDATIONS_PER_MINUTE", d.ValidationsPerMinute, MaxPerMinute),
+	}
+}
+
+// API returns the API whose provider routes fn serves, with the abuse
+// limits of policy. It requires KMS_KEY_ID. It does no I/O.
+func API(fn *bootstrap.Function, policy httpapi.Limits) *httpapi.API {
+	ddb, table := awsclients.DynamoDB(fn), fn.Config.Table
+	return httpapi.New(Lifecycle(fn), append(storeroutes.Options(fn),
+		httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, table), policy))...)
+}
+
+// Lifecycle returns the gateway service over the table and KMS, and the
+// provider lifecycle around it. It requires KMS_KEY_ID.
+func Lifecycle(fn *bootstrap.Function) *lifecycle.Service {
+	cfg := fn.Config
+	fn.Require("KMS_KEY_ID", cfg.KeyID)
+	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
+	svc := gateway.NewService(dynamo.New(awsclients.DynamoDB(fn), cfg.Table), sealer)
+	return lifecycle.New(svc, providers.Registry(cfg),
+		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
+}

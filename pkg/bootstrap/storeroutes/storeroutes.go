@@ -1,0 +1,33 @@
+// Package storeroutes assembles the routes that only read the table —
+// list-gateways, get-gateway, gateway-audit and health-history: a DynamoDB
+// client, the gateway store and the health samples behind pkg/httpapi.
+// They seal and open no credentials and call no provider, so they link no
+// KMS client and no provider.
+package storeroutes
+
+import (
+	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/awsclients"
+	"github.com/gatehouse/gatehouse/pkg/dynamo"
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+)
+
+// API returns the API whose read routes fn serves. It does no I/O.
+func API(fn *bootstrap.Function) *httpapi.API {
+	ddb, table := awsclients.DynamoDB(fn), fn.Config.Table
+	svc := gateway.NewService(dynamo.New(ddb, table), nil)
+	return httpapi.New(lifecycle.New(svc, nil), append(Options(fn),
+		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)))...)
+}
+
+// Options are the settings of every route: the logger, the claim naming
+// the caller's organisations, the request timeout.
+func Options(fn *bootstrap.Function) []httpapi.Option {
+	return []httpapi.Option{
+		httpapi.WithLogger(fn.Log),
+		httpapi.WithOrgsClaim(fn.Config.OrgsClaim),
+		httpapi.WithRequestTimeout(fn.Config.Timeouts.Request),
+	}
+}

@@ -1,0 +1,82 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHelpers: each helper's default, valid values and refusals, with the
+// problem naming the variable and the value.
+func TestHelpers(t *testing.T) {
+	env := FromMap(map[string]string{
+		"S": " text ", "EMPTY": "  ", "B1": "TRUE", "B0": "0", "BX": "yes",
+		"I": "7", "IX": "7.5", "ILOW": "0", "L0": "0", "LX": "-1",
+		"D": "90s", "DZ": "0", "DZOK": "0s", "DX": "90", "DTINY": "10us", "DBIG": "2h",
+		"DAYS": "3", "DAYSX": "0",
+	})
+	if got := env.String("S", "d"); got != "text" {
+		t.Errorf("String = %q, want the trimmed value", got)
+	}
+	if got := env.String("EMPTY", "d"); got != "d" {
+		t.Errorf("String of a blank value = %q, want the default", got)
+	}
+	if got := env.String("UNSET", "d"); got != "d" {
+		t.Errorf("String of an unset value = %q", got)
+	}
+	if !env.Bool("B1", false) || env.Bool("B0", true) || !env.Bool("UNSET", true) || env.Bool("BX", false) {
+		t.Error("Bool read wrongly")
+	}
+	if got := env.Int("I", 1, 1, 10); got != 7 {
+		t.Errorf("Int = %d", got)
+	}
+	if got := env.Int("IX", 1, 1, 10); got != 1 {
+		t.Errorf("Int of a fraction = %d, want the default", got)
+	}
+	env.Int("ILOW", 1, 1, 10)
+	if got := env.Limit("L0", 5, 100); got != 0 {
+		t.Errorf("Limit 0 = %d, want 0 (off)", got)
+	}
+	env.Limit("LX", 5, 100)
+	if got := env.Duration("D", time.Second, time.Millisecond, time.Hour); got != 90*time.Second {
+		t.Errorf("Duration = %v", got)
+	}
+	if got := env.Duration("DZOK", time.Second, 0, 0); got != 0 {
+		t.Errorf("Duration 0 where 0 is allowed = %v", got)
+	}
+	env.Duration("DZ", time.Second, time.Millisecond, 0)
+	env.Duration("DX", time.Second, time.Millisecond, 0)
+	env.Duration("DTINY", time.Second, time.Millisecond, 0)
+	env.Duration("DBIG", time.Second, time.Millisecond, time.Hour)
+	if got := env.Days("DAYS", time.Hour, 1, 30); got != 72*time.Hour {
+		t.Errorf("Days = %v", got)
+	}
+	if got := env.Days("UNSET", time.Hour, 1, 30); got != time.Hour {
+		t.Errorf("Days unset = %v", got)
+	}
+	env.Days("DAYSX", time.Hour, 1, 30)
+	env.Required("MISSING")
+
+	err := env.Err()
+	if err == nil {
+		t.Fatal("no problems recorded")
+	}
+	for _, want := range []string{
+		`BX must be true or false, not "yes"`,
+		`IX must be a whole number from 1 to 10, not "7.5"`,
+		`ILOW must be a whole number from 1 to 10, not "0"`,
+		`LX must be an integer from 0 (no limit) to 100, not "-1"`,
+		`DZ must be a duration such as 10s or 3m, not "0"`,
+		`DX must be a duration`, `DTINY must be a duration`,
+		`DBIG must be a duration such as 10s or 3m, at most 1h0m0s, not "2h"`,
+		`DAYSX must be a whole number of days from 1 to 30, not "0"`,
+		`MISSING is not set`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems %q lack %q", err, want)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 10 {
+		t.Errorf("%d problems recorded, want 10:\n%v", n, err)
+	}
+}
