@@ -1,6 +1,7 @@
 package gatewaytest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) gateway.Store) {
 		{name: "cursor is a position", run: testCursorPosition},
 		{name: "audit trail", run: testAuditTrail},
 		{name: "concurrent writes", run: testConcurrentWrites},
+		{name: "a done context", run: testDoneContext},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
@@ -754,4 +756,50 @@ func testConcurrentWrites(t *testing.T, st gateway.Store) {
 		}
 		wantEqual(t, "bob's gateways", listAll(t, st, bob, gateway.ListFilter{}, 10), []string{rec.GatewayID})
 	})
+}
+
+// testDoneContext checks that a call whose context is done fails and
+// writes nothing: a caller that must record something after its request's
+// deadline has to ask for a context of its own.
+func testDoneContext(t *testing.T, st gateway.Store) {
+	mustCreate(t, st, minimalGateway("gw_1", alice, t0))
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	next := minimalGateway("gw_1", alice, t0)
+	next.Version, next.Name = 2, "renamed"
+	calls := []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{name: "CreateGateway", call: func(ctx context.Context) error {
+			return st.CreateGateway(ctx, minimalGateway("gw_2", alice, t0), event("gw_2", "ev-c", gateway.AuditCreated, t0), nil)
+		}},
+		{name: "GetGateway", call: func(ctx context.Context) error { _, err := st.GetGateway(ctx, "gw_1"); return err }},
+		{name: "UpdateGateway", call: func(ctx context.Context) error {
+			return st.UpdateGateway(ctx, next, 1, event("gw_1", "ev-u", gateway.AuditUpdated, t0))
+		}},
+		{name: "DeleteGateway", call: func(ctx context.Context) error {
+			return st.DeleteGateway(ctx, "gw_1", 1, event("gw_1", "ev-d", gateway.AuditDeleted, t0))
+		}},
+		{name: "ListGateways", call: func(ctx context.Context) error {
+			_, err := st.ListGateways(ctx, alice, gateway.ListFilter{}, 5, "")
+			return err
+		}},
+		{name: "ListAudit", call: func(ctx context.Context) error { _, err := st.ListAudit(ctx, "gw_1", 5, ""); return err }},
+		{name: "GetIdempotency", call: func(ctx context.Context) error { _, err := st.GetIdempotency(ctx, alice, "k"); return err }},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.call(cancelled); err == nil {
+				t.Error("a call with a cancelled context succeeded")
+			}
+			wantCode(t, "a call past its deadline", c.call(expired), gateway.CodeUnavailable)
+			wantEqual(t, "gw_1", mustGet(t, st, "gw_1"), minimalGateway("gw_1", alice, t0))
+			wantEqual(t, "trail", eventIDs(trail(t, st, "gw_1")), []string{"ev-create-gw_1"})
+			_, err := st.GetGateway(t.Context(), "gw_2")
+			wantCode(t, "GetGateway(gw_2)", err, gateway.CodeNotFound)
+		})
+	}
 }

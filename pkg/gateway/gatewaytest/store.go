@@ -53,10 +53,12 @@ const (
 // the real store would give back.
 //
 // Errors are *gateway.Error with the codes gateway.Store documents, plus
-// CodeConflict for a second gateway with the same id and CodeInternal for
+// CodeConflict for a second gateway with the same id, CodeInternal for
 // writes pkg/dynamo refuses as a caller's bug (a version that does not
 // follow, an audit event without an id or already recorded, a
-// CredentialInfo value DynamoDB cannot hold).
+// CredentialInfo value DynamoDB cannot hold), and for a call whose context
+// is done what pkg/dynamo answers then: CodeUnavailable after its deadline,
+// CodeInternal once cancelled.
 //
 // A Store is safe for concurrent use.
 type Store struct {
@@ -111,14 +113,25 @@ func (s *Store) Intercept(fn func(ctx context.Context, op Op, id string) error) 
 	s.intercept = fn
 }
 
+// enter runs the interceptor, then refuses a call whose context is done,
+// as the DynamoDB client does: a passed deadline is CodeUnavailable (the
+// store is too slow; retry), a cancellation CodeInternal.
 func (s *Store) enter(ctx context.Context, op Op, id string) error {
 	s.mu.Lock()
 	fn := s.intercept
 	s.mu.Unlock()
-	if fn == nil {
-		return nil
+	if fn != nil {
+		if err := fn(ctx, op, id); err != nil {
+			return err
+		}
 	}
-	return fn(ctx, op, id)
+	switch err := ctx.Err(); {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &gateway.Error{Code: gateway.CodeUnavailable, Message: "The data store is unavailable; retry.", Op: "gatewaytest." + string(op), Err: err, RetryAfter: 2}
+	case err != nil:
+		return gateway.Internal("gatewaytest."+string(op), err)
+	}
+	return nil
 }
 
 // CreateGateway writes g, its audit event ev and, if idem is not nil, the
