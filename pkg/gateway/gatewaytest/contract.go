@@ -52,14 +52,16 @@ func TestStore(t *testing.T, newStore func(t *testing.T) gateway.Store) {
 	}
 }
 
-var (
-	alice   = gateway.Owner{UserID: "alice"}
-	aliceAt = gateway.Owner{UserID: "alice", OrganizationID: "acme"}
-	bob     = gateway.Owner{UserID: "bob"}
-)
+// The owners of the contract's gateways: alice personally, alice in her
+// organisation acme, and bob. (Functions, not variables: this package
+// holds no state of its own.)
+func alice() gateway.Owner   { return gateway.Owner{UserID: "alice"} }
+func aliceAt() gateway.Owner { return gateway.Owner{UserID: "alice", OrganizationID: "acme"} }
+func bob() gateway.Owner     { return gateway.Owner{UserID: "bob"} }
 
-// t0 has a fraction of a second, so that fixed-width time keys are exercised.
-var t0 = time.Date(2025, 3, 4, 5, 6, 7, 120000000, time.UTC)
+// t0 is the contract's clock origin. It has a fraction of a second, so
+// that fixed-width time keys are exercised.
+func t0() time.Time { return time.Date(2025, 3, 4, 5, 6, 7, 120000000, time.UTC) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -72,13 +74,13 @@ func fullGateway(id string) *gateway.Gateway {
 		Config:              json.RawMessage(`{"allowedUpdates":["message"],"nested":{"n":1.5}}`),
 		CredentialInfo:      map[string]any{"botId": "123456", "hasSigningSecret": true, "n": 3.0, "list": []any{"a", false}, "none": nil},
 		SealedCredentials:   []byte{0, 1, 2, 0xfe, 0xff},
-		LastConnectedAt:     ptr(t0.Add(time.Minute)),
-		LastErrorAt:         ptr(t0.Add(2 * time.Minute)),
+		LastConnectedAt:     ptr(t0().Add(time.Minute)),
+		LastErrorAt:         ptr(t0().Add(2 * time.Minute)),
 		LastError:           "getMe: 401 Unauthorized",
-		CreatedAt:           t0,
-		UpdatedAt:           t0.Add(3 * time.Minute),
+		CreatedAt:           t0(),
+		UpdatedAt:           t0().Add(3 * time.Minute),
 		Version:             7,
-		LastCheckedAt:       ptr(t0.Add(4*time.Minute + 1)),
+		LastCheckedAt:       ptr(t0().Add(4*time.Minute + 1)),
 		LastLatencyMs:       ptr(int64(0)),
 		ConsecutiveFailures: 3,
 		WebhookSecretHash:   []byte("0123456789abcdef0123456789abcdef"),
@@ -174,15 +176,15 @@ func wantEqual(t *testing.T, what string, got, want any) {
 }
 
 func testCreateGet(t *testing.T, st gateway.Store) {
-	ev := event("gw_1", "ev1", gateway.AuditCreated, t0)
+	ev := event("gw_1", "ev1", gateway.AuditCreated, t0())
 	if err := st.CreateGateway(t.Context(), fullGateway("gw_1"), ev, nil); err != nil {
 		t.Fatalf("CreateGateway: %v", err)
 	}
 	wantEqual(t, "GetGateway", mustGet(t, st, "gw_1"), fullGateway("gw_1"))
 	wantEqual(t, "trail", trail(t, st, "gw_1"), []gateway.AuditEvent{ev})
 
-	again := minimalGateway("gw_1", bob, t0.Add(time.Hour))
-	err := st.CreateGateway(t.Context(), again, event("gw_1", "ev2", gateway.AuditCreated, t0.Add(time.Hour)), nil)
+	again := minimalGateway("gw_1", bob(), t0().Add(time.Hour))
+	err := st.CreateGateway(t.Context(), again, event("gw_1", "ev2", gateway.AuditCreated, t0().Add(time.Hour)), nil)
 	wantCode(t, "CreateGateway with a used id", err, gateway.CodeConflict)
 	wantEqual(t, "gateway after the refused create", mustGet(t, st, "gw_1"), fullGateway("gw_1"))
 	wantEqual(t, "trail after the refused create", trail(t, st, "gw_1"), []gateway.AuditEvent{ev})
@@ -193,26 +195,26 @@ func testCreateGet(t *testing.T, st gateway.Store) {
 
 func testNormalised(t *testing.T, st gateway.Store) {
 	zone := time.FixedZone("UTC+5", 5*3600)
-	g := minimalGateway("gw_n", alice, t0.In(zone))
+	g := minimalGateway("gw_n", alice(), t0().In(zone))
 	g.Config = nil
 	g.CredentialInfo = map[string]any{"i": 3, "i64": int64(-4), "strs": []string{"a"}, "kv": map[string]string{"k": "v"}, "num": json.Number("2.5")}
 	g.SealedCredentials, g.WebhookSecretHash = []byte{}, []byte{}
-	g.LastErrorAt = ptr(t0.Add(time.Second).In(zone))
+	g.LastErrorAt = ptr(t0().Add(time.Second).In(zone))
 	mustCreate(t, st, g)
 
 	got := mustGet(t, st, "gw_n")
-	want := minimalGateway("gw_n", alice, t0)
+	want := minimalGateway("gw_n", alice(), t0())
 	want.Config = json.RawMessage(`{}`) // the domain promises an object once stored
 	want.CredentialInfo = map[string]any{"i": 3.0, "i64": -4.0, "strs": []any{"a"}, "kv": map[string]any{"k": "v"}, "num": 2.5}
-	want.LastErrorAt = ptr(t0.Add(time.Second))
+	want.LastErrorAt = ptr(t0().Add(time.Second))
 	wantEqual(t, "stored gateway", got, want)
 	if got.CreatedAt.Location() != time.UTC || got.LastErrorAt.Location() != time.UTC {
 		t.Fatalf("times in %v and %v, want UTC", got.CreatedAt.Location(), got.LastErrorAt.Location())
 	}
 
-	bad := minimalGateway("gw_nan", alice, t0)
+	bad := minimalGateway("gw_nan", alice(), t0())
 	bad.CredentialInfo = map[string]any{"n": math.NaN()}
-	err := st.CreateGateway(t.Context(), bad, event("gw_nan", "ev-nan", gateway.AuditCreated, t0), nil)
+	err := st.CreateGateway(t.Context(), bad, event("gw_nan", "ev-nan", gateway.AuditCreated, t0()), nil)
 	wantCode(t, "CreateGateway with a NaN in CredentialInfo", err, gateway.CodeInternal)
 	_, err = st.GetGateway(t.Context(), "gw_nan")
 	wantCode(t, "GetGateway of the refused gateway", err, gateway.CodeNotFound)
@@ -226,16 +228,16 @@ func testCopies(t *testing.T, st gateway.Store) {
 	read := mustGet(t, st, "gw_c")
 	read.Name, read.CredentialInfo["botId"], read.Config[0] = "changed after get", "y", '['
 	read.CredentialInfo["list"].([]any)[0] = "z"
-	*read.LastConnectedAt = t0.Add(time.Hour)
+	*read.LastConnectedAt = t0().Add(time.Hour)
 
 	wantEqual(t, "stored gateway", mustGet(t, st, "gw_c"), fullGateway("gw_c"))
 }
 
 func testUpdate(t *testing.T, st gateway.Store) {
-	mustCreate(t, st, minimalGateway("gw_1", alice, t0))
+	mustCreate(t, st, minimalGateway("gw_1", alice(), t0()))
 	changed := func(version int64, name string) *gateway.Gateway {
-		g := minimalGateway("gw_1", alice, t0)
-		g.Name, g.Version, g.UpdatedAt = name, version, t0.Add(time.Duration(version)*time.Minute)
+		g := minimalGateway("gw_1", alice(), t0())
+		g.Name, g.Version, g.UpdatedAt = name, version, t0().Add(time.Duration(version)*time.Minute)
 		return g
 	}
 	tests := []struct {
@@ -254,7 +256,7 @@ func testUpdate(t *testing.T, st gateway.Store) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := event("gw_1", fmt.Sprintf("ev-up-%d", i), gateway.AuditUpdated, t0.Add(time.Duration(i+1)*time.Minute))
+			ev := event("gw_1", fmt.Sprintf("ev-up-%d", i), gateway.AuditUpdated, t0().Add(time.Duration(i+1)*time.Minute))
 			err := st.UpdateGateway(t.Context(), tt.g, tt.expected, ev)
 			wantCode(t, "UpdateGateway", err, tt.wantCode)
 			wantEqual(t, "stored", mustGet(t, st, "gw_1"), tt.wantStored)
@@ -265,9 +267,9 @@ func testUpdate(t *testing.T, st gateway.Store) {
 	}
 
 	t.Run("missing gateway", func(t *testing.T) {
-		g := minimalGateway("gw_missing", alice, t0)
+		g := minimalGateway("gw_missing", alice(), t0())
 		g.Version = 2
-		err := st.UpdateGateway(t.Context(), g, 1, event("gw_missing", "ev-x", gateway.AuditUpdated, t0))
+		err := st.UpdateGateway(t.Context(), g, 1, event("gw_missing", "ev-x", gateway.AuditUpdated, t0()))
 		wantCode(t, "UpdateGateway", err, gateway.CodeNotFound)
 		if evs := trail(t, st, "gw_missing"); len(evs) != 0 {
 			t.Fatalf("a missing gateway got %d audit events", len(evs))
@@ -276,9 +278,9 @@ func testUpdate(t *testing.T, st gateway.Store) {
 }
 
 func testDelete(t *testing.T, st gateway.Store) {
-	mustCreate(t, st, minimalGateway("gw_1", alice, t0))
+	mustCreate(t, st, minimalGateway("gw_1", alice(), t0()))
 	del := func(id string, version int64, evID string) error {
-		return st.DeleteGateway(t.Context(), id, version, event(id, evID, gateway.AuditDeleted, t0.Add(time.Hour)))
+		return st.DeleteGateway(t.Context(), id, version, event(id, evID, gateway.AuditDeleted, t0().Add(time.Hour)))
 	}
 
 	wantCode(t, "DeleteGateway at another version", del("gw_1", 2, "ev-d1"), gateway.CodeVersionMismatch)
@@ -302,24 +304,24 @@ func testDelete(t *testing.T, st gateway.Store) {
 
 func testAuditEvents(t *testing.T, st gateway.Store) {
 	ctx := t.Context()
-	g := minimalGateway("gw_1", alice, t0)
+	g := minimalGateway("gw_1", alice(), t0())
 	mustCreate(t, st, g)
 
 	t.Run("stored with its gateway and in UTC", func(t *testing.T) {
-		next := minimalGateway("gw_1", alice, t0)
+		next := minimalGateway("gw_1", alice(), t0())
 		next.Version = 2
-		ev := event("", "ev-utc", gateway.AuditUpdated, t0.Add(time.Second).In(time.FixedZone("UTC-3", -3*3600)))
+		ev := event("", "ev-utc", gateway.AuditUpdated, t0().Add(time.Second).In(time.FixedZone("UTC-3", -3*3600)))
 		if err := st.UpdateGateway(ctx, next, 1, ev); err != nil {
 			t.Fatalf("UpdateGateway: %v", err)
 		}
-		want := event("gw_1", "ev-utc", gateway.AuditUpdated, t0.Add(time.Second))
+		want := event("gw_1", "ev-utc", gateway.AuditUpdated, t0().Add(time.Second))
 		wantEqual(t, "newest event", trail(t, st, "gw_1")[0], want)
 	})
 
-	next := minimalGateway("gw_1", alice, t0)
+	next := minimalGateway("gw_1", alice(), t0())
 	next.Version = 3
 	create := func(ev gateway.AuditEvent) error {
-		return st.CreateGateway(ctx, minimalGateway("gw_2", alice, t0), ev, nil)
+		return st.CreateGateway(ctx, minimalGateway("gw_2", alice(), t0()), ev, nil)
 	}
 	update := func(ev gateway.AuditEvent) error { return st.UpdateGateway(ctx, next, 2, ev) }
 	del := func(ev gateway.AuditEvent) error { return st.DeleteGateway(ctx, "gw_1", 2, ev) }
@@ -328,11 +330,11 @@ func testAuditEvents(t *testing.T, st gateway.Store) {
 		write func(ev gateway.AuditEvent) error
 		ev    gateway.AuditEvent
 	}{
-		{name: "create without an event id", write: create, ev: event("gw_2", "", gateway.AuditCreated, t0)},
-		{name: "create with another gateway's event", write: create, ev: event("gw_1", "ev-other", gateway.AuditCreated, t0)},
-		{name: "update without an event id", write: update, ev: event("gw_1", "", gateway.AuditUpdated, t0)},
-		{name: "update recording an event twice", write: update, ev: event("", "ev-utc", gateway.AuditUpdated, t0.Add(time.Second))},
-		{name: "delete with another gateway's event", write: del, ev: event("gw_2", "ev-del", gateway.AuditDeleted, t0)},
+		{name: "create without an event id", write: create, ev: event("gw_2", "", gateway.AuditCreated, t0())},
+		{name: "create with another gateway's event", write: create, ev: event("gw_1", "ev-other", gateway.AuditCreated, t0())},
+		{name: "update without an event id", write: update, ev: event("gw_1", "", gateway.AuditUpdated, t0())},
+		{name: "update recording an event twice", write: update, ev: event("", "ev-utc", gateway.AuditUpdated, t0().Add(time.Second))},
+		{name: "delete with another gateway's event", write: del, ev: event("gw_2", "ev-del", gateway.AuditDeleted, t0())},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,43 +353,43 @@ func testIdempotency(t *testing.T, st gateway.Store) {
 	ctx := t.Context()
 	expires := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
 	create := func(id string, owner gateway.Owner, key string, exp time.Time) error {
-		g := minimalGateway(id, owner, t0)
+		g := minimalGateway(id, owner, t0())
 		// The record's GatewayID is the created gateway's, whatever the
 		// caller put there.
-		return st.CreateGateway(ctx, g, event(id, "ev-"+id, gateway.AuditCreated, t0),
+		return st.CreateGateway(ctx, g, event(id, "ev-"+id, gateway.AuditCreated, t0()),
 			&gateway.Idempotency{Owner: owner, Key: key, RequestHash: "hash-" + id, GatewayID: "ignored", ExpiresAt: exp})
 	}
 
 	t.Run("record written and read in whole seconds", func(t *testing.T) {
-		if err := create("gw_a", alice, "k1", expires.Add(900*time.Millisecond)); err != nil {
+		if err := create("gw_a", alice(), "k1", expires.Add(900*time.Millisecond)); err != nil {
 			t.Fatalf("CreateGateway: %v", err)
 		}
-		got, err := st.GetIdempotency(ctx, alice, "k1")
+		got, err := st.GetIdempotency(ctx, alice(), "k1")
 		if err != nil {
 			t.Fatalf("GetIdempotency: %v", err)
 		}
-		wantEqual(t, "record", got, &gateway.Idempotency{Owner: alice, Key: "k1", RequestHash: "hash-gw_a", GatewayID: "gw_a", ExpiresAt: expires})
+		wantEqual(t, "record", got, &gateway.Idempotency{Owner: alice(), Key: "k1", RequestHash: "hash-gw_a", GatewayID: "gw_a", ExpiresAt: expires})
 	})
 
 	t.Run("key reuse is a conflict and writes nothing", func(t *testing.T) {
-		wantCode(t, "CreateGateway with a used key", create("gw_b", alice, "k1", expires), gateway.CodeIdempotencyConflict)
+		wantCode(t, "CreateGateway with a used key", create("gw_b", alice(), "k1", expires), gateway.CodeIdempotencyConflict)
 		_, err := st.GetGateway(ctx, "gw_b")
 		wantCode(t, "GetGateway of the refused gateway", err, gateway.CodeNotFound)
 		if evs := trail(t, st, "gw_b"); len(evs) != 0 {
 			t.Fatalf("the refused gateway has %d audit events", len(evs))
 		}
-		rec, err := st.GetIdempotency(ctx, alice, "k1")
+		rec, err := st.GetIdempotency(ctx, alice(), "k1")
 		if err != nil || rec.GatewayID != "gw_a" {
 			t.Fatalf("record after the refused reuse = %+v, %v; want the first gateway's", rec, err)
 		}
 	})
 
 	t.Run("a key reused with a used gateway id is still a key conflict", func(t *testing.T) {
-		wantCode(t, "CreateGateway", create("gw_a", alice, "k1", expires), gateway.CodeIdempotencyConflict)
+		wantCode(t, "CreateGateway", create("gw_a", alice(), "k1", expires), gateway.CodeIdempotencyConflict)
 	})
 
 	t.Run("the same key of another owner is independent", func(t *testing.T) {
-		for _, o := range []gateway.Owner{aliceAt, bob} {
+		for _, o := range []gateway.Owner{aliceAt(), bob()} {
 			id := "gw_" + strings.ReplaceAll(o.Key(), "#", "_")
 			if err := create(id, o, "k1", expires); err != nil {
 				t.Fatalf("CreateGateway for %s: %v", o.Key(), err)
@@ -400,44 +402,44 @@ func testIdempotency(t *testing.T, st gateway.Store) {
 	})
 
 	t.Run("missing record", func(t *testing.T) {
-		_, err := st.GetIdempotency(ctx, alice, "never-used")
+		_, err := st.GetIdempotency(ctx, alice(), "never-used")
 		wantCode(t, "GetIdempotency", err, gateway.CodeNotFound)
 	})
 
 	t.Run("expired record is not found and may be replaced", func(t *testing.T) {
-		if err := create("gw_old", alice, "k2", time.Now().Add(-time.Hour)); err != nil {
+		if err := create("gw_old", alice(), "k2", time.Now().Add(-time.Hour)); err != nil {
 			t.Fatalf("CreateGateway: %v", err)
 		}
-		_, err := st.GetIdempotency(ctx, alice, "k2")
+		_, err := st.GetIdempotency(ctx, alice(), "k2")
 		wantCode(t, "GetIdempotency of an expired record", err, gateway.CodeNotFound)
 
-		if err := create("gw_new", alice, "k2", expires); err != nil {
+		if err := create("gw_new", alice(), "k2", expires); err != nil {
 			t.Fatalf("CreateGateway reusing an expired key: %v", err)
 		}
-		rec, err := st.GetIdempotency(ctx, alice, "k2")
+		rec, err := st.GetIdempotency(ctx, alice(), "k2")
 		if err != nil || rec.GatewayID != "gw_new" {
 			t.Fatalf("record = %+v, %v; want gw_new's", rec, err)
 		}
 	})
 }
 
-// seedOwners creates 23 gateways of alice with mixed types, statuses and
+// seedOwners creates 23 gateways of alice() with mixed types, statuses and
 // creation times (pairs share a time, so the id breaks ties; ids are out of
-// time order, so order must come from the time), and 5 each of alice in
-// acme and of bob. It returns alice's, newest first.
+// time order, so order must come from the time), and 5 each of alice() in
+// acme and of bob(). It returns alice()'s, newest first.
 func seedOwners(t *testing.T, st gateway.Store) []*gateway.Gateway {
 	t.Helper()
 	var mine []*gateway.Gateway
 	for i := range 23 {
-		g := minimalGateway(fmt.Sprintf("gw_%02d_%02d", (i*7)%23, i), alice, t0.Add(time.Duration(i/2)*700*time.Millisecond))
+		g := minimalGateway(fmt.Sprintf("gw_%02d_%02d", (i*7)%23, i), alice(), t0().Add(time.Duration(i/2)*700*time.Millisecond))
 		g.Type = gateway.Types[i%len(gateway.Types)]
 		g.Status = gateway.Statuses[(i/3)%len(gateway.Statuses)]
 		mustCreate(t, st, g)
 		mine = append(mine, g)
 	}
 	for i := range 5 {
-		for _, o := range []gateway.Owner{aliceAt, bob} {
-			g := minimalGateway(fmt.Sprintf("gw_%s_%02d", strings.ReplaceAll(o.Key(), "#", "_"), i), o, t0.Add(time.Duration(i)*3*time.Second))
+		for _, o := range []gateway.Owner{aliceAt(), bob()} {
+			g := minimalGateway(fmt.Sprintf("gw_%s_%02d", strings.ReplaceAll(o.Key(), "#", "_"), i), o, t0().Add(time.Duration(i)*3*time.Second))
 			g.Type, g.Status = gateway.Types[i%3], gateway.Statuses[i%4]
 			mustCreate(t, st, g)
 		}
@@ -504,13 +506,13 @@ func testList(t *testing.T, st gateway.Store) {
 		}
 		for _, limit := range []int{1, 4, 23, MaxLimit} {
 			t.Run(fmt.Sprintf("%s/limit %d", fc.name, limit), func(t *testing.T) {
-				wantEqual(t, "ids", listAll(t, st, alice, fc.f, limit), want)
+				wantEqual(t, "ids", listAll(t, st, alice(), fc.f, limit), want)
 			})
 		}
 	}
 
 	t.Run("page content", func(t *testing.T) {
-		p, err := st.ListGateways(t.Context(), alice, gateway.ListFilter{}, 1, "")
+		p, err := st.ListGateways(t.Context(), alice(), gateway.ListFilter{}, 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -522,10 +524,10 @@ func testList(t *testing.T, st gateway.Store) {
 			owner gateway.Owner
 			want  []string
 		}{
-			{owner: aliceAt, want: []string{"gw_ORG_acme_04", "gw_ORG_acme_03", "gw_ORG_acme_02", "gw_ORG_acme_01", "gw_ORG_acme_00"}},
+			{owner: aliceAt(), want: []string{"gw_ORG_acme_04", "gw_ORG_acme_03", "gw_ORG_acme_02", "gw_ORG_acme_01", "gw_ORG_acme_00"}},
 			// An organisation's gateways belong to it, not to the member.
 			{owner: gateway.Owner{UserID: "bob", OrganizationID: "acme"}, want: []string{"gw_ORG_acme_04", "gw_ORG_acme_03", "gw_ORG_acme_02", "gw_ORG_acme_01", "gw_ORG_acme_00"}},
-			{owner: bob, want: []string{"gw_USER_bob_04", "gw_USER_bob_03", "gw_USER_bob_02", "gw_USER_bob_01", "gw_USER_bob_00"}},
+			{owner: bob(), want: []string{"gw_USER_bob_04", "gw_USER_bob_03", "gw_USER_bob_02", "gw_USER_bob_01", "gw_USER_bob_00"}},
 			{owner: gateway.Owner{UserID: "carol"}, want: []string{}},
 		}
 		for _, tt := range tests {
@@ -537,14 +539,14 @@ func testList(t *testing.T, st gateway.Store) {
 func testCursors(t *testing.T, st gateway.Store) {
 	ctx := t.Context()
 	seedOwners(t, st)
-	g := minimalGateway("gw_audited", alice, t0)
+	g := minimalGateway("gw_audited", alice(), t0())
 	mustCreate(t, st, g)
 	for i := range 3 {
-		g.UpdatedAt = t0.Add(time.Duration(i+1) * time.Second)
+		g.UpdatedAt = t0().Add(time.Duration(i+1) * time.Second)
 		mustUpdate(t, st, g, fmt.Sprint("ev", i))
 	}
-	mustCreate(t, st, minimalGateway("gw_other", alice, t0))
-	mustUpdate(t, st, minimalGateway("gw_other", alice, t0), "ev-other")
+	mustCreate(t, st, minimalGateway("gw_other", alice(), t0()))
+	mustUpdate(t, st, minimalGateway("gw_other", alice(), t0()), "ev-other")
 
 	listCursor := func(owner gateway.Owner) string {
 		t.Helper()
@@ -562,11 +564,11 @@ func testCursors(t *testing.T, st gateway.Store) {
 		}
 		return p.Next
 	}
-	listAlice := func(c string) error { _, err := st.ListGateways(ctx, alice, gateway.ListFilter{}, 5, c); return err }
+	listAlice := func(c string) error { _, err := st.ListGateways(ctx, alice(), gateway.ListFilter{}, 5, c); return err }
 	auditOf := func(c string) error { _, err := st.ListAudit(ctx, "gw_audited", 5, c); return err }
 
 	// The controls prove the refusals below are for the cursor's origin.
-	if err := listAlice(listCursor(alice)); err != nil {
+	if err := listAlice(listCursor(alice())); err != nil {
 		t.Fatalf("alice's own cursor: %v", err)
 	}
 	if err := auditOf(auditCursor("gw_audited")); err != nil {
@@ -579,11 +581,11 @@ func testCursors(t *testing.T, st gateway.Store) {
 	}{
 		{name: "garbage", list: listAlice, cursor: "!!not base64!!"},
 		{name: "huge", list: listAlice, cursor: strings.Repeat("A", 20000)},
-		{name: "another owner's cursor", list: listAlice, cursor: listCursor(bob)},
-		{name: "the same user's organisation cursor", list: listAlice, cursor: listCursor(aliceAt)},
+		{name: "another owner's cursor", list: listAlice, cursor: listCursor(bob())},
+		{name: "the same user's organisation cursor", list: listAlice, cursor: listCursor(aliceAt())},
 		{name: "an audit cursor for a listing", list: listAlice, cursor: auditCursor("gw_audited")},
 		{name: "garbage for a trail", list: auditOf, cursor: "garbage"},
-		{name: "a listing cursor for a trail", list: auditOf, cursor: listCursor(alice)},
+		{name: "a listing cursor for a trail", list: auditOf, cursor: listCursor(alice())},
 		{name: "another gateway's audit cursor", list: auditOf, cursor: auditCursor("gw_other")},
 	}
 	for _, tt := range tests {
@@ -591,7 +593,7 @@ func testCursors(t *testing.T, st gateway.Store) {
 	}
 
 	for _, limit := range []int{0, -1, MaxLimit + 1} {
-		_, err := st.ListGateways(ctx, alice, gateway.ListFilter{}, limit, "")
+		_, err := st.ListGateways(ctx, alice(), gateway.ListFilter{}, limit, "")
 		wantField(t, fmt.Sprintf("ListGateways limit %d", limit), err, "limit")
 		_, err = st.ListAudit(ctx, "gw_audited", limit, "")
 		wantField(t, fmt.Sprintf("ListAudit limit %d", limit), err, "limit")
@@ -604,23 +606,23 @@ func testCursorPosition(t *testing.T, st gateway.Store) {
 	ctx := t.Context()
 	var ids []string
 	for i := range 5 {
-		g := minimalGateway(fmt.Sprintf("gw_p%d", i), alice, t0.Add(time.Duration(i)*time.Second))
+		g := minimalGateway(fmt.Sprintf("gw_p%d", i), alice(), t0().Add(time.Duration(i)*time.Second))
 		mustCreate(t, st, g)
 		ids = append([]string{g.ID}, ids...) // newest first
 	}
-	p, err := st.ListGateways(ctx, alice, gateway.ListFilter{}, 2, "")
+	p, err := st.ListGateways(ctx, alice(), gateway.ListFilter{}, 2, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantEqual(t, "first page", []string{p.Gateways[0].ID, p.Gateways[1].ID}, ids[:2])
 	// The last gateway of the page goes, and a newer one comes.
-	if err := st.DeleteGateway(ctx, ids[1], 1, event(ids[1], "ev-del", gateway.AuditDeleted, t0.Add(time.Hour))); err != nil {
+	if err := st.DeleteGateway(ctx, ids[1], 1, event(ids[1], "ev-del", gateway.AuditDeleted, t0().Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(t, st, minimalGateway("gw_newest", alice, t0.Add(time.Hour)))
-	wantEqual(t, "rest", listAll(t, st, alice, gateway.ListFilter{}, 2)[1:], append([]string{ids[0]}, ids[2:]...))
+	mustCreate(t, st, minimalGateway("gw_newest", alice(), t0().Add(time.Hour)))
+	wantEqual(t, "rest", listAll(t, st, alice(), gateway.ListFilter{}, 2)[1:], append([]string{ids[0]}, ids[2:]...))
 
-	p, err = st.ListGateways(ctx, alice, gateway.ListFilter{}, 5, p.Next)
+	p, err = st.ListGateways(ctx, alice(), gateway.ListFilter{}, 5, p.Next)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,23 +635,23 @@ func testCursorPosition(t *testing.T, st gateway.Store) {
 
 func testAuditTrail(t *testing.T, st gateway.Store) {
 	ctx := t.Context()
-	g := minimalGateway("gw_1", alice, t0)
+	g := minimalGateway("gw_1", alice(), t0())
 	mustCreate(t, st, g)
-	mustCreate(t, st, minimalGateway("gw_2", alice, t0))
+	mustCreate(t, st, minimalGateway("gw_2", alice(), t0()))
 
 	// Newest first: the updates, then the creation.
-	want := []gateway.AuditEvent{event("gw_1", "ev-create-gw_1", gateway.AuditCreated, t0)}
+	want := []gateway.AuditEvent{event("gw_1", "ev-create-gw_1", gateway.AuditCreated, t0())}
 	for i := range 7 {
 		g.Version++
 		// Whole and fractional seconds mixed: order must still be time order.
-		ev := event("gw_1", fmt.Sprintf("ev-%02d", i), gateway.AuditUpdated, t0.Add(time.Duration(i+1)*500*time.Millisecond))
+		ev := event("gw_1", fmt.Sprintf("ev-%02d", i), gateway.AuditUpdated, t0().Add(time.Duration(i+1)*500*time.Millisecond))
 		if err := st.UpdateGateway(ctx, g, g.Version-1, ev); err != nil {
 			t.Fatalf("UpdateGateway %d: %v", i, err)
 		}
 		want = append([]gateway.AuditEvent{ev}, want...)
 	}
 	// Two events of one instant: the event id breaks the tie, descending.
-	at := t0.Add(time.Hour)
+	at := t0().Add(time.Hour)
 	for _, id := range []string{"ev-b", "ev-a", "ev-c"} {
 		g.Version++
 		if err := st.UpdateGateway(ctx, g, g.Version-1, event("gw_1", id, gateway.AuditUpdated, at)); err != nil {
@@ -730,11 +732,11 @@ func testConcurrentWrites(t *testing.T, st gateway.Store) {
 	}
 
 	t.Run("updates of one version", func(t *testing.T) {
-		mustCreate(t, st, minimalGateway("gw_1", alice, t0))
+		mustCreate(t, st, minimalGateway("gw_1", alice(), t0()))
 		winner := race(t, func(i int) error {
-			g := minimalGateway("gw_1", alice, t0)
+			g := minimalGateway("gw_1", alice(), t0())
 			g.Name, g.Version = fmt.Sprintf("writer %d", i), 2
-			return st.UpdateGateway(t.Context(), g, 1, event("gw_1", fmt.Sprintf("ev-w%d", i), gateway.AuditUpdated, t0.Add(time.Minute)))
+			return st.UpdateGateway(t.Context(), g, 1, event("gw_1", fmt.Sprintf("ev-w%d", i), gateway.AuditUpdated, t0().Add(time.Minute)))
 		})
 		got := mustGet(t, st, "gw_1")
 		if want := fmt.Sprintf("writer %d", winner); got.Name != want || got.Version != 2 {
@@ -747,14 +749,14 @@ func testConcurrentWrites(t *testing.T, st gateway.Store) {
 		expires := time.Now().Add(time.Hour)
 		winner := race(t, func(i int) error {
 			id := fmt.Sprintf("gw_k%d", i)
-			return st.CreateGateway(t.Context(), minimalGateway(id, bob, t0), event(id, "ev-"+id, gateway.AuditCreated, t0),
-				&gateway.Idempotency{Owner: bob, Key: "same", RequestHash: id, ExpiresAt: expires})
+			return st.CreateGateway(t.Context(), minimalGateway(id, bob(), t0()), event(id, "ev-"+id, gateway.AuditCreated, t0()),
+				&gateway.Idempotency{Owner: bob(), Key: "same", RequestHash: id, ExpiresAt: expires})
 		})
-		rec, err := st.GetIdempotency(t.Context(), bob, "same")
+		rec, err := st.GetIdempotency(t.Context(), bob(), "same")
 		if want := fmt.Sprintf("gw_k%d", winner); err != nil || rec.GatewayID != want {
 			t.Fatalf("record = %+v, %v; want %s's", rec, err, want)
 		}
-		wantEqual(t, "bob's gateways", listAll(t, st, bob, gateway.ListFilter{}, 10), []string{rec.GatewayID})
+		wantEqual(t, "bob's gateways", listAll(t, st, bob(), gateway.ListFilter{}, 10), []string{rec.GatewayID})
 	})
 }
 
@@ -762,33 +764,33 @@ func testConcurrentWrites(t *testing.T, st gateway.Store) {
 // writes nothing: a caller that must record something after its request's
 // deadline has to ask for a context of its own.
 func testDoneContext(t *testing.T, st gateway.Store) {
-	mustCreate(t, st, minimalGateway("gw_1", alice, t0))
+	mustCreate(t, st, minimalGateway("gw_1", alice(), t0()))
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
 	expired, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
 	defer cancel()
-	next := minimalGateway("gw_1", alice, t0)
+	next := minimalGateway("gw_1", alice(), t0())
 	next.Version, next.Name = 2, "renamed"
 	calls := []struct {
 		name string
 		call func(ctx context.Context) error
 	}{
 		{name: "CreateGateway", call: func(ctx context.Context) error {
-			return st.CreateGateway(ctx, minimalGateway("gw_2", alice, t0), event("gw_2", "ev-c", gateway.AuditCreated, t0), nil)
+			return st.CreateGateway(ctx, minimalGateway("gw_2", alice(), t0()), event("gw_2", "ev-c", gateway.AuditCreated, t0()), nil)
 		}},
 		{name: "GetGateway", call: func(ctx context.Context) error { _, err := st.GetGateway(ctx, "gw_1"); return err }},
 		{name: "UpdateGateway", call: func(ctx context.Context) error {
-			return st.UpdateGateway(ctx, next, 1, event("gw_1", "ev-u", gateway.AuditUpdated, t0))
+			return st.UpdateGateway(ctx, next, 1, event("gw_1", "ev-u", gateway.AuditUpdated, t0()))
 		}},
 		{name: "DeleteGateway", call: func(ctx context.Context) error {
-			return st.DeleteGateway(ctx, "gw_1", 1, event("gw_1", "ev-d", gateway.AuditDeleted, t0))
+			return st.DeleteGateway(ctx, "gw_1", 1, event("gw_1", "ev-d", gateway.AuditDeleted, t0()))
 		}},
 		{name: "ListGateways", call: func(ctx context.Context) error {
-			_, err := st.ListGateways(ctx, alice, gateway.ListFilter{}, 5, "")
+			_, err := st.ListGateways(ctx, alice(), gateway.ListFilter{}, 5, "")
 			return err
 		}},
 		{name: "ListAudit", call: func(ctx context.Context) error { _, err := st.ListAudit(ctx, "gw_1", 5, ""); return err }},
-		{name: "GetIdempotency", call: func(ctx context.Context) error { _, err := st.GetIdempotency(ctx, alice, "k"); return err }},
+		{name: "GetIdempotency", call: func(ctx context.Context) error { _, err := st.GetIdempotency(ctx, alice(), "k"); return err }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {
@@ -796,7 +798,7 @@ func testDoneContext(t *testing.T, st gateway.Store) {
 				t.Error("a call with a cancelled context succeeded")
 			}
 			wantCode(t, "a call past its deadline", c.call(expired), gateway.CodeUnavailable)
-			wantEqual(t, "gw_1", mustGet(t, st, "gw_1"), minimalGateway("gw_1", alice, t0))
+			wantEqual(t, "gw_1", mustGet(t, st, "gw_1"), minimalGateway("gw_1", alice(), t0()))
 			wantEqual(t, "trail", eventIDs(trail(t, st, "gw_1")), []string{"ev-create-gw_1"})
 			_, err := st.GetGateway(t.Context(), "gw_2")
 			wantCode(t, "GetGateway(gw_2)", err, gateway.CodeNotFound)
