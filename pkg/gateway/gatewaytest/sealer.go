@@ -85,7 +85,7 @@ func (s *Sealer) Seal(_ context.Context, plaintext []byte, binding map[string]st
 	return json.Marshal(blob{Binding: maps.Clone(binding), Nonce: nonce, Data: mask(plaintext, nonce)})
 }
 
-// Open returns the plaintext of blob if it was sealed under binding.
+// Open returns the plaintext of b if b was sealed under binding.
 //
 // Errors: CodeCredentialsUnreadable when it was not, or does not decode;
 // the error given to Fail.
