@@ -9,16 +9,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/gateway/gatewaytest"
 	"github.com/gatehouse/gatehouse/pkg/health"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -111,239 +109,6 @@ func fzPickID(id string) string {
 	return id
 }
 
-// memStore is an in-memory gateway.Store with pkg/dynamo's conditions:
-// versions, idempotency records, owner-scoped cursors.
-type memStore struct {
-	mu       sync.Mutex
-	gateways map[string]*gateway.Gateway
-	audit    map[string][]gateway.AuditEvent
-	idem     map[string]gateway.Idempotency
-}
-
-var _ gateway.Store = (*memStore)(nil)
-
-func newMemStore() *memStore {
-	return &memStore{gateways: map[string]*gateway.Gateway{}, audit: map[string][]gateway.AuditEvent{}, idem: map[string]gateway.Idempotency{}}
-}
-
-// copyGateway copies g deeply enough that no caller can change the store
-// without a write (the lifecycle edits CredentialInfo in place).
-func copyGateway(g *gateway.Gateway) *gateway.Gateway {
-	cp := *g
-	cp.Config = bytes.Clone(g.Config)
-	cp.CredentialInfo = maps.Clone(g.CredentialInfo)
-	cp.SealedCredentials = bytes.Clone(g.SealedCredentials)
-	cp.WebhookSecretHash = bytes.Clone(g.WebhookSecretHash)
-	return &cp
-}
-
-func copyEvent(ev gateway.AuditEvent) gateway.AuditEvent {
-	ev.Changes = slices.Clone(ev.Changes)
-	ev.Details = maps.Clone(ev.Details)
-	return ev
-}
-
-func idemID(o gateway.Owner, key string) string { return o.Key() + "\x00" + key }
-
-func (s *memStore) CreateGateway(_ context.Context, g *gateway.Gateway, ev gateway.AuditEvent, idem *gateway.Idempotency) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if idem != nil {
-		if _, ok := s.idem[idemID(idem.Owner, idem.Key)]; ok {
-			return gateway.Errorf(gateway.CodeIdempotencyConflict, "idempotency record exists")
-		}
-		s.idem[idemID(idem.Owner, idem.Key)] = *idem
-	}
-	s.gateways[g.ID] = copyGateway(g)
-	s.audit[g.ID] = append(s.audit[g.ID], copyEvent(ev))
-	return nil
-}
-
-func (s *memStore) GetGateway(_ context.Context, id string) (*gateway.Gateway, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.gateways[id]
-	if !ok {
-		return nil, gateway.NotFound()
-	}
-	return copyGateway(g), nil
-}
-
-func (s *memStore) check(id string, version int64) error {
-	g, ok := s.gateways[id]
-	if !ok {
-		return gateway.NotFound()
-	}
-	if g.Version != version {
-		return gateway.Errorf(gateway.CodeVersionMismatch, "version mismatch")
-	}
-	return nil
-}
-
-func (s *memStore) UpdateGateway(_ context.Context, g *gateway.Gateway, expectedVersion int64, ev gateway.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(g.ID, expectedVersion); err != nil {
-		return err
-	}
-	s.gateways[g.ID] = copyGateway(g)
-	s.audit[g.ID] = append(s.audit[g.ID], copyEvent(ev))
-	return nil
-}
-
-func (s *memStore) DeleteGateway(_ context.Context, id string, expectedVersion int64, ev gateway.AuditEvent) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.check(id, expectedVersion); err != nil {
-		return err
-	}
-	delete(s.gateways, id)
-	s.audit[id] = append(s.audit[id], copyEvent(ev))
-	return nil
-}
-
-// memCursor is the fake's page cursor: the listing and the offset.
-type memCursor struct {
-	Scope  string `json:"s"`
-	Offset int    `json:"o"`
-}
-
-func (s *memStore) page(scope string, n, limit int, cursor string) (from, to int, next string, err error) {
-	if limit < 1 || limit > 100 {
-		return 0, 0, "", gateway.Invalid(gateway.FieldError{Field: "limit", Message: "out of range"})
-	}
-	if cursor != "" {
-		var c memCursor
-		b, derr := base64.RawURLEncoding.DecodeString(cursor)
-		if derr != nil || json.Unmarshal(b, &c) != nil || c.Scope != scope || c.Offset < 1 || c.Offset > n {
-			return 0, 0, "", gateway.Invalid(gateway.FieldError{Field: "cursor", Message: "The cursor is malformed."})
-		}
-		from = c.Offset
-	}
-	to = min(from+limit, n)
-	if to < n {
-		b, _ := json.Marshal(memCursor{Scope: scope, Offset: to})
-		next = base64.RawURLEncoding.EncodeToString(b)
-	}
-	return from, to, next, nil
-}
-
-func (s *memStore) ListGateways(_ context.Context, owner gateway.Owner, f gateway.ListFilter, limit int, cursor string) (gateway.Page, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var all []*gateway.Gateway
-	for _, g := range s.gateways {
-		if g.Owner().Key() == owner.Key() && (f.Type == "" || g.Type == f.Type) && (f.Status == "" || g.Status == f.Status) {
-			all = append(all, g)
-		}
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
-			return all[i].CreatedAt.After(all[j].CreatedAt)
-		}
-		return all[i].ID > all[j].ID
-	})
-	scope := fmt.Sprintf("gateways:%s:%s:%s", owner.Key(), f.Type, f.Status)
-	from, to, next, err := s.page(scope, len(all), limit, cursor)
-	if err != nil {
-		return gateway.Page{}, err
-	}
-	p := gateway.Page{Next: next}
-	for _, g := range all[from:to] {
-		p.Gateways = append(p.Gateways, copyGateway(g))
-	}
-	return p, nil
-}
-
-func (s *memStore) ListAudit(_ context.Context, gatewayID string, limit int, cursor string) (gateway.AuditPage, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	evs := s.audit[gatewayID]
-	from, to, next, err := s.page("audit:"+gatewayID, len(evs), limit, cursor)
-	if err != nil {
-		return gateway.AuditPage{}, err
-	}
-	p := gateway.AuditPage{Next: next}
-	for i := from; i < to; i++ {
-		p.Events = append(p.Events, copyEvent(evs[len(evs)-1-i])) // newest first
-	}
-	return p, nil
-}
-
-func (s *memStore) GetIdempotency(_ context.Context, owner gateway.Owner, key string) (*gateway.Idempotency, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.idem[idemID(owner, key)]
-	if !ok {
-		return nil, gateway.NotFound()
-	}
-	return &rec, nil
-}
-
-// snapshot is the store's whole content as bytes: two equal snapshots mean
-// nothing was written.
-func (s *memStore) snapshot(tb testing.TB) []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := json.Marshal(struct {
-		Gateways map[string]*gateway.Gateway
-		Audit    map[string][]gateway.AuditEvent
-		Idem     map[string]gateway.Idempotency
-	}{s.gateways, s.audit, s.idem})
-	if err != nil {
-		tb.Fatalf("snapshot: %v", err)
-	}
-	return b
-}
-
-// restore replaces the store's content with a deep copy of from's.
-func (s *memStore) restore(from *memStore) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.gateways = make(map[string]*gateway.Gateway, len(from.gateways))
-	for id, g := range from.gateways {
-		s.gateways[id] = copyGateway(g)
-	}
-	s.audit = make(map[string][]gateway.AuditEvent, len(from.audit))
-	for id, evs := range from.audit {
-		cp := make([]gateway.AuditEvent, len(evs))
-		for i, ev := range evs {
-			cp[i] = copyEvent(ev)
-		}
-		s.audit[id] = cp
-	}
-	s.idem = maps.Clone(from.idem)
-}
-
-// memSealer seals by XOR under the binding: not encryption, but a blob
-// opens only under the binding it was sealed for, and holds no plaintext.
-type memSealer struct{}
-
-type memBlob struct {
-	Binding map[string]string `json:"b"`
-	Data    []byte            `json:"d"`
-}
-
-func xor(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		out[i] = c ^ 0x5a
-	}
-	return out
-}
-
-func (memSealer) Seal(_ context.Context, plaintext []byte, binding map[string]string) ([]byte, error) {
-	return json.Marshal(memBlob{Binding: binding, Data: xor(plaintext)})
-}
-
-func (memSealer) Open(_ context.Context, blob []byte, binding map[string]string) ([]byte, error) {
-	var b memBlob
-	if err := json.Unmarshal(blob, &b); err != nil || !maps.Equal(b.Binding, binding) {
-		return nil, &gateway.Error{Code: gateway.CodeCredentialsUnreadable, Message: "The stored credentials of this gateway cannot be read; replace them."}
-	}
-	return xor(b.Data), nil
-}
-
 // memSamples serves two health samples for any gateway.
 type memSamples struct{}
 
@@ -387,8 +152,8 @@ func (h *hookReceiver) deliveries() []string {
 // fzWorld is everything one fuzz process serves requests with.
 type fzWorld struct {
 	handlers map[string]httpapi.Handler
-	store    *memStore
-	seeded   *memStore
+	store    *gatewaytest.Store
+	seeded   *gatewaytest.Store
 	tg       *telegramtest.Server
 	openai   *aitest.Server
 	hook     *hookReceiver
@@ -420,7 +185,7 @@ func loopbackOnly(roots *x509.CertPool, addrs ...string) (*provider.Client, *htt
 func newFzWorld(tb testing.TB) *fzWorld {
 	tb.Helper()
 	w := &fzWorld{
-		store: newMemStore(), seeded: newMemStore(), hook: &hookReceiver{}, logs: &bytes.Buffer{},
+		store: gatewaytest.NewStore(), seeded: gatewaytest.NewStore(), hook: &hookReceiver{}, logs: &bytes.Buffer{},
 		tg:     telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true}),
 		openai: aitest.NewServer(aitest.OpenAI, aitest.Options{APIKey: fzAIKey}),
 	}
@@ -445,7 +210,8 @@ func newFzWorld(tb testing.TB) *fzWorld {
 			tb.Fatal(err)
 		}
 	}
-	svc := gateway.NewService(w.store, memSealer{})
+	sealer := gatewaytest.NewSealer()
+	svc := gateway.NewService(w.store, sealer)
 	life := lifecycle.New(svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{})).Handlers()
@@ -454,7 +220,7 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	// credentials do not open), one of her organisation's, one of bob's.
 	seal := func(g *gateway.Gateway, c gateway.Credentials) {
 		plain, _ := json.Marshal(c)
-		g.SealedCredentials, _ = memSealer{}.Seal(context.Background(), plain, gateway.Binding(g))
+		g.SealedCredentials, _ = sealer.Seal(context.Background(), plain, gateway.Binding(g))
 		g.CredentialInfo = c.Info(g.Type)
 	}
 	connectedAt := fzSeededAt.Add(time.Hour)
@@ -481,18 +247,23 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	mk(fzAliceHook, "alice", "", "Alice hook", gateway.TypeWebhook, gateway.StatusConnected,
 		gateway.Credentials{URL: hookSrv.URL + "/hook", SigningSecret: fzSigning})
 	mk(fzAliceBroken, "alice", "", "Alice broken", gateway.TypeTelegramBot, gateway.StatusError, gateway.Credentials{BotToken: fzTokenBroken})
-	w.seeded.gateways[fzAliceBroken].SealedCredentials = []byte(`{"b":{"gatewayId":"elsewhere"},"d":""}`)
+	broken, err := w.seeded.GetGateway(context.Background(), fzAliceBroken)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	broken.SealedCredentials, _ = sealer.Seal(context.Background(), []byte(`{}`), map[string]string{"gatewayId": "elsewhere"})
+	w.seeded.MustPut(tb, broken)
 	mk(fzAcmeBot, "alice", "acme", "Acme bot", gateway.TypeTelegramBot, gateway.StatusDisconnected, gateway.Credentials{BotToken: fzTokenAcme})
 	mk(fzBobBot, "bob", "", "Bob bot", gateway.TypeTelegramBot, gateway.StatusConnected, gateway.Credentials{BotToken: fzTokenBob})
-	w.seeded.idem[idemID(gateway.Owner{UserID: "alice"}, fzIdemKeyAlice)] = gateway.Idempotency{
-		Owner: gateway.Owner{UserID: "alice"}, Key: fzIdemKeyAlice, RequestHash: "0000", GatewayID: fzAliceBot, ExpiresAt: fzSeededAt.Add(24 * time.Hour)}
+	w.seeded.PutIdempotency(gateway.Idempotency{
+		Owner: gateway.Owner{UserID: "alice"}, Key: fzIdemKeyAlice, RequestHash: "0000", GatewayID: fzAliceBot, ExpiresAt: fzSeededAt.Add(24 * time.Hour)})
 	w.secrets = []string{fzTokenAlice, fzTokenAcme, fzTokenBob, fzTokenBroken, fzAIKey, fzSigning, fzWebhookSecret}
 	return w
 }
 
 // reset returns the world to its seeded state.
 func (w *fzWorld) reset() {
-	w.store.restore(w.seeded)
+	w.store.Restore(w.seeded)
 	w.tg.Reset()
 	w.openai.Reset()
 	w.hook.deliveries()
@@ -600,7 +371,7 @@ func (w *fzWorld) secretsOf(in fzInput) []string {
 
 func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	w.reset()
-	before := w.store.snapshot(t)
+	before := w.store.Snapshot(t)
 	ev, fn := in.event()
 	resp, err := w.handlers[fn](context.Background(), ev)
 	if err != nil {
@@ -647,7 +418,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	provided := strings.HasPrefix(problemType, edge.ProblemTypeBase+"upstream_")
 	changes := w.changingCalls()
 	if st >= 400 && st < 500 && !provided {
-		if after := w.store.snapshot(t); !bytes.Equal(after, before) {
+		if after := w.store.Snapshot(t); !bytes.Equal(after, before) {
 			t.Fatalf("%s refused with %d but changed the store: %s", fn, st, resp.Body)
 		}
 		if len(changes) > 0 {
@@ -656,7 +427,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	}
 
 	secrets := w.secretsOf(in)
-	after := string(w.store.snapshot(t))
+	after := string(w.store.Snapshot(t))
 	var hdrs strings.Builder
 	for k, v := range resp.Headers {
 		hdrs.WriteString(k + ": " + v + "\n")
@@ -767,9 +538,14 @@ func FuzzRoutes(f *testing.F) {
 func TestFuzzRoutesHarness(t *testing.T) {
 	w := newFzWorld(t)
 	w.reset()
-	before := w.store.snapshot(t)
-	w.store.gateways[fzAliceBot].Name = "changed"
-	if bytes.Equal(before, w.store.snapshot(t)) {
+	before := w.store.Snapshot(t)
+	g, err := w.store.GetGateway(t.Context(), fzAliceBot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Name = "changed"
+	w.store.MustPut(t, g)
+	if bytes.Equal(before, w.store.Snapshot(t)) {
 		t.Error("the snapshot does not see a changed name")
 	}
 	in := fzInput{route: fzCreate, headers: fzJSON, body: `{"name":"` + fzAIKey + `"}`, sub: fzAlice}

@@ -19,6 +19,9 @@ type fakeStore struct {
 	gws    []*rekey.Entry
 	writes []rekey.Write
 	cp     *rekey.Checkpoint
+	// countErr and saveErr, when set, are what CountGateways and
+	// SaveCheckpoint return.
+	countErr, saveErr error
 }
 
 func newFakeStore(n int) *fakeStore {
@@ -33,6 +36,9 @@ func newFakeStore(n int) *fakeStore {
 func (s *fakeStore) CountGateways(ctx context.Context, seg, segments int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.countErr != nil {
+		return 0, s.countErr
+	}
 	if seg > 0 {
 		return 0, nil
 	}
@@ -110,6 +116,9 @@ func (s *fakeStore) LoadCheckpoint(ctx context.Context) (rekey.Checkpoint, bool,
 func (s *fakeStore) SaveCheckpoint(ctx context.Context, cp rekey.Checkpoint, fresh bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.saveErr != nil {
+		return s.saveErr
+	}
 	if !fresh && (s.cp == nil || s.cp.RunID != cp.RunID) {
 		return gateway.Errorf(gateway.CodeConflict, "taken over")
 	}

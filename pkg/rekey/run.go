@@ -35,52 +35,92 @@ func (r *Rotator) Run(ctx context.Context, opts Options) (Summary, error) {
 	if opts.DryRun && opts.Resume {
 		return Summary{DryRun: true}, gateway.Errorf(gateway.CodeInvalid, "A dry run cannot resume a run; start it without resume.")
 	}
+	ru := r.newRun(opts)
+	if opts.Resume {
+		if sum, finished, err := ru.resume(ctx); finished || err != nil {
+			return sum, err
+		}
+	} else if sum, err := ru.begin(ctx); err != nil {
+		return sum, err
+	}
+	ru.baseline()
+	ru.walk(ctx)
+	err := ru.settle(ctx)
+	err = ru.saveFinal(ctx, err)
+	return ru.report(err)
+}
+
+// newRun prepares one invocation of Run, with its deadline's margin.
+func (r *Rotator) newRun(opts Options) *run {
 	ru := &run{r: r, dry: opts.DryRun, started: r.now(), sem: make(chan struct{}, r.cfg.Concurrency), listed: map[string]bool{}}
 	if !opts.Deadline.IsZero() {
 		ru.stopAt = opts.Deadline.Add(-r.cfg.Margin)
 	}
-	if opts.Resume {
-		cp, ok, err := r.store.LoadCheckpoint(ctx)
-		switch {
-		case err != nil:
-			return Summary{}, err
-		case !ok:
-			return Summary{}, gateway.Errorf(gateway.CodeConflict, "There is no rotation to resume; start one without resume.")
-		case cp.Complete:
-			// Nothing left: answering with the finished run's summary lets
-			// a caller loop "resume until complete" without special cases.
-			ru.cp = cp
-			return ru.summary(true), nil
-		case cp.KeyID != r.cfg.KeyID:
-			return Summary{}, gateway.Errorf(gateway.CodeConflict,
-				"Rotation %s seals under key %s, not the configured %s; start a new rotation instead of resuming it.", cp.RunID, cp.KeyID, r.cfg.KeyID)
-		case len(cp.Segments) == 0 || len(cp.Segments) > MaxSegments:
-			return Summary{}, gateway.Internal("rekey.Run", fmt.Errorf("checkpoint of run %s has %d segments", cp.RunID, len(cp.Segments)))
-		}
-		ru.cp, ru.resumed = cp, true
-		for _, ref := range cp.Unreadable {
-			ru.listed[ref.ID] = true
-		}
-	} else {
-		total, err := ru.count(ctx)
-		if err != nil {
-			return Summary{DryRun: ru.dry}, err
-		}
-		ru.cp = Checkpoint{StartedAt: ru.started.UTC(), KeyID: r.cfg.KeyID, Total: total, Segments: make([]SegmentState, r.cfg.Segments)}
-		if !ru.dry {
-			ru.cp.RunID = newRunID(ru.started)
-			ru.cp.UpdatedAt = ru.started.UTC()
-			if err := r.store.SaveCheckpoint(ctx, ru.cp, true); err != nil {
-				return ru.summary(false), err
-			}
+	return ru
+}
+
+// resume loads the latest run's checkpoint to continue it. finished is true
+// when that run is already complete: its summary is then the answer, and
+// nothing is to be done. Errors: the store's; CodeConflict when there is
+// nothing to resume or the run seals under another key; CodeInternal for a
+// checkpoint with an impossible number of segments.
+func (ru *run) resume(ctx context.Context) (sum Summary, finished bool, err error) {
+	cp, ok, err := ru.r.store.LoadCheckpoint(ctx)
+	switch {
+	case err != nil:
+		return Summary{}, false, err
+	case !ok:
+		return Summary{}, false, gateway.Errorf(gateway.CodeConflict, "There is no rotation to resume; start one without resume.")
+	case cp.Complete:
+		// Nothing left: answering with the finished run's summary lets
+		// a caller loop "resume until complete" without special cases.
+		ru.cp = cp
+		return ru.summary(true), true, nil
+	case cp.KeyID != ru.r.cfg.KeyID:
+		return Summary{}, false, gateway.Errorf(gateway.CodeConflict,
+			"Rotation %s seals under key %s, not the configured %s; start a new rotation instead of resuming it.", cp.RunID, cp.KeyID, ru.r.cfg.KeyID)
+	case len(cp.Segments) == 0 || len(cp.Segments) > MaxSegments:
+		return Summary{}, false, gateway.Internal("rekey.Run", fmt.Errorf("checkpoint of run %s has %d segments", cp.RunID, len(cp.Segments)))
+	}
+	ru.cp, ru.resumed = cp, true
+	for _, ref := range cp.Unreadable {
+		ru.listed[ref.ID] = true
+	}
+	return Summary{}, false, nil
+}
+
+// begin starts a new run: it counts the gateways and, unless this is a dry
+// run, names the run and saves its first checkpoint, which takes over from
+// any run before it. On an error, the summary says what there is to say.
+func (ru *run) begin(ctx context.Context) (Summary, error) {
+	total, err := ru.count(ctx)
+	if err != nil {
+		return Summary{DryRun: ru.dry}, err
+	}
+	ru.cp = Checkpoint{StartedAt: ru.started.UTC(), KeyID: ru.r.cfg.KeyID, Total: total, Segments: make([]SegmentState, ru.r.cfg.Segments)}
+	if !ru.dry {
+		ru.cp.RunID = newRunID(ru.started)
+		ru.cp.UpdatedAt = ru.started.UTC()
+		if err := ru.r.store.SaveCheckpoint(ctx, ru.cp, true); err != nil {
+			return ru.summary(false), err
 		}
 	}
+	return Summary{}, nil
+}
+
+// baseline sets what this invocation's progress is measured from: the
+// counts its checkpoint already holds, and its start.
+func (ru *run) baseline() {
 	for _, s := range ru.cp.Segments {
 		ru.live.Add(s.Counts)
 	}
 	ru.startScanned = ru.live.Scanned
 	ru.lastSave, ru.lastProgress = ru.started, ru.started
+}
 
+// walk works through every segment not yet done, each in a goroutine of
+// its own, and returns when all of them have ended or stopped.
+func (ru *run) walk(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i := range ru.cp.Segments {
 		if ru.cp.Segments[i].Done {
@@ -93,7 +133,12 @@ func (r *Rotator) Run(ctx context.Context, opts Options) (Summary, error) {
 		}()
 	}
 	wg.Wait()
+}
 
+// settle marks the checkpoint complete when every segment is done, and
+// returns the error the run stopped with: its own, or ctx's when ctx ended
+// before the run was complete.
+func (ru *run) settle(ctx context.Context) error {
 	ru.mu.Lock()
 	complete := true
 	for _, s := range ru.cp.Segments {
@@ -105,14 +150,29 @@ func (r *Rotator) Run(ctx context.Context, opts Options) (Summary, error) {
 	if err == nil && ctx.Err() != nil && !complete {
 		err = ctx.Err()
 	}
-	if !ru.dry {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
-		serr := ru.save(sctx, true)
-		cancel()
-		if serr != nil && !gateway.IsCode(err, gateway.CodeConflict) {
-			err = errors.Join(err, serr)
-		}
+	return err
+}
+
+// saveFinal saves the checkpoint a run ends with (not in a dry run), even
+// when ctx has just ended, and adds a failure to save to err. A save
+// refused because another run took over says nothing err does not.
+func (ru *run) saveFinal(ctx context.Context, err error) error {
+	if ru.dry {
+		return err
 	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	serr := ru.save(sctx, true)
+	cancel()
+	if serr != nil && !gateway.IsCode(err, gateway.CodeConflict) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// report sends the last progress line, logs how the run ended and returns
+// its summary, with an interruption by ctx named as such.
+func (ru *run) report(err error) (Summary, error) {
+	r := ru.r
 	sum := ru.summary(false)
 	r.progress(ru.line(sum.Counts, sum.PerSecond))
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

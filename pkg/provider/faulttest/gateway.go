@@ -3,10 +3,9 @@ package faulttest
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"sync"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/gateway/gatewaytest"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
@@ -17,9 +16,8 @@ const PublicURL = "https://gatehouse.example.com"
 
 // Gateway is one gateway held in memory and driven through pkg/lifecycle
 // exactly as the HTTP API drives it, so that a test sees the domain error
-// (and so the HTTP status) that a provider's failure becomes. Its
-// credentials are stored unencrypted: this is a test double of the store
-// and the sealer, nothing else.
+// (and so the HTTP status) that a provider's failure becomes. The store and
+// the sealer under it are gatewaytest's in-memory ones.
 type Gateway struct {
 	life  *lifecycle.Service
 	actor gateway.Actor
@@ -38,7 +36,7 @@ func NewGateway(ctx context.Context, p provider.Provider, creds gateway.Credenti
 	if len(config) == 0 {
 		config = json.RawMessage("{}")
 	}
-	svc := gateway.NewService(&memStore{gateways: map[string]*gateway.Gateway{}}, plainSealer{})
+	svc := gateway.NewService(gatewaytest.NewStore(), gatewaytest.NewSealer())
 	g := &Gateway{
 		life:  lifecycle.New(svc, reg, lifecycle.WithPublicURL(PublicURL), lifecycle.WithAllowPrivateNetworks(true)),
 		actor: gateway.Actor{UserID: "faulttest", RequestID: "faulttest"},
@@ -95,100 +93,4 @@ func (g *Gateway) Execute(ctx context.Context, action string, params json.RawMes
 // Stored returns the gateway as it is stored now.
 func (g *Gateway) Stored(ctx context.Context) (*gateway.Gateway, error) {
 	return g.life.Gateways().Get(ctx, g.actor, g.id)
-}
-
-// plainSealer stores credentials as they are. Only a test may do this.
-type plainSealer struct{}
-
-func (plainSealer) Seal(_ context.Context, plaintext []byte, _ map[string]string) ([]byte, error) {
-	return append([]byte(nil), plaintext...), nil
-}
-
-func (plainSealer) Open(_ context.Context, blob []byte, _ map[string]string) ([]byte, error) {
-	return append([]byte(nil), blob...), nil
-}
-
-// memStore is gateway.Store over a map, enough for one gateway's lifecycle:
-// no listing, no idempotency, audit events counted but not kept.
-type memStore struct {
-	mu       sync.Mutex
-	gateways map[string]*gateway.Gateway
-}
-
-var errUnsupported = errors.New("faulttest: not supported by the in-memory store")
-
-// clone copies g deeply enough that the service's changes to a read copy
-// never reach the stored one before it is written back.
-func clone(g *gateway.Gateway) *gateway.Gateway {
-	c := *g
-	if g.CredentialInfo != nil {
-		c.CredentialInfo = make(map[string]any, len(g.CredentialInfo))
-		for k, v := range g.CredentialInfo {
-			c.CredentialInfo[k] = v
-		}
-	}
-	c.SealedCredentials = append([]byte(nil), g.SealedCredentials...)
-	c.WebhookSecretHash = append([]byte(nil), g.WebhookSecretHash...)
-	c.Config = append(json.RawMessage(nil), g.Config...)
-	return &c
-}
-
-func (m *memStore) CreateGateway(_ context.Context, g *gateway.Gateway, _ gateway.AuditEvent, _ *gateway.Idempotency) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.gateways[g.ID]; ok {
-		return gateway.Errorf(gateway.CodeConflict, "A gateway with this id already exists.")
-	}
-	m.gateways[g.ID] = clone(g)
-	return nil
-}
-
-func (m *memStore) GetGateway(_ context.Context, id string) (*gateway.Gateway, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	g, ok := m.gateways[id]
-	if !ok {
-		return nil, gateway.NotFound()
-	}
-	return clone(g), nil
-}
-
-func (m *memStore) UpdateGateway(_ context.Context, g *gateway.Gateway, expected int64, _ gateway.AuditEvent) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, ok := m.gateways[g.ID]
-	switch {
-	case !ok:
-		return gateway.NotFound()
-	case cur.Version != expected:
-		return gateway.Errorf(gateway.CodeVersionMismatch, "The gateway has been changed since it was read.")
-	}
-	m.gateways[g.ID] = clone(g)
-	return nil
-}
-
-func (m *memStore) DeleteGateway(_ context.Context, id string, expected int64, _ gateway.AuditEvent) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cur, ok := m.gateways[id]
-	switch {
-	case !ok:
-		return gateway.NotFound()
-	case cur.Version != expected:
-		return gateway.Errorf(gateway.CodeVersionMismatch, "The gateway has been changed since it was read.")
-	}
-	delete(m.gateways, id)
-	return nil
-}
-
-func (m *memStore) ListGateways(context.Context, gateway.Owner, gateway.ListFilter, int, string) (gateway.Page, error) {
-	return gateway.Page{}, gateway.Internal("faulttest.ListGateways", errUnsupported)
-}
-
-func (m *memStore) ListAudit(context.Context, string, int, string) (gateway.AuditPage, error) {
-	return gateway.AuditPage{}, gateway.Internal("faulttest.ListAudit", errUnsupported)
-}
-
-func (m *memStore) GetIdempotency(context.Context, gateway.Owner, string) (*gateway.Idempotency, error) {
-	return nil, gateway.NotFound()
 }
