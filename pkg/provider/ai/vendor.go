@@ -50,6 +50,10 @@ type Vendor struct {
 	// deprecated max_tokens for max_completion_tokens (its reasoning models
 	// refuse the old name); the compatible APIs still read max_tokens.
 	maxTokensField string
+	// requiresBaseURL is set for a vendor that runs on the user's own
+	// machine: its default address is only a guess, and one the SSRF guard
+	// refuses outside local development.
+	requiresBaseURL bool
 }
 
 var vendors = []Vendor{
@@ -68,12 +72,21 @@ var vendors = []Vendor{
 	{Name: "groq", Label: "Groq", DefaultBaseURL: "https://api.groq.com/openai/v1", Format: FormatOpenAI, RequiresAPIKey: true,
 		DefaultModel: "llama-3.1-8b-instant", ExampleModels: []string{"llama-3.1-8b-instant", "llama-3.3-70b-versatile"}, maxTokensField: "max_tokens"},
 	{Name: "ollama", Label: "Ollama", DefaultBaseURL: "http://localhost:11434", Format: FormatOllama, RequiresAPIKey: false,
-		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}},
+		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}, requiresBaseURL: true},
 }
 
 // Vendors returns every supported AI provider, in the order the dashboard
 // shows them.
 func Vendors() []Vendor { return slices.Clone(vendors) }
+
+// namesOfVendors lists the vendors' names, in the order of Vendors.
+func namesOfVendors() []string {
+	names := make([]string, len(vendors))
+	for i, v := range vendors {
+		names[i] = v.Name
+	}
+	return names
+}
 
 // LookupVendor returns the vendor named name.
 func LookupVendor(name string) (Vendor, bool) {

@@ -62,8 +62,11 @@ var UpdateTypes = []string{
 }
 
 // TokenPattern is the shape of a bot token: the bot's numeric id, a colon,
-// and a secret of URL-safe characters (35 in tokens issued today).
-const TokenPattern = gateway.BotTokenPattern
+// and a secret of URL-safe characters (35 in tokens issued today; a range
+// allows for change without accepting anything else). It is the one
+// definition in Go: CheckCredentials applies it, and GET /api/providers
+// hands it to the dashboard (credential field "botToken"), which mirrors it.
+const TokenPattern = `^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$`
 
 var tokenShape = regexp.MustCompile(TokenPattern)
 
