@@ -10,8 +10,21 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
-	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 )
+
+// WebhookRegistrar is a provider whose Connect registers a webhook through
+// which the remote system delivers a gateway's updates to Gatehouse
+// (Telegram). The sweep holds its gateways to the webhook rules of judge,
+// comparing the webhook state of their health results
+// (provider.HealthResult.Webhook) with the URL that Connect registers. A
+// provider that wraps such a provider must implement it too, or its
+// gateways lose those rules.
+type WebhookRegistrar interface {
+	// WebhookURL returns the URL Connect registers for gatewayID under
+	// publicURL, Gatehouse's public API base URL. Errors: when the two make
+	// no URL.
+	WebhookURL(publicURL, gatewayID string) (string, error)
+}
 
 // Messages of the sweep's own findings. The takeover message starts with
 // MsgWebhookTakenOver, which the issue and the dashboard rely on.
@@ -44,30 +57,32 @@ func (w *Worker) due(g *gateway.Gateway, now time.Time) bool {
 	return true
 }
 
-// judge turns the provider's report into a Result, adding Telegram's
-// webhook rules for a gateway that should have Gatehouse's webhook: one
-// that is CONNECTED, or ERROR after having been connected (a passed check
-// would make it CONNECTED again).
+// judge turns the provider's report into a Result. For a gateway whose
+// provider registers a webhook (hook is not nil; Telegram) it adds the
+// webhook rules when the gateway should have Gatehouse's webhook: when it
+// is CONNECTED, or ERROR after having been connected (a passed check would
+// make it CONNECTED again).
 //
-//   - getWebhookInfo shows another URL, or none: webhook_taken_over, because
+//   - The webhook is at another URL, or none: webhook_taken_over, because
 //     the token is being used elsewhere and no update reaches Gatehouse.
-//   - last_error_date within WebhookErrorWindow: webhook_error, with
-//     Telegram's last_error_message behind WebhookErrorPrefix, so the
+//   - The last failed delivery is within WebhookErrorWindow: webhook_error,
+//     with the remote system's message behind WebhookErrorPrefix, so the
 //     webhook function clears it when updates arrive again.
 //
-// A stuck CONNECTING Telegram gateway whose bot works is connect_unfinished,
-// and stays so in ERROR: the dead connect may have registered a webhook
-// secret other than the stored one, so only a new connect makes it
-// trustworthy.
-func (w *Worker) judge(g *gateway.Gateway, h provider.HealthResult, now time.Time) Result {
+// A stuck CONNECTING gateway of such a provider whose credentials work is
+// connect_unfinished, and stays so in ERROR: the dead connect may have
+// registered a webhook secret other than the stored one, so only a new
+// connect makes it trustworthy.
+func (w *Worker) judge(g *gateway.Gateway, hook WebhookRegistrar, h provider.HealthResult, now time.Time) Result {
 	r := Result{Outcome: Outcome(h.Outcome), Error: h.Error, LatencyMs: h.LatencyMs}
 	if r.Outcome == "" {
 		r.Outcome = OutcomeProviderError
 	}
-	if n, ok := intDetail(h.Details, "pendingUpdateCount"); ok {
+	if h.Webhook != nil {
+		n := h.Webhook.PendingUpdateCount
 		r.PendingUpdateCount = &n
 	}
-	if g.Type != gateway.TypeTelegramBot || !h.Healthy {
+	if hook == nil || !h.Healthy {
 		return r
 	}
 	if g.Status == gateway.StatusConnecting || (g.Status == gateway.StatusError && g.LastError == MsgConnectUnfinished) {
@@ -77,21 +92,22 @@ func (w *Worker) judge(g *gateway.Gateway, h provider.HealthResult, now time.Tim
 	if g.Status != gateway.StatusConnected && g.LastConnectedAt == nil {
 		return r
 	}
-	if got, ok := h.Details["webhookUrl"].(string); ok && w.cfg.PublicURL != "" {
-		if want, err := telegram.WebhookURL(w.cfg.PublicURL, g.ID); err == nil && got != want {
-			r.Outcome, r.Error = OutcomeWebhookTakenOver, takenOverMessage(got)
+	st := h.Webhook
+	if st == nil {
+		return r // the check could not read the webhook: nothing to judge
+	}
+	if w.cfg.PublicURL != "" {
+		if want, err := hook.WebhookURL(w.cfg.PublicURL, g.ID); err == nil && st.URL != want {
+			r.Outcome, r.Error = OutcomeWebhookTakenOver, takenOverMessage(st.URL)
 			return r
 		}
 	}
-	if at, ok := h.Details["lastWebhookErrorAt"].(string); ok {
-		t, err := time.Parse(time.RFC3339, at)
-		if err == nil && now.Sub(t) <= w.cfg.WebhookErrorWindow {
-			msg, _ := h.Details["lastWebhookError"].(string)
-			if msg == "" {
-				msg = "Telegram reported an error"
-			}
-			r.Outcome, r.Error = OutcomeWebhookError, WebhookErrorPrefix+msg
+	if !st.LastErrorAt.IsZero() && now.Sub(st.LastErrorAt) <= w.cfg.WebhookErrorWindow {
+		msg := st.LastError
+		if msg == "" {
+			msg = "Telegram reported an error"
 		}
+		r.Outcome, r.Error = OutcomeWebhookError, WebhookErrorPrefix+msg
 	}
 	return r
 }
@@ -108,21 +124,6 @@ func takenOverMessage(other string) string {
 	}
 	return MsgWebhookTakenOver + ": Telegram delivers this bot's updates to " + host +
 		", so its token is used elsewhere; connect the gateway again to take it back."
-}
-
-func intDetail(d map[string]any, key string) (int64, bool) {
-	switch v := d[key].(type) {
-	case int:
-		return int64(v), true
-	case int64:
-		return v, true
-	case float64:
-		return int64(v), true
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil
-	}
-	return 0, false
 }
 
 // check runs one gateway's check and records it: the gateway write (if
@@ -146,7 +147,8 @@ func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t 
 		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
 		h := p.CheckHealth(cctx, creds, g.Config)
 		cancel()
-		res = w.judge(g, h, w.now())
+		hook, _ := p.(WebhookRegistrar)
+		res = w.judge(g, hook, h, w.now())
 	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
 		res = Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}
 	default:
