@@ -134,28 +134,8 @@ func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t 
 		return
 	}
 	log := w.log.With("gatewayId", g.ID, "sweep", sweep)
-	p, err := w.registry.Get(g.Type)
-	if err != nil {
-		t.errors.Add(1)
-		log.Error("health: no provider", "type", g.Type, "error", err)
-		return
-	}
-	var res Result
-	creds, err := w.opener.Credentials(ctx, g)
-	switch {
-	case err == nil:
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
-		h := p.CheckHealth(cctx, creds, g.Config)
-		cancel()
-		hook, _ := p.(WebhookRegistrar)
-		res = w.judge(g, hook, h, w.now())
-	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
-		res = Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}
-	default:
-		// KMS or the network failed us: that is Gatehouse's outage, not the
-		// gateway's, so there is no verdict and nothing is recorded.
-		t.errors.Add(1)
-		log.Error("health: credentials unavailable", "error", err)
+	res, ok := w.examine(ctx, g, log, t)
+	if !ok {
 		return
 	}
 	t.checked.Add(1)
@@ -164,51 +144,101 @@ func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t 
 	} else {
 		t.failed.Add(1)
 	}
-
 	now := w.now().UTC()
-	d := Decide(g, res, now, Policy{FailureThreshold: w.cfg.FailureThreshold, TouchInterval: w.cfg.TouchInterval})
-	status := g.Status
-	if d.Write {
-		cw := CheckWrite{
-			GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
-			ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
-			LastConnectedAt: d.LastConnectedAt,
-		}
-		if d.StatusChanged() {
-			ev := gateway.AuditEvent{
-				ID: newID(), GatewayID: g.ID, Action: gateway.AuditStatusChanged,
-				Actor: gateway.Actor{System: Actor}, At: now, Changes: []string{"status"},
-				Details: map[string]string{
-					"from": string(d.From), "to": string(d.To), "reason": d.Reason,
-					"result": string(res.Outcome), "latencyMs": strconv.FormatInt(res.LatencyMs, 10), "sweep": sweep,
-				},
-			}
-			cw.Status, cw.Event = d.To, &ev
-		}
-		ok, err := w.store.RecordCheck(ctx, cw)
-		switch {
-		case err != nil:
-			t.errors.Add(1)
-			log.Error("health: recording the check failed", "error", err)
-		case !ok:
-			// The user changed (or deleted) the gateway after it was read:
-			// their change wins, and the next sweep judges the new state.
-			t.conflicts.Add(1)
-			log.Info("health: gateway changed during the check; result not written")
-		default:
-			t.written.Add(1)
-			status = d.To
-			if d.StatusChanged() {
-				t.changes.Add(1)
-				log.Info("health: status changed", "from", d.From, "to", d.To, "result", res.Outcome)
-				w.publish(ctx, log, StatusChange{
-					GatewayID: g.ID, Type: g.Type, UserID: g.UserID, OrganizationID: g.OrganizationID,
-					OldStatus: d.From, NewStatus: d.To, Reason: d.Reason, Outcome: res.Outcome,
-					At: now, Sweep: sweep, Version: g.Version + 1,
-				}, t)
-			}
-		}
+	status := w.record(ctx, g, res, now, sweep, log, t)
+	w.sample(ctx, g, res, status, now, log, t)
+}
+
+// examine opens g's credentials, asks its provider for a health check and
+// judges the answer. It reports false, having counted and logged an error,
+// when there is no verdict: no provider for the type, or credentials that
+// could not be opened for a reason that is Gatehouse's and not the
+// gateway's. Credentials that do not open for this gateway are a verdict
+// (credentials_unreadable), and no provider call.
+func (w *Worker) examine(ctx context.Context, g *gateway.Gateway, log *slog.Logger, t *tally) (Result, bool) {
+	p, err := w.registry.Get(g.Type)
+	if err != nil {
+		t.errors.Add(1)
+		log.Error("health: no provider", "type", g.Type, "error", err)
+		return Result{}, false
 	}
+	creds, err := w.opener.Credentials(ctx, g)
+	switch {
+	case err == nil:
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
+		h := p.CheckHealth(cctx, creds, g.Config)
+		cancel()
+		hook, _ := p.(WebhookRegistrar)
+		return w.judge(g, hook, h, w.now()), true
+	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
+		return Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}, true
+	default:
+		// KMS or the network failed us: that is Gatehouse's outage, not the
+		// gateway's, so there is no verdict and nothing is recorded.
+		t.errors.Add(1)
+		log.Error("health: credentials unavailable", "error", err)
+		return Result{}, false
+	}
+}
+
+// record applies Decide to res and, when it asks for a write, writes the
+// check to g (with the audit event of a status change) and publishes the
+// change. It returns g's status as the sweep leaves it: the new one when
+// the write went through, else the one read.
+func (w *Worker) record(ctx context.Context, g *gateway.Gateway, res Result, now time.Time, sweep string, log *slog.Logger, t *tally) gateway.Status {
+	d := Decide(g, res, now, Policy{FailureThreshold: w.cfg.FailureThreshold, TouchInterval: w.cfg.TouchInterval})
+	if !d.Write {
+		return g.Status
+	}
+	cw := CheckWrite{
+		GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
+		ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
+		LastConnectedAt: d.LastConnectedAt,
+	}
+	if d.StatusChanged() {
+		cw.Status, cw.Event = d.To, statusEvent(g, d, res, now, sweep)
+	}
+	ok, err := w.store.RecordCheck(ctx, cw)
+	switch {
+	case err != nil:
+		t.errors.Add(1)
+		log.Error("health: recording the check failed", "error", err)
+		return g.Status
+	case !ok:
+		// The user changed (or deleted) the gateway after it was read:
+		// their change wins, and the next sweep judges the new state.
+		t.conflicts.Add(1)
+		log.Info("health: gateway changed during the check; result not written")
+		return g.Status
+	}
+	t.written.Add(1)
+	if d.StatusChanged() {
+		t.changes.Add(1)
+		log.Info("health: status changed", "from", d.From, "to", d.To, "result", res.Outcome)
+		w.publish(ctx, log, StatusChange{
+			GatewayID: g.ID, Type: g.Type, UserID: g.UserID, OrganizationID: g.OrganizationID,
+			OldStatus: d.From, NewStatus: d.To, Reason: d.Reason, Outcome: res.Outcome,
+			At: now, Sweep: sweep, Version: g.Version + 1,
+		}, t)
+	}
+	return d.To
+}
+
+// statusEvent is the audit event of the status change d makes to g.
+func statusEvent(g *gateway.Gateway, d Decision, res Result, now time.Time, sweep string) *gateway.AuditEvent {
+	return &gateway.AuditEvent{
+		ID: newID(), GatewayID: g.ID, Action: gateway.AuditStatusChanged,
+		Actor: gateway.Actor{System: Actor}, At: now, Changes: []string{"status"},
+		Details: map[string]string{
+			"from": string(d.From), "to": string(d.To), "reason": d.Reason,
+			"result": string(res.Outcome), "latencyMs": strconv.FormatInt(res.LatencyMs, 10), "sweep": sweep,
+		},
+	}
+}
+
+// sample stores the check in g's history, with the status the sweep left
+// it in.
+func (w *Worker) sample(ctx context.Context, g *gateway.Gateway, res Result, status gateway.Status, now time.Time, log *slog.Logger, t *tally) {
 	s := Sample{
 		GatewayID: g.ID, At: now, Outcome: res.Outcome, LatencyMs: res.LatencyMs, Status: status,
 		Error: shorten(res.Error, maxSampleError), PendingUpdateCount: res.PendingUpdateCount,
