@@ -11,13 +11,17 @@
 // (CONNECTING, then CONNECTED, or ERROR with lastError) around Connect and
 // Disconnect, and persists what they return (ConnectResult).
 //
-// Names follow the seed: register/get/has/getAll/getTypes/getProviderInfo/
-// unregister/clear are Registry's Register/Get/Has/All/Types/Info/Unregister/
-// Clear; connect/disconnect/validateCredentials/execute/checkHealth/
-// getSupportedActions are Provider's methods; GatewayNotConnectedError,
-// UnsupportedActionError and InvalidCredentialsError are NotConnectedError,
-// UnsupportedActionError and InvalidCredentialsError; TelegramApiError and
-// AIApiError are telegram.APIError and ai.APIError.
+// A provider owns what Gatehouse knows of its gateway type: its credential
+// and config fields (Info), their shape (CheckCredentials, CheckConfig),
+// what of the credentials may be shown (CredentialInfo), its actions and
+// its remote API. Other packages ask it rather than keep such knowledge
+// themselves: the domain through the Registry (gateway.CredentialRules),
+// the health sweep through HealthResult.Webhook and health's small
+// WebhookRegistrar interface. Its failures are the typed errors of this
+// package (InvalidCredentialsError, InvalidParamsError,
+// UnsupportedActionError, NotConnectedError, UnreachableError,
+// ResponseError) and the remote API's own (telegram.APIError, ai.APIError,
+// webhook.DeliveryError), each classified by Classify.
 package provider
 
 import (
