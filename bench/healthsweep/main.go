@@ -128,7 +128,7 @@ func run(n int, delay time.Duration, concurrency, segments int, kind string, swe
 
 	cfg := health.Config{Concurrency: concurrency, Segments: segments, PublicURL: publicURL, Budget: time.Hour}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := health.NewWorker(store, gateway.NewService(nil, open), registry, cfg, health.WithLogger(quiet))
+	w := health.NewWorker(store, gateway.NewService(nil, open), registry, cfg, health.WithLogger(quiet), health.WithWarmTTL(envelope.DefaultCacheTTL))
 	total := concurrency * segments
 	ideal := time.Duration(n*callsPerCheck) * delay / time.Duration(total)
 	fmt.Printf("sweep of %d gateways, %d segment(s) × %d checks in flight = %d, %d call(s) of %v per check: ideal %v\n\n",

@@ -1,11 +1,12 @@
 package gateway
 
 // Credentials are a gateway's secrets in plaintext, as decoded from a request
-// or opened from the store. Which fields apply depends on the gateway's type:
-//
-//	TELEGRAM_BOT  BotToken
-//	AI            Provider, APIKey (not for ollama), BaseURL, Model
-//	WEBHOOK       URL, SigningSecret
+// or opened from the store: the one JSON object that is sealed per gateway.
+// Which fields a gateway uses, how they are checked and what of them may be
+// shown depends on its type, and only the type's provider knows that; the
+// domain asks it through CredentialRules. The struct lists every field any
+// type uses because it is what is sealed and stored, under the field names
+// of the API.
 //
 // Credentials are never logged and never put in a response; String redacts.
 type Credentials struct {
@@ -24,59 +25,44 @@ func (Credentials) String() string { return "gateway.Credentials{REDACTED}" }
 // GoString redacts, so that %#v never prints a secret.
 func (Credentials) GoString() string { return "gateway.Credentials{REDACTED}" }
 
-// credentialFields lists, per type, the fields a request may send and
-// whether each is secret (secret values are masked in CredentialInfo).
-var credentialFields = map[Type][]string{
-	TypeTelegramBot: {"botToken"},
-	TypeAI:          {"provider", "apiKey", "baseUrl", "model"},
-	TypeWebhook:     {"url", "signingSecret"},
+// Field returns the field of c whose JSON name is name, or nil when there is
+// none. The decoder fills credentials by the names a type's rules list, so
+// it needs no code of its own per type.
+func (c *Credentials) Field(name string) *string {
+	switch name {
+	case "botToken":
+		return &c.BotToken
+	case "provider":
+		return &c.Provider
+	case "apiKey":
+		return &c.APIKey
+	case "baseUrl":
+		return &c.BaseURL
+	case "model":
+		return &c.Model
+	case "url":
+		return &c.URL
+	case "signingSecret":
+		return &c.SigningSecret
+	}
+	return nil
 }
 
-// Info computes the non-secret summary stored beside sealed credentials:
-// Telegram: the bot id (the token's part before the colon) and the token's
-// last 4 characters; AI: provider, model, baseUrl and the key's last 4;
-// webhook: the url and whether a signing secret is set.
-func (c Credentials) Info(t Type) map[string]any {
-	info := map[string]any{}
-	switch t {
-	case TypeTelegramBot:
-		if i := indexByte(c.BotToken, ':'); i > 0 {
-			info["botId"] = c.BotToken[:i]
-		}
-		info["tokenLast4"] = last4(c.BotToken)
-	case TypeAI:
-		info["provider"] = c.Provider
-		if c.APIKey != "" {
-			info["apiKeyLast4"] = last4(c.APIKey)
-		}
-		if c.BaseURL != "" {
-			info["baseUrl"] = c.BaseURL
-		}
-		if c.Model != "" {
-			info["model"] = c.Model
-		}
-	case TypeWebhook:
-		info["url"] = c.URL
-		info["hasSigningSecret"] = c.SigningSecret != ""
-	}
-	return info
-}
-
-// last4 returns the last four characters of a secret long enough that they
-// say little about it; shorter secrets are masked entirely.
-func last4(s string) string {
-	r := []rune(s)
-	if len(r) < 12 {
-		return "****"
-	}
-	return string(r[len(r)-4:])
-}
-
-func indexByte(s string, b byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return i
-		}
-	}
-	return -1
+// CredentialRules is what the domain asks about the credentials of a
+// gateway type: which fields a request may send, whether their values have
+// the right shape, and what of them a gateway may show. The type's provider
+// knows; provider.Registry implements CredentialRules by asking it, so that
+// adding a gateway type or an AI vendor changes nothing here.
+type CredentialRules interface {
+	// CredentialFields lists the JSON names of the Credentials fields that
+	// gateways of type t use; none for a type the rules do not know.
+	CredentialFields(t Type) []string
+	// CheckCredentials checks c as credentials of type t, field by field
+	// and without any call. It returns every problem as a FieldError on
+	// "credentials.<name>" whose message never holds the value; none when
+	// c is well-formed.
+	CheckCredentials(t Type, c Credentials) []FieldError
+	// CredentialInfo returns the non-secret summary of c stored beside the
+	// sealed credentials (a gateway's credentialInfo). It never returns nil.
+	CredentialInfo(t Type, c Credentials) map[string]any
 }

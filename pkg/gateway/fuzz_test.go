@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
 // The fuzz targets of this file check what the decoders promise whatever
@@ -45,12 +47,12 @@ var fuzzSeeds = []string{
 // named and explained.
 func checkInvalid(t *testing.T, err error) {
 	t.Helper()
-	e, ok := err.(*Error)
+	e, ok := err.(*gateway.Error)
 	if !ok {
 		t.Fatalf("error %T is not *Error: %v", err, err)
 	}
-	if e.Code != CodeInvalid {
-		t.Fatalf("code = %q, want %q", e.Code, CodeInvalid)
+	if e.Code != gateway.CodeInvalid {
+		t.Fatalf("code = %q, want %q", e.Code, gateway.CodeInvalid)
 	}
 	if e.Message == "" {
 		t.Fatal("error has no message")
@@ -76,7 +78,7 @@ func printablePath(p string) bool {
 
 // errorText is everything of err a client sees.
 func errorText(err error) string {
-	e, ok := err.(*Error)
+	e, ok := err.(*gateway.Error)
 	if !ok {
 		return ""
 	}
@@ -147,7 +149,7 @@ func checkNoEcho(t *testing.T, body []byte, decode func([]byte) error) {
 // checkName fails unless n is a name validation accepts.
 func checkName(t *testing.T, n string) {
 	t.Helper()
-	if l := utf8.RuneCountInString(n); l == 0 || l > MaxNameLength || n != strings.TrimSpace(n) || strings.IndexFunc(n, unicode.IsControl) >= 0 {
+	if l := utf8.RuneCountInString(n); l == 0 || l > gateway.MaxNameLength || n != strings.TrimSpace(n) || strings.IndexFunc(n, unicode.IsControl) >= 0 {
 		t.Fatalf("accepted name %q", n)
 	}
 }
@@ -160,7 +162,7 @@ func checkConfig(t *testing.T, c json.RawMessage) {
 		t.Fatalf("accepted config %q is not a JSON object", c)
 	}
 	var buf bytes.Buffer
-	if err := json.Compact(&buf, c); err != nil || !bytes.Equal(buf.Bytes(), c) || len(c) > MaxConfigBytes {
+	if err := json.Compact(&buf, c); err != nil || !bytes.Equal(buf.Bytes(), c) || len(c) > gateway.MaxConfigBytes {
 		t.Fatalf("accepted config %q is not compact or too large", c)
 	}
 }
@@ -186,9 +188,10 @@ func FuzzDecodeCreate(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	decode := func(b []byte) error { _, err := DecodeCreate(b); return err }
+	rules := realRules(f)
+	decode := func(b []byte) error { _, err := gateway.DecodeCreate(b, rules); return err }
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := DecodeCreate(body)
+		req, err := gateway.DecodeCreate(body, rules)
 		checkNoEcho(t, body, decode)
 		if err != nil {
 			checkInvalid(t, err)
@@ -198,13 +201,13 @@ func FuzzDecodeCreate(f *testing.F) {
 		if !req.Type.Valid() {
 			t.Fatalf("accepted type %q", req.Type)
 		}
-		if fe := ValidateCredentials(req.Type, req.Credentials); len(fe) > 0 {
+		if fe := rules.CheckCredentials(req.Type, req.Credentials); len(fe) > 0 {
 			t.Fatalf("accepted credentials fail their own validation: %v", fe)
 		}
 		checkConfig(t, req.Config)
 		// What was accepted, sent again, is accepted as the same request.
 		again := marshal(t, map[string]any{"name": req.Name, "type": req.Type, "credentials": req.Credentials, "config": req.Config})
-		req2, err := DecodeCreate(again)
+		req2, err := gateway.DecodeCreate(again, rules)
 		if err != nil {
 			t.Fatalf("re-encoded request %s refused: %v", again, err)
 		}
@@ -219,15 +222,16 @@ func FuzzDecodeCreate(f *testing.F) {
 // changes at least one thing.
 func FuzzDecodeUpdate(f *testing.F) {
 	for _, s := range fuzzSeeds {
-		for i := range Types {
+		for i := range gateway.Types {
 			f.Add([]byte(s), uint8(i))
 		}
 	}
+	rules := realRules(f)
 	f.Fuzz(func(t *testing.T, body []byte, typ uint8) {
 		// Updates are decoded for a stored gateway, whose type is valid.
-		gt := Types[int(typ)%len(Types)]
-		req, err := DecodeUpdate(body, gt)
-		checkNoEcho(t, body, func(b []byte) error { _, err := DecodeUpdate(b, gt); return err })
+		gt := gateway.Types[int(typ)%len(gateway.Types)]
+		req, err := gateway.DecodeUpdate(body, gt, rules)
+		checkNoEcho(t, body, func(b []byte) error { _, err := gateway.DecodeUpdate(b, gt, rules); return err })
 		if err != nil {
 			checkInvalid(t, err)
 			return
@@ -242,7 +246,7 @@ func FuzzDecodeUpdate(f *testing.F) {
 			again["config"] = req.Config
 		}
 		if req.Credentials != nil {
-			if fe := ValidateCredentials(gt, *req.Credentials); len(fe) > 0 {
+			if fe := rules.CheckCredentials(gt, *req.Credentials); len(fe) > 0 {
 				t.Fatalf("accepted credentials fail their own validation: %v", fe)
 			}
 			again["credentials"] = *req.Credentials
@@ -251,7 +255,7 @@ func FuzzDecodeUpdate(f *testing.F) {
 			t.Fatalf("accepted an update that changes nothing: %q", body)
 		}
 		b := marshal(t, again)
-		req2, err := DecodeUpdate(b, gt)
+		req2, err := gateway.DecodeUpdate(b, gt, rules)
 		if err != nil {
 			t.Fatalf("re-encoded update %s refused: %v", b, err)
 		}
@@ -273,13 +277,13 @@ func FuzzDecodeStatus(f *testing.F) {
 	f.Add([]byte(`{"status":"CONNECTED"}`), uint8(0))
 	f.Fuzz(func(t *testing.T, body []byte, mask uint8) {
 		// mask picks the allowed statuses, bit i for Statuses[i].
-		var allowed []Status
-		for i, s := range Statuses {
+		var allowed []gateway.Status
+		for i, s := range gateway.Statuses {
 			if mask&(1<<i) != 0 {
 				allowed = append(allowed, s)
 			}
 		}
-		st, err := DecodeStatus(body, allowed...)
+		st, err := gateway.DecodeStatus(body, allowed...)
 		if err != nil {
 			checkInvalid(t, err)
 			return

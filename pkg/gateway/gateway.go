@@ -60,9 +60,6 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// AI providers a gateway of type AI may name.
-var AIProviders = []string{"openai", "anthropic", "deepseek", "grok", "gemini", "mistral", "groq", "ollama"}
-
 // Gateway is one registered connection to an external system, as stored.
 // Its credentials are only ever held sealed; CredentialInfo is the non-secret
 // summary computed when they were written.

@@ -65,9 +65,11 @@ func randomToken() string {
 func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // Create stores a new gateway for the actor's tenant with its credentials
-// sealed. With a non-empty idemKey, a retry of the same request returns the
-// gateway the first one made (replayed true); the same key with another
-// request is CodeIdempotencyConflict.
+// sealed. req is a validated request (DecodeCreate): its credentials are not
+// checked again, and its CredentialInfo, with Learned added, becomes the
+// gateway's credentialInfo. With a non-empty idemKey, a retry of the same
+// request returns the gateway the first one made (replayed true); the same
+// key with another request is CodeIdempotencyConflict.
 func (s *Service) Create(ctx context.Context, actor Actor, req CreateRequest, idemKey string) (g *Gateway, replayed bool, err error) {
 	owner := actor.Owner()
 	hash := requestHash(req)
@@ -85,7 +87,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, req CreateRequest, id
 		Type:           req.Type,
 		Status:         StatusDisconnected,
 		Config:         req.Config,
-		CredentialInfo: mergeInfo(req.Credentials.Info(req.Type), req.Learned),
+		CredentialInfo: mergeInfo(req.CredentialInfo, req.Learned),
 		CreatedAt:      now,
 		UpdatedAt:      now,
 		Version:        1,
@@ -179,9 +181,11 @@ func (s *Service) Audit(ctx context.Context, actor Actor, id string, limit int, 
 	return s.store.ListAudit(ctx, id, limit, cursor)
 }
 
-// Update changes a gateway's name, config and/or credentials. With ifMatch
-// set, a gateway at another version is CodeVersionMismatch; without it, a
-// concurrent change is re-read and the update re-applied, so none is lost.
+// Update changes a gateway's name, config and/or credentials. req is a
+// validated request (DecodeUpdate for the gateway's type), as in Create.
+// With ifMatch set, a gateway at another version is CodeVersionMismatch;
+// without it, a concurrent change is re-read and the update re-applied, so
+// none is lost.
 func (s *Service) Update(ctx context.Context, actor Actor, id string, req UpdateRequest, ifMatch *int64) (*Gateway, error) {
 	var sealed []byte
 	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
@@ -196,9 +200,6 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 			changes = append(changes, "config")
 		}
 		if req.Credentials != nil {
-			if fe := ValidateCredentials(g.Type, *req.Credentials); len(fe) > 0 {
-				return "", nil, nil, Invalid(fe...)
-			}
 			if sealed == nil {
 				var err error
 				if sealed, err = s.seal(ctx, g, *req.Credentials); err != nil {
@@ -206,7 +207,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 				}
 			}
 			g.SealedCredentials = sealed
-			g.CredentialInfo = mergeInfo(req.Credentials.Info(g.Type), req.Learned)
+			g.CredentialInfo = mergeInfo(req.CredentialInfo, req.Learned)
 			changes = append(changes, "credentials")
 			if req.Warning != "" {
 				now := s.now().UTC()
@@ -341,15 +342,18 @@ func (s *Service) event(actor Actor, gatewayID, action string, changes []string,
 	}
 }
 
-// mergeInfo adds facts a provider learnt (a bot's username) to the
-// credential summary; the summary's own keys win.
+// mergeInfo returns the credential summary with the facts a provider
+// learnt (a bot's username) added; the summary's own keys win. It returns
+// a new map, never nil, so a retried write starts from the request again.
 func mergeInfo(info, learned map[string]any) map[string]any {
+	out := make(map[string]any, len(info)+len(learned))
 	for k, v := range learned {
-		if _, ok := info[k]; !ok {
-			info[k] = v
-		}
+		out[k] = v
 	}
-	return info
+	for k, v := range info {
+		out[k] = v
+	}
+	return out
 }
 
 func versionMismatch(current int64) *Error {

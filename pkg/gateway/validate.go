@@ -5,31 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
-// Limits on what a request may carry.
+// Limits on what a request may carry. Limits on credential values are the
+// providers' (CredentialRules).
 const (
-	MaxNameLength   = 100
-	MaxConfigBytes  = 16 << 10
-	MinSigningBytes = 24
-	maxSecretLength = 512
-	maxURLLength    = 2048
-	maxModelLength  = 200
+	MaxNameLength  = 100
+	MaxConfigBytes = 16 << 10
 )
-
-// botTokenPattern is the shape of a Telegram Bot API token: the bot's numeric
-// id, a colon, and a URL-safe secret (35 characters today; a range allows for
-// change without accepting anything else).
-var botTokenPattern = regexp.MustCompile(`^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$`)
-
-// BotTokenPattern is botTokenPattern's source, for clients that mirror checks.
-const BotTokenPattern = `^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$`
 
 // CreateRequest is a validated request to create a gateway.
 type CreateRequest struct {
@@ -37,8 +24,11 @@ type CreateRequest struct {
 	Type        Type
 	Credentials Credentials
 	Config      json.RawMessage // a JSON object; "{}" when absent
+	// CredentialInfo is the non-secret summary of Credentials that the
+	// type's CredentialRules give; it becomes the gateway's credentialInfo.
+	CredentialInfo map[string]any
 	// Learned holds non-secret facts a live validation learnt (a bot's
-	// username), merged into the gateway's credentialInfo.
+	// username), merged into CredentialInfo.
 	Learned map[string]any
 	// Warning, when set, says the credentials could not be verified live
 	// (the provider was unreachable, say); it becomes the gateway's lastError.
@@ -51,20 +41,23 @@ type UpdateRequest struct {
 	Name        *string
 	Config      json.RawMessage // nil: unchanged
 	Credentials *Credentials
-	// Learned and Warning are as in CreateRequest, for new credentials.
-	Learned map[string]any
-	Warning string
+	// CredentialInfo, Learned and Warning are as in CreateRequest, for new
+	// credentials.
+	CredentialInfo map[string]any
+	Learned        map[string]any
+	Warning        string
 }
 
-// DecodeCreate parses and validates the body of POST /api/gateways. It
-// returns a CodeInvalid *Error naming every invalid field at once.
-func DecodeCreate(body []byte) (CreateRequest, error) {
+// DecodeCreate parses and validates the body of POST /api/gateways, asking
+// rules about the credentials of the type it names. It returns a
+// CodeInvalid *Error naming every invalid field at once.
+func DecodeCreate(body []byte, rules CredentialRules) (CreateRequest, error) {
 	var req CreateRequest
 	obj, err := decodeObject(body)
 	if err != nil {
 		return req, err
 	}
-	v := &validator{}
+	v := &validator{rules: rules}
 	v.allow(obj, "", "name", "type", "credentials", "config")
 	name, okName := v.str(obj, "name", true)
 	if okName {
@@ -74,7 +67,7 @@ func DecodeCreate(body []byte) (CreateRequest, error) {
 	if okType {
 		req.Type = Type(typ)
 		if !req.Type.Valid() {
-			v.add("type", "must be one of TELEGRAM_BOT, AI, WEBHOOK")
+			v.add("type", "must be one of "+typeNames())
 			okType = false
 		}
 	}
@@ -93,18 +86,24 @@ func DecodeCreate(body []byte) (CreateRequest, error) {
 	if req.Config == nil {
 		req.Config = json.RawMessage("{}")
 	}
-	return req, v.err()
+	if err := v.err(); err != nil {
+		return req, err
+	}
+	req.CredentialInfo = rules.CredentialInfo(req.Type, req.Credentials)
+	return req, nil
 }
 
 // DecodeUpdate parses and validates the body of PUT /api/gateways/{id} for a
-// gateway of type t. At least one of name, config and credentials is needed.
-func DecodeUpdate(body []byte, t Type) (UpdateRequest, error) {
+// gateway of type t, asking rules about its credentials. At least one of
+// name, config and credentials is needed. It returns a CodeInvalid *Error
+// naming every invalid field at once.
+func DecodeUpdate(body []byte, t Type, rules CredentialRules) (UpdateRequest, error) {
 	var req UpdateRequest
 	obj, err := decodeObject(body)
 	if err != nil {
 		return req, err
 	}
-	v := &validator{}
+	v := &validator{rules: rules}
 	v.allow(obj, "", "name", "config", "credentials")
 	if _, ok := obj["name"]; ok {
 		if name, ok := v.str(obj, "name", true); ok {
@@ -124,7 +123,13 @@ func DecodeUpdate(body []byte, t Type) (UpdateRequest, error) {
 	if len(obj) == 0 {
 		return req, Errorf(CodeInvalid, "Send at least one of name, config and credentials.")
 	}
-	return req, v.err()
+	if err := v.err(); err != nil {
+		return req, err
+	}
+	if req.Credentials != nil {
+		req.CredentialInfo = rules.CredentialInfo(t, *req.Credentials)
+	}
+	return req, nil
 }
 
 // DecodeStatus parses the body of PATCH /api/gateways/{id}/status: a status
@@ -152,13 +157,6 @@ func DecodeStatus(body []byte, allowed ...Status) (Status, error) {
 		}
 	}
 	return st, v.err()
-}
-
-// ValidateCredentials checks credentials of type t field by field.
-func ValidateCredentials(t Type, c Credentials) []FieldError {
-	v := &validator{}
-	v.checkCredentials(t, c)
-	return v.fields
 }
 
 // decodeObject decodes a JSON object strictly: one value, an object, nothing after it.
@@ -192,7 +190,11 @@ func malformed(err error) error {
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-type validator struct{ fields []FieldError }
+// validator collects the field errors of one request.
+type validator struct {
+	rules  CredentialRules
+	fields []FieldError
+}
 
 func (v *validator) add(field, msg string) { v.fields = append(v.fields, FieldError{field, msg}) }
 
@@ -292,7 +294,8 @@ func (v *validator) config(obj map[string]json.RawMessage) json.RawMessage {
 	return buf.Bytes()
 }
 
-// credentials decodes and checks the credentials object for type t.
+// credentials decodes and checks the credentials object for type t: the
+// fields the type's rules list, each a string, then the rules' own checks.
 func (v *validator) credentials(t Type, raw json.RawMessage) Credentials {
 	var c Credentials
 	obj, err := decodeObject(raw)
@@ -300,26 +303,21 @@ func (v *validator) credentials(t Type, raw json.RawMessage) Credentials {
 		v.add("credentials", "must be an object")
 		return c
 	}
-	v.allow(obj, "credentials.", credentialFields[t]...)
-	get := func(key string) string {
-		s, _ := v.strAt(obj, key, "credentials."+key, false)
-		return s
-	}
+	fields := v.rules.CredentialFields(t)
+	v.allow(obj, "credentials.", fields...)
 	before := len(v.fields)
-	switch t {
-	case TypeTelegramBot:
-		c.BotToken = get("botToken")
-	case TypeAI:
-		c.Provider, c.APIKey, c.BaseURL, c.Model = get("provider"), get("apiKey"), get("baseUrl"), get("model")
-	case TypeWebhook:
-		c.URL, c.SigningSecret = get("url"), get("signingSecret")
+	for _, name := range fields {
+		s, _ := v.strAt(obj, name, "credentials."+name, false)
+		if f := c.Field(name); f != nil {
+			*f = s
+		}
 	}
 	// Type errors already name their fields; don't also call them missing.
 	typeErrs := map[string]bool{}
 	for _, f := range v.fields[before:] {
 		typeErrs[f.Field] = true
 	}
-	for _, f := range ValidateCredentials(t, c) {
+	for _, f := range v.rules.CheckCredentials(t, c) {
 		if !typeErrs[f.Field] {
 			v.fields = append(v.fields, f)
 		}
@@ -327,91 +325,11 @@ func (v *validator) credentials(t Type, raw json.RawMessage) Credentials {
 	return c
 }
 
-func (v *validator) checkCredentials(t Type, c Credentials) {
-	switch t {
-	case TypeTelegramBot:
-		switch {
-		case c.BotToken == "":
-			v.add("credentials.botToken", "is required")
-		case !botTokenPattern.MatchString(c.BotToken):
-			v.add("credentials.botToken", "must look like a Bot API token: <bot id>:<secret> (from @BotFather)")
-		}
-	case TypeAI:
-		known := false
-		for _, p := range AIProviders {
-			known = known || c.Provider == p
-		}
-		switch {
-		case c.Provider == "":
-			v.add("credentials.provider", "is required")
-		case !known:
-			v.add("credentials.provider", "must be one of "+strings.Join(AIProviders, ", "))
-		}
-		switch {
-		case c.APIKey == "" && c.Provider != "ollama":
-			v.add("credentials.apiKey", "is required")
-		case c.APIKey != "":
-			v.secret("credentials.apiKey", c.APIKey, 1)
-		}
-		switch {
-		case c.BaseURL == "" && c.Provider == "ollama":
-			v.add("credentials.baseUrl", "is required for ollama")
-		case c.BaseURL != "":
-			v.url("credentials.baseUrl", c.BaseURL, "http", "https")
-		}
-		if c.Model != "" {
-			if utf8.RuneCountInString(c.Model) > maxModelLength || strings.IndexFunc(c.Model, func(r rune) bool {
-				return unicode.IsControl(r) || unicode.IsSpace(r)
-			}) >= 0 {
-				v.add("credentials.model", fmt.Sprintf("must be a model name of at most %d characters without spaces", maxModelLength))
-			}
-		}
-	case TypeWebhook:
-		if c.URL == "" {
-			v.add("credentials.url", "is required")
-		} else {
-			v.url("credentials.url", c.URL, "https")
-		}
-		if c.SigningSecret != "" {
-			v.secret("credentials.signingSecret", c.SigningSecret, MinSigningBytes)
-		}
+// typeNames lists the gateway types for a message: "TELEGRAM_BOT, AI, …".
+func typeNames() string {
+	names := make([]string, len(Types))
+	for i, t := range Types {
+		names[i] = string(t)
 	}
-}
-
-// secret checks length and characters without ever echoing the value.
-func (v *validator) secret(field, s string, minLen int) {
-	switch {
-	case len(s) < minLen:
-		v.add(field, fmt.Sprintf("must be at least %d characters", minLen))
-	case len(s) > maxSecretLength:
-		v.add(field, fmt.Sprintf("must be at most %d characters", maxSecretLength))
-	case strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f || r > '~' }) >= 0:
-		v.add(field, "must contain only printable ASCII characters without spaces")
-	}
-}
-
-func (v *validator) url(field, raw string, schemes ...string) {
-	if len(raw) > maxURLLength {
-		v.add(field, fmt.Sprintf("must be at most %d characters", maxURLLength))
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.Hostname() == "" {
-		v.add(field, "must be an absolute URL")
-		return
-	}
-	ok := false
-	for _, s := range schemes {
-		ok = ok || u.Scheme == s
-	}
-	if !ok {
-		v.add(field, "must use "+strings.Join(schemes, " or "))
-		return
-	}
-	if u.User != nil {
-		v.add(field, "must not contain user information")
-	}
-	if u.Fragment != "" {
-		v.add(field, "must not contain a fragment")
-	}
+	return strings.Join(names, ", ")
 }

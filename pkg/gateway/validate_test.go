@@ -1,10 +1,12 @@
-package gateway
+package gateway_test
 
 import (
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
 const goodToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -14,12 +16,12 @@ func fieldsOf(t *testing.T, err error) map[string]string {
 	if err == nil {
 		return nil
 	}
-	e, ok := err.(*Error)
+	e, ok := err.(*gateway.Error)
 	if !ok {
 		t.Fatalf("error %T is not *Error: %v", err, err)
 	}
-	if e.Code != CodeInvalid {
-		t.Fatalf("code = %q, want %q", e.Code, CodeInvalid)
+	if e.Code != gateway.CodeInvalid {
+		t.Fatalf("code = %q, want %q", e.Code, gateway.CodeInvalid)
 	}
 	m := map[string]string{}
 	for _, f := range e.Fields {
@@ -32,20 +34,25 @@ func TestDecodeCreateValid(t *testing.T) {
 	tests := []struct {
 		name string
 		body string
-		want CreateRequest
+		want gateway.CreateRequest
 	}{
 		{"telegram", `{"name":"  My bot ","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"}}`,
-			CreateRequest{Name: "My bot", Type: TypeTelegramBot, Credentials: Credentials{BotToken: goodToken}, Config: json.RawMessage("{}")}},
+			gateway.CreateRequest{Name: "My bot", Type: gateway.TypeTelegramBot, Credentials: gateway.Credentials{BotToken: goodToken}, Config: json.RawMessage("{}"),
+				CredentialInfo: map[string]any{"botId": "123456789", "tokenLast4": "saw0"}}},
 		{"ai openai with config", `{"name":"GPT","type":"AI","credentials":{"provider":"openai","apiKey":"sk-abcdefghijklmnop","model":"gpt-4o-mini"},"config":{ "temperature" : 0.2 }}`,
-			CreateRequest{Name: "GPT", Type: TypeAI, Credentials: Credentials{Provider: "openai", APIKey: "sk-abcdefghijklmnop", Model: "gpt-4o-mini"}, Config: json.RawMessage(`{"temperature":0.2}`)}},
+			gateway.CreateRequest{Name: "GPT", Type: gateway.TypeAI, Credentials: gateway.Credentials{Provider: "openai", APIKey: "sk-abcdefghijklmnop", Model: "gpt-4o-mini"}, Config: json.RawMessage(`{"temperature":0.2}`),
+				CredentialInfo: map[string]any{"provider": "openai", "apiKeyLast4": "mnop", "model": "gpt-4o-mini"}}},
 		{"ollama without key", `{"name":"Local","type":"AI","credentials":{"provider":"ollama","baseUrl":"http://localhost:11434"}}`,
-			CreateRequest{Name: "Local", Type: TypeAI, Credentials: Credentials{Provider: "ollama", BaseURL: "http://localhost:11434"}, Config: json.RawMessage("{}")}},
+			gateway.CreateRequest{Name: "Local", Type: gateway.TypeAI, Credentials: gateway.Credentials{Provider: "ollama", BaseURL: "http://localhost:11434"}, Config: json.RawMessage("{}"),
+				CredentialInfo: map[string]any{"provider": "ollama", "baseUrl": "http://localhost:11434"}}},
 		{"webhook", `{"name":"Hook","type":"WEBHOOK","credentials":{"url":"https://example.com/hook","signingSecret":"0123456789abcdef01234567"},"config":null}`,
-			CreateRequest{Name: "Hook", Type: TypeWebhook, Credentials: Credentials{URL: "https://example.com/hook", SigningSecret: "0123456789abcdef01234567"}, Config: json.RawMessage("{}")}},
+			gateway.CreateRequest{Name: "Hook", Type: gateway.TypeWebhook, Credentials: gateway.Credentials{URL: "https://example.com/hook", SigningSecret: "0123456789abcdef01234567"}, Config: json.RawMessage("{}"),
+				CredentialInfo: map[string]any{"url": "https://example.com/hook", "hasSigningSecret": true}}},
 	}
+	rules := realRules(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeCreate([]byte(tt.body))
+			got, err := gateway.DecodeCreate([]byte(tt.body), rules)
 			if err != nil {
 				t.Fatalf("DecodeCreate: %v", err)
 			}
@@ -82,11 +89,12 @@ func TestDecodeCreateInvalid(t *testing.T) {
 		{"webhook short secret", `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://example.com","signingSecret":"short"}}`, []string{"credentials.signingSecret"}},
 		{"webhook userinfo", `{"name":"a","type":"WEBHOOK","credentials":{"url":"https://u:p@example.com"}}`, []string{"credentials.url"}},
 		{"config array", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"},"config":[1]}`, []string{"config"}},
-		{"config too big", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"},"config":{"x":"` + strings.Repeat("y", MaxConfigBytes) + `"}}`, []string{"config"}},
+		{"config too big", `{"name":"a","type":"TELEGRAM_BOT","credentials":{"botToken":"` + goodToken + `"},"config":{"x":"` + strings.Repeat("y", gateway.MaxConfigBytes) + `"}}`, []string{"config"}},
 	}
+	rules := realRules(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodeCreate([]byte(tt.body))
+			_, err := gateway.DecodeCreate([]byte(tt.body), rules)
 			got := fieldsOf(t, err)
 			if len(got) != len(tt.want) {
 				t.Errorf("fields = %v, want exactly %v", got, tt.want)
@@ -103,9 +111,9 @@ func TestDecodeCreateInvalid(t *testing.T) {
 func TestDecodeCreateMalformed(t *testing.T) {
 	for _, body := range []string{``, `nul`, `[]`, `"x"`, `null`, `{"name":"a"} {}`, `{"name":`, `12`} {
 		t.Run(body, func(t *testing.T) {
-			_, err := DecodeCreate([]byte(body))
-			if got := ErrorCode(err); got != CodeInvalid {
-				t.Fatalf("code = %q, want %q (err %v)", got, CodeInvalid, err)
+			_, err := gateway.DecodeCreate([]byte(body), realRules(t))
+			if got := gateway.ErrorCode(err); got != gateway.CodeInvalid {
+				t.Fatalf("code = %q, want %q (err %v)", got, gateway.CodeInvalid, err)
 			}
 		})
 	}
@@ -113,11 +121,11 @@ func TestDecodeCreateMalformed(t *testing.T) {
 
 func TestErrorsNeverEchoSecrets(t *testing.T) {
 	secret := "sk-THIS-IS-SECRET with space"
-	_, err := DecodeCreate([]byte(`{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"` + secret + `"}}`))
+	_, err := gateway.DecodeCreate([]byte(`{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"`+secret+`"}}`), realRules(t))
 	if err == nil || strings.Contains(err.Error(), "THIS-IS-SECRET") {
 		t.Fatalf("error %v echoes the secret", err)
 	}
-	for _, f := range err.(*Error).Fields {
+	for _, f := range err.(*gateway.Error).Fields {
 		if strings.Contains(f.Message, "SECRET") {
 			t.Fatalf("field message %q echoes the secret", f.Message)
 		}
@@ -125,18 +133,19 @@ func TestErrorsNeverEchoSecrets(t *testing.T) {
 }
 
 func TestDecodeUpdate(t *testing.T) {
-	req, err := DecodeUpdate([]byte(`{"name":" New ","config":{"a":1}}`), TypeTelegramBot)
+	rules := realRules(t)
+	req, err := gateway.DecodeUpdate([]byte(`{"name":" New ","config":{"a":1}}`), gateway.TypeTelegramBot, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *req.Name != "New" || string(req.Config) != `{"a":1}` || req.Credentials != nil {
 		t.Errorf("got %+v", req)
 	}
-	if _, err := DecodeUpdate([]byte(`{}`), TypeAI); ErrorCode(err) != CodeInvalid {
+	if _, err := gateway.DecodeUpdate([]byte(`{}`), gateway.TypeAI, rules); gateway.ErrorCode(err) != gateway.CodeInvalid {
 		t.Errorf("empty update: err = %v", err)
 	}
 	got := fieldsOf(t, func() error {
-		_, err := DecodeUpdate([]byte(`{"credentials":{"botToken":"bad"},"type":"AI"}`), TypeTelegramBot)
+		_, err := gateway.DecodeUpdate([]byte(`{"credentials":{"botToken":"bad"},"type":"AI"}`), gateway.TypeTelegramBot, rules)
 		return err
 	}())
 	if _, ok := got["credentials.botToken"]; !ok {
@@ -148,42 +157,13 @@ func TestDecodeUpdate(t *testing.T) {
 }
 
 func TestDecodeStatus(t *testing.T) {
-	st, err := DecodeStatus([]byte(`{"status":"CONNECTED"}`), StatusConnected, StatusDisconnected)
-	if err != nil || st != StatusConnected {
+	st, err := gateway.DecodeStatus([]byte(`{"status":"CONNECTED"}`), gateway.StatusConnected, gateway.StatusDisconnected)
+	if err != nil || st != gateway.StatusConnected {
 		t.Fatalf("got %q, %v", st, err)
 	}
 	for _, body := range []string{`{"status":"ERROR"}`, `{"status":"connected"}`, `{}`, `{"status":1}`, `{"status":"CONNECTED","x":1}`} {
-		if _, err := DecodeStatus([]byte(body), StatusConnected, StatusDisconnected); ErrorCode(err) != CodeInvalid {
+		if _, err := gateway.DecodeStatus([]byte(body), gateway.StatusConnected, gateway.StatusDisconnected); gateway.ErrorCode(err) != gateway.CodeInvalid {
 			t.Errorf("%s: err = %v, want invalid", body, err)
 		}
-	}
-}
-
-func TestCredentialInfoHoldsNoSecret(t *testing.T) {
-	tests := []struct {
-		typ    Type
-		c      Credentials
-		secret string
-		want   map[string]any
-	}{
-		{TypeTelegramBot, Credentials{BotToken: goodToken}, goodToken[:30], map[string]any{"botId": "123456789", "tokenLast4": "saw0"}},
-		{TypeAI, Credentials{Provider: "openai", APIKey: "sk-proj-abcdefghijklmnop1234", Model: "gpt-4o"}, "abcdefghijklmnop",
-			map[string]any{"provider": "openai", "apiKeyLast4": "1234", "model": "gpt-4o"}},
-		{TypeAI, Credentials{Provider: "openai", APIKey: "short"}, "short", map[string]any{"provider": "openai", "apiKeyLast4": "****"}},
-		{TypeWebhook, Credentials{URL: "https://x.example/h", SigningSecret: "0123456789abcdef01234567"}, "0123456789abcdef",
-			map[string]any{"url": "https://x.example/h", "hasSigningSecret": true}},
-	}
-	for _, tt := range tests {
-		got := tt.c.Info(tt.typ)
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: Info = %v, want %v", tt.typ, got, tt.want)
-		}
-		b, _ := json.Marshal(got)
-		if strings.Contains(string(b), tt.secret) {
-			t.Errorf("%s: info %s contains the secret", tt.typ, b)
-		}
-	}
-	if s := (Credentials{BotToken: goodToken}).String(); strings.Contains(s, goodToken) {
-		t.Errorf("String() leaks: %s", s)
 	}
 }

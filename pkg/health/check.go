@@ -10,8 +10,21 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
-	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 )
+
+// WebhookRegistrar is a provider whose Connect registers a webhook through
+// which the remote system delivers a gateway's updates to Gatehouse
+// (Telegram). The sweep holds its gateways to the webhook rules of judge,
+// comparing the webhook state of their health results
+// (provider.HealthResult.Webhook) with the URL that Connect registers. A
+// provider that wraps such a provider must implement it too, or its
+// gateways lose those rules.
+type WebhookRegistrar interface {
+	// WebhookURL returns the URL Connect registers for gatewayID under
+	// publicURL, Gatehouse's public API base URL. Errors: when the two make
+	// no URL.
+	WebhookURL(publicURL, gatewayID string) (string, error)
+}
 
 // Messages of the sweep's own findings. The takeover message starts with
 // MsgWebhookTakenOver, which the issue and the dashboard rely on.
@@ -44,30 +57,32 @@ func (w *Worker) due(g *gateway.Gateway, now time.Time) bool {
 	return true
 }
 
-// judge turns the provider's report into a Result, adding Telegram's
-// webhook rules for a gateway that should have Gatehouse's webhook: one
-// that is CONNECTED, or ERROR after having been connected (a passed check
-// would make it CONNECTED again).
+// judge turns the provider's report into a Result. For a gateway whose
+// provider registers a webhook (hook is not nil; Telegram) it adds the
+// webhook rules when the gateway should have Gatehouse's webhook: when it
+// is CONNECTED, or ERROR after having been connected (a passed check would
+// make it CONNECTED again).
 //
-//   - getWebhookInfo shows another URL, or none: webhook_taken_over, because
+//   - The webhook is at another URL, or none: webhook_taken_over, because
 //     the token is being used elsewhere and no update reaches Gatehouse.
-//   - last_error_date within WebhookErrorWindow: webhook_error, with
-//     Telegram's last_error_message behind WebhookErrorPrefix, so the
+//   - The last failed delivery is within WebhookErrorWindow: webhook_error,
+//     with the remote system's message behind WebhookErrorPrefix, so the
 //     webhook function clears it when updates arrive again.
 //
-// A stuck CONNECTING Telegram gateway whose bot works is connect_unfinished,
-// and stays so in ERROR: the dead connect may have registered a webhook
-// secret other than the stored one, so only a new connect makes it
-// trustworthy.
-func (w *Worker) judge(g *gateway.Gateway, h provider.HealthResult, now time.Time) Result {
+// A stuck CONNECTING gateway of such a provider whose credentials work is
+// connect_unfinished, and stays so in ERROR: the dead connect may have
+// registered a webhook secret other than the stored one, so only a new
+// connect makes it trustworthy.
+func (w *Worker) judge(g *gateway.Gateway, hook WebhookRegistrar, h provider.HealthResult, now time.Time) Result {
 	r := Result{Outcome: Outcome(h.Outcome), Error: h.Error, LatencyMs: h.LatencyMs}
 	if r.Outcome == "" {
 		r.Outcome = OutcomeProviderError
 	}
-	if n, ok := intDetail(h.Details, "pendingUpdateCount"); ok {
+	if h.Webhook != nil {
+		n := h.Webhook.PendingUpdateCount
 		r.PendingUpdateCount = &n
 	}
-	if g.Type != gateway.TypeTelegramBot || !h.Healthy {
+	if hook == nil || !h.Healthy {
 		return r
 	}
 	if g.Status == gateway.StatusConnecting || (g.Status == gateway.StatusError && g.LastError == MsgConnectUnfinished) {
@@ -77,21 +92,22 @@ func (w *Worker) judge(g *gateway.Gateway, h provider.HealthResult, now time.Tim
 	if g.Status != gateway.StatusConnected && g.LastConnectedAt == nil {
 		return r
 	}
-	if got, ok := h.Details["webhookUrl"].(string); ok && w.cfg.PublicURL != "" {
-		if want, err := telegram.WebhookURL(w.cfg.PublicURL, g.ID); err == nil && got != want {
-			r.Outcome, r.Error = OutcomeWebhookTakenOver, takenOverMessage(got)
+	st := h.Webhook
+	if st == nil {
+		return r // the check could not read the webhook: nothing to judge
+	}
+	if w.cfg.PublicURL != "" {
+		if want, err := hook.WebhookURL(w.cfg.PublicURL, g.ID); err == nil && st.URL != want {
+			r.Outcome, r.Error = OutcomeWebhookTakenOver, takenOverMessage(st.URL)
 			return r
 		}
 	}
-	if at, ok := h.Details["lastWebhookErrorAt"].(string); ok {
-		t, err := time.Parse(time.RFC3339, at)
-		if err == nil && now.Sub(t) <= w.cfg.WebhookErrorWindow {
-			msg, _ := h.Details["lastWebhookError"].(string)
-			if msg == "" {
-				msg = "Telegram reported an error"
-			}
-			r.Outcome, r.Error = OutcomeWebhookError, WebhookErrorPrefix+msg
+	if !st.LastErrorAt.IsZero() && now.Sub(st.LastErrorAt) <= w.cfg.WebhookErrorWindow {
+		msg := st.LastError
+		if msg == "" {
+			msg = "Telegram reported an error"
 		}
+		r.Outcome, r.Error = OutcomeWebhookError, WebhookErrorPrefix+msg
 	}
 	return r
 }
@@ -110,21 +126,6 @@ func takenOverMessage(other string) string {
 		", so its token is used elsewhere; connect the gateway again to take it back."
 }
 
-func intDetail(d map[string]any, key string) (int64, bool) {
-	switch v := d[key].(type) {
-	case int:
-		return int64(v), true
-	case int64:
-		return v, true
-	case float64:
-		return int64(v), true
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
 // check runs one gateway's check and records it: the gateway write (if
 // Decide asks for one), the event of a status change, and the sample.
 func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t *tally) {
@@ -133,27 +134,8 @@ func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t 
 		return
 	}
 	log := w.log.With("gatewayId", g.ID, "sweep", sweep)
-	p, err := w.registry.Get(g.Type)
-	if err != nil {
-		t.errors.Add(1)
-		log.Error("health: no provider", "type", g.Type, "error", err)
-		return
-	}
-	var res Result
-	creds, err := w.opener.Credentials(ctx, g)
-	switch {
-	case err == nil:
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
-		h := p.CheckHealth(cctx, creds, g.Config)
-		cancel()
-		res = w.judge(g, h, w.now())
-	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
-		res = Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}
-	default:
-		// KMS or the network failed us: that is Gatehouse's outage, not the
-		// gateway's, so there is no verdict and nothing is recorded.
-		t.errors.Add(1)
-		log.Error("health: credentials unavailable", "error", err)
+	res, ok := w.examine(ctx, g, log, t)
+	if !ok {
 		return
 	}
 	t.checked.Add(1)
@@ -162,51 +144,101 @@ func (w *Worker) check(ctx context.Context, g *gateway.Gateway, sweep string, t 
 	} else {
 		t.failed.Add(1)
 	}
-
 	now := w.now().UTC()
-	d := Decide(g, res, now, Policy{FailureThreshold: w.cfg.FailureThreshold, TouchInterval: w.cfg.TouchInterval})
-	status := g.Status
-	if d.Write {
-		cw := CheckWrite{
-			GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
-			ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
-			LastConnectedAt: d.LastConnectedAt,
-		}
-		if d.StatusChanged() {
-			ev := gateway.AuditEvent{
-				ID: newID(), GatewayID: g.ID, Action: gateway.AuditStatusChanged,
-				Actor: gateway.Actor{System: Actor}, At: now, Changes: []string{"status"},
-				Details: map[string]string{
-					"from": string(d.From), "to": string(d.To), "reason": d.Reason,
-					"result": string(res.Outcome), "latencyMs": strconv.FormatInt(res.LatencyMs, 10), "sweep": sweep,
-				},
-			}
-			cw.Status, cw.Event = d.To, &ev
-		}
-		ok, err := w.store.RecordCheck(ctx, cw)
-		switch {
-		case err != nil:
-			t.errors.Add(1)
-			log.Error("health: recording the check failed", "error", err)
-		case !ok:
-			// The user changed (or deleted) the gateway after it was read:
-			// their change wins, and the next sweep judges the new state.
-			t.conflicts.Add(1)
-			log.Info("health: gateway changed during the check; result not written")
-		default:
-			t.written.Add(1)
-			status = d.To
-			if d.StatusChanged() {
-				t.changes.Add(1)
-				log.Info("health: status changed", "from", d.From, "to", d.To, "result", res.Outcome)
-				w.publish(ctx, log, StatusChange{
-					GatewayID: g.ID, Type: g.Type, UserID: g.UserID, OrganizationID: g.OrganizationID,
-					OldStatus: d.From, NewStatus: d.To, Reason: d.Reason, Outcome: res.Outcome,
-					At: now, Sweep: sweep, Version: g.Version + 1,
-				}, t)
-			}
-		}
+	status := w.record(ctx, g, res, now, sweep, log, t)
+	w.sample(ctx, g, res, status, now, log, t)
+}
+
+// examine opens g's credentials, asks its provider for a health check and
+// judges the answer. It reports false, having counted and logged an error,
+// when there is no verdict: no provider for the type, or credentials that
+// could not be opened for a reason that is Gatehouse's and not the
+// gateway's. Credentials that do not open for this gateway are a verdict
+// (credentials_unreadable), and no provider call.
+func (w *Worker) examine(ctx context.Context, g *gateway.Gateway, log *slog.Logger, t *tally) (Result, bool) {
+	p, err := w.registry.Get(g.Type)
+	if err != nil {
+		t.errors.Add(1)
+		log.Error("health: no provider", "type", g.Type, "error", err)
+		return Result{}, false
 	}
+	creds, err := w.opener.Credentials(ctx, g)
+	switch {
+	case err == nil:
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.CheckTimeout)
+		h := p.CheckHealth(cctx, creds, g.Config)
+		cancel()
+		hook, _ := p.(WebhookRegistrar)
+		return w.judge(g, hook, h, w.now()), true
+	case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
+		return Result{Outcome: OutcomeCredentialsUnreadable, Error: gateway.ErrorMessage(err)}, true
+	default:
+		// KMS or the network failed us: that is Gatehouse's outage, not the
+		// gateway's, so there is no verdict and nothing is recorded.
+		t.errors.Add(1)
+		log.Error("health: credentials unavailable", "error", err)
+		return Result{}, false
+	}
+}
+
+// record applies Decide to res and, when it asks for a write, writes the
+// check to g (with the audit event of a status change) and publishes the
+// change. It returns g's status as the sweep leaves it: the new one when
+// the write went through, else the one read.
+func (w *Worker) record(ctx context.Context, g *gateway.Gateway, res Result, now time.Time, sweep string, log *slog.Logger, t *tally) gateway.Status {
+	d := Decide(g, res, now, Policy{FailureThreshold: w.cfg.FailureThreshold, TouchInterval: w.cfg.TouchInterval})
+	if !d.Write {
+		return g.Status
+	}
+	cw := CheckWrite{
+		GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
+		ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
+		LastConnectedAt: d.LastConnectedAt,
+	}
+	if d.StatusChanged() {
+		cw.Status, cw.Event = d.To, statusEvent(g, d, res, now, sweep)
+	}
+	ok, err := w.store.RecordCheck(ctx, cw)
+	switch {
+	case err != nil:
+		t.errors.Add(1)
+		log.Error("health: recording the check failed", "error", err)
+		return g.Status
+	case !ok:
+		// The user changed (or deleted) the gateway after it was read:
+		// their change wins, and the next sweep judges the new state.
+		t.conflicts.Add(1)
+		log.Info("health: gateway changed during the check; result not written")
+		return g.Status
+	}
+	t.written.Add(1)
+	if d.StatusChanged() {
+		t.changes.Add(1)
+		log.Info("health: status changed", "from", d.From, "to", d.To, "result", res.Outcome)
+		w.publish(ctx, log, StatusChange{
+			GatewayID: g.ID, Type: g.Type, UserID: g.UserID, OrganizationID: g.OrganizationID,
+			OldStatus: d.From, NewStatus: d.To, Reason: d.Reason, Outcome: res.Outcome,
+			At: now, Sweep: sweep, Version: g.Version + 1,
+		}, t)
+	}
+	return d.To
+}
+
+// statusEvent is the audit event of the status change d makes to g.
+func statusEvent(g *gateway.Gateway, d Decision, res Result, now time.Time, sweep string) *gateway.AuditEvent {
+	return &gateway.AuditEvent{
+		ID: newID(), GatewayID: g.ID, Action: gateway.AuditStatusChanged,
+		Actor: gateway.Actor{System: Actor}, At: now, Changes: []string{"status"},
+		Details: map[string]string{
+			"from": string(d.From), "to": string(d.To), "reason": d.Reason,
+			"result": string(res.Outcome), "latencyMs": strconv.FormatInt(res.LatencyMs, 10), "sweep": sweep,
+		},
+	}
+}
+
+// sample stores the check in g's history, with the status the sweep left
+// it in.
+func (w *Worker) sample(ctx context.Context, g *gateway.Gateway, res Result, status gateway.Status, now time.Time, log *slog.Logger, t *tally) {
 	s := Sample{
 		GatewayID: g.ID, At: now, Outcome: res.Outcome, LatencyMs: res.LatencyMs, Status: status,
 		Error: shorten(res.Error, maxSampleError), PendingUpdateCount: res.PendingUpdateCount,

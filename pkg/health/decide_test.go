@@ -10,7 +10,12 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 )
+
+// The Telegram provider is the one that registers a webhook; the sweep
+// knows it only through WebhookRegistrar.
+var _ WebhookRegistrar = (*telegram.Provider)(nil)
 
 var t0 = time.Date(2025, 3, 4, 5, 10, 0, 0, time.UTC)
 
@@ -161,45 +166,47 @@ func TestJudgeTelegram(t *testing.T) {
 	tg := func(status gateway.Status) *gateway.Gateway {
 		return &gateway.Gateway{ID: "gw_1", Type: gateway.TypeTelegramBot, Status: status, LastConnectedAt: ptr(t0.Add(-time.Hour))}
 	}
-	healthy := func(details map[string]any) provider.HealthResult {
-		return provider.HealthResult{Healthy: true, Outcome: provider.OutcomeOK, LatencyMs: 9, Details: details}
+	healthy := func(hook *provider.WebhookState) provider.HealthResult {
+		return provider.HealthResult{Healthy: true, Outcome: provider.OutcomeOK, LatencyMs: 9, Webhook: hook}
 	}
+	bot := telegram.New(telegram.Options{})
 	tests := []struct {
 		name    string
 		g       *gateway.Gateway
+		hook    WebhookRegistrar
 		h       provider.HealthResult
 		outcome Outcome
 		errPart string
 	}{
-		{"our webhook", tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": ours, "pendingUpdateCount": 2}), OutcomeOK, ""},
-		{"another URL", tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": "https://evil.example.net/hook/secret"}), OutcomeWebhookTakenOver, MsgWebhookTakenOver + ": Telegram delivers this bot's updates to evil.example.net,"},
-		{"no webhook", tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": ""}), OutcomeWebhookTakenOver, MsgWebhookTakenOver},
-		{"ERROR after connected expects ours", tg(gateway.StatusError), healthy(map[string]any{"webhookUrl": ""}), OutcomeWebhookTakenOver, MsgWebhookTakenOver},
-		{"recent delivery error", tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": ours,
-			"lastWebhookError": "Wrong response from the webhook: 502 Bad Gateway", "lastWebhookErrorAt": t0.Add(-time.Minute).Format(time.RFC3339)}),
+		{"our webhook", tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: ours, PendingUpdateCount: 2}), OutcomeOK, ""},
+		{"another URL", tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: "https://evil.example.net/hook/secret"}), OutcomeWebhookTakenOver, MsgWebhookTakenOver + ": Telegram delivers this bot's updates to evil.example.net,"},
+		{"no webhook", tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: ""}), OutcomeWebhookTakenOver, MsgWebhookTakenOver},
+		{"ERROR after connected expects ours", tg(gateway.StatusError), bot, healthy(&provider.WebhookState{URL: ""}), OutcomeWebhookTakenOver, MsgWebhookTakenOver},
+		{"recent delivery error", tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: ours,
+			LastError: "Wrong response from the webhook: 502 Bad Gateway", LastErrorAt: t0.Add(-time.Minute)}),
 			OutcomeWebhookError, WebhookErrorPrefix + "Wrong response from the webhook: 502 Bad Gateway"},
-		{"old delivery error", tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": ours,
-			"lastWebhookError": "Wrong response", "lastWebhookErrorAt": t0.Add(-time.Hour).Format(time.RFC3339)}), OutcomeOK, ""},
-		{"webhook info unavailable", tg(gateway.StatusConnected), healthy(map[string]any{"botUsername": "x"}), OutcomeOK, ""},
-		{"stuck connect", tg(gateway.StatusConnecting), healthy(nil), OutcomeConnectUnfinished, "did not finish"},
-		{"failed getMe", tg(gateway.StatusConnected), provider.NewHealthResult(time.Millisecond, nil, &provider.InvalidCredentialsError{Message: "Telegram rejected the bot token"}), OutcomeInvalidCredentials, "rejected"},
-		{"other types ignore webhook details", &gateway.Gateway{ID: "gw_1", Type: gateway.TypeAI, Status: gateway.StatusConnected}, healthy(map[string]any{"webhookUrl": ""}), OutcomeOK, ""},
+		{"old delivery error", tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: ours,
+			LastError: "Wrong response", LastErrorAt: t0.Add(-time.Hour)}), OutcomeOK, ""},
+		{"webhook info unavailable", tg(gateway.StatusConnected), bot, healthy(nil), OutcomeOK, ""},
+		{"stuck connect", tg(gateway.StatusConnecting), bot, healthy(nil), OutcomeConnectUnfinished, "did not finish"},
+		{"failed getMe", tg(gateway.StatusConnected), bot, provider.NewHealthResult(time.Millisecond, nil, &provider.InvalidCredentialsError{Message: "Telegram rejected the bot token"}), OutcomeInvalidCredentials, "rejected"},
+		{"other types ignore webhook details", &gateway.Gateway{ID: "gw_1", Type: gateway.TypeAI, Status: gateway.StatusConnected}, nil, healthy(&provider.WebhookState{URL: ""}), OutcomeOK, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := w.judge(tc.g, tc.h, t0)
+			r := w.judge(tc.g, tc.hook, tc.h, t0)
 			if r.Outcome != tc.outcome || !strings.Contains(r.Error, tc.errPart) || (tc.errPart == "" && r.Error != "") {
 				t.Fatalf("judge = %+v; want %s with %q", r, tc.outcome, tc.errPart)
 			}
 		})
 	}
-	r := w.judge(tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": ours, "pendingUpdateCount": 7}), t0)
+	r := w.judge(tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: ours, PendingUpdateCount: 7}), t0)
 	if r.PendingUpdateCount == nil || *r.PendingUpdateCount != 7 {
 		t.Errorf("pendingUpdateCount = %v", r.PendingUpdateCount)
 	}
 	// Without a public URL the sweep cannot tell whose webhook it is.
 	w2 := NewWorker(nil, nil, nil, Config{})
-	if r := w2.judge(tg(gateway.StatusConnected), healthy(map[string]any{"webhookUrl": "https://x.example/"}), t0); r.Outcome != OutcomeOK {
+	if r := w2.judge(tg(gateway.StatusConnected), bot, healthy(&provider.WebhookState{URL: "https://x.example/"}), t0); r.Outcome != OutcomeOK {
 		t.Errorf("without PublicURL: %+v", r)
 	}
 }

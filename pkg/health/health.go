@@ -41,13 +41,13 @@
 //
 // # Warm containers and KMS
 //
-// Credentials are opened through envelope's bounded cache of plaintext
-// data keys, so a container that checks the same gateways again within the
-// cache TTL makes no KMS call. Lambda does not route a segment to the
-// container that had it last time, so a Worker remembers which segments
-// its container processed (while their keys are cached) and claims those
-// first; the segment number in the Task is only where a cold container
-// starts looking.
+// Credentials are opened through a bounded cache of plaintext data keys
+// (pkg/envelope's, sized by the caller), so a container that checks the same
+// gateways again within the cache TTL makes no KMS call. Lambda does not
+// route a segment to the container that had it last time, so a Worker
+// remembers which segments its container processed (while their keys are
+// cached: WithWarmTTL) and claims those first; the segment number in the
+// Task is only where a cold container starts looking.
 //
 // # Status honesty
 //

@@ -200,7 +200,8 @@ func (e *env) worker(cfg health.Config, opts ...health.Option) *health.Worker {
 		cfg.Segments = 2
 	}
 	logger := secretscan.Logger("health worker")
-	base := []health.Option{health.WithClock(e.clock.Now), health.WithEvents(e.events), health.WithLogger(logger)}
+	// The opener caches data keys for 15 minutes; the worker is told so.
+	base := []health.Option{health.WithClock(e.clock.Now), health.WithEvents(e.events), health.WithLogger(logger), health.WithWarmTTL(15 * time.Minute)}
 	return health.NewWorker(e.hs, e.opener, e.registry, cfg, append(base, opts...)...)
 }
 

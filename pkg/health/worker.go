@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
 
@@ -96,7 +95,8 @@ type Worker struct {
 	log      *slog.Logger
 
 	// warm remembers when this container last worked on each segment, so
-	// that it claims the segments whose data keys it still has cached.
+	// that it claims the segments whose data keys it still has cached;
+	// warmTTL is how long the Opener keeps them (WithWarmTTL).
 	warmTTL  time.Duration
 	mu       sync.Mutex
 	warm     map[int]time.Time
@@ -117,14 +117,17 @@ func WithLogger(l *slog.Logger) Option { return func(w *Worker) { w.log = l } }
 func WithEvents(p Publisher) Option { return func(w *Worker) { w.events = p } }
 
 // WithWarmTTL sets how long a segment this container processed counts as
-// warm: the data-key cache's TTL (default envelope.DefaultCacheTTL).
+// warm: the TTL of the plaintext data-key cache behind the Opener, which
+// whoever builds the Opener knows. Without it (or with zero) the worker
+// assumes no cache, so no segment counts as warm and a run starts at its
+// task's segment.
 func WithWarmTTL(d time.Duration) Option { return func(w *Worker) { w.warmTTL = d } }
 
 // NewWorker returns a Worker. It does no I/O.
 func NewWorker(store Store, opener Opener, registry *provider.Registry, cfg Config, opts ...Option) *Worker {
 	w := &Worker{
 		store: store, opener: opener, registry: registry, cfg: cfg.withDefaults(),
-		now: time.Now, log: slog.Default(), warmTTL: envelope.DefaultCacheTTL, warm: map[int]time.Time{},
+		now: time.Now, log: slog.Default(), warm: map[int]time.Time{},
 	}
 	for _, o := range opts {
 		o(w)

@@ -221,7 +221,7 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	seal := func(g *gateway.Gateway, c gateway.Credentials) {
 		plain, _ := json.Marshal(c)
 		g.SealedCredentials, _ = sealer.Seal(context.Background(), plain, gateway.Binding(g))
-		g.CredentialInfo = c.Info(g.Type)
+		g.CredentialInfo = reg.CredentialInfo(g.Type, c)
 	}
 	connectedAt := fzSeededAt.Add(time.Hour)
 	secretHash := sha256.Sum256([]byte(fzWebhookSecret))

@@ -145,7 +145,7 @@ func (a *API) CreateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err != nil {
 			return response{}, err
 		}
-		req, err := gateway.DecodeCreate(body)
+		req, err := gateway.DecodeCreate(body, a.life.Registry())
 		if err != nil {
 			return response{}, err
 		}
@@ -195,7 +195,7 @@ func (a *API) UpdateGateway(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err != nil {
 			return response{}, err
 		}
-		req, err := gateway.DecodeUpdate(body, cur.Type)
+		req, err := gateway.DecodeUpdate(body, cur.Type, a.life.Registry())
 		if err != nil {
 			return response{}, err
 		}

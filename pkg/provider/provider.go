@@ -11,13 +11,17 @@
 // (CONNECTING, then CONNECTED, or ERROR with lastError) around Connect and
 // Disconnect, and persists what they return (ConnectResult).
 //
-// Names follow the seed: register/get/has/getAll/getTypes/getProviderInfo/
-// unregister/clear are Registry's Register/Get/Has/All/Types/Info/Unregister/
-// Clear; connect/disconnect/validateCredentials/execute/checkHealth/
-// getSupportedActions are Provider's methods; GatewayNotConnectedError,
-// UnsupportedActionError and InvalidCredentialsError are NotConnectedError,
-// UnsupportedActionError and InvalidCredentialsError; TelegramApiError and
-// AIApiError are telegram.APIError and ai.APIError.
+// A provider owns what Gatehouse knows of its gateway type: its credential
+// and config fields (Info), their shape (CheckCredentials, CheckConfig),
+// what of the credentials may be shown (CredentialInfo), its actions and
+// its remote API. Other packages ask it rather than keep such knowledge
+// themselves: the domain through the Registry (gateway.CredentialRules),
+// the health sweep through HealthResult.Webhook and health's small
+// WebhookRegistrar interface. Its failures are the typed errors of this
+// package (InvalidCredentialsError, InvalidParamsError,
+// UnsupportedActionError, NotConnectedError, UnreachableError,
+// ResponseError) and the remote API's own (telegram.APIError, ai.APIError,
+// webhook.DeliveryError), each classified by Classify.
 package provider
 
 import (
@@ -133,11 +137,33 @@ type HealthResult struct {
 	// rate limited.
 	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 	// Details are non-secret facts (bot username, webhook state, model
-	// count, HTTP status).
+	// count, HTTP status), for people: they are shown as they are. Code
+	// reads typed fields such as Webhook instead.
 	Details   map[string]any `json:"details,omitempty"`
 	CheckedAt time.Time      `json:"checkedAt"`
+	// Webhook is the state of the webhook through which the remote system
+	// delivers the gateway's updates (Telegram), when the check could read
+	// it; nil for other providers. It is never serialised: Details show it.
+	Webhook *WebhookState `json:"-"`
 	// Err is the classified error, for logs; it is never serialised.
 	Err error `json:"-"`
+}
+
+// WebhookState is what a health check learnt of a gateway's webhook at the
+// remote system: where the system delivers updates, how many wait, and its
+// last failed delivery. The health sweep judges it (is the webhook still
+// Gatehouse's, is delivery failing).
+type WebhookState struct {
+	// URL is where the remote system delivers the gateway's updates; empty
+	// when it has no webhook for it (something may be polling instead).
+	URL string
+	// PendingUpdateCount is how many updates wait for delivery.
+	PendingUpdateCount int64
+	// LastError is the remote system's message about its last failed
+	// delivery, and LastErrorAt when that was; empty and zero when it
+	// reported none.
+	LastError   string
+	LastErrorAt time.Time
 }
 
 // NewHealthResult builds the HealthResult of a check that took latency and

@@ -130,6 +130,45 @@ func (r *Registry) Info() []Info {
 	return out
 }
 
+// The Registry answers the domain's questions about credentials by asking
+// the type's provider, so pkg/gateway knows no type's credentials.
+var _ gateway.CredentialRules = (*Registry)(nil)
+
+// CredentialFields returns the names of the credential fields t's provider
+// declares in its Info, in its order; none when t has no provider.
+func (r *Registry) CredentialFields(t gateway.Type) []string {
+	p, err := r.Get(t)
+	if err != nil {
+		return nil
+	}
+	fields := p.Info().Credentials
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// CheckCredentials checks c with t's provider (CheckCredentials); a type
+// without a provider has no rules here, and no provider to connect later.
+func (r *Registry) CheckCredentials(t gateway.Type, c gateway.Credentials) []gateway.FieldError {
+	p, err := r.Get(t)
+	if err != nil {
+		return nil
+	}
+	return CheckCredentials(p, c)
+}
+
+// CredentialInfo returns the summary of c that t's provider gives
+// (CredentialInfo); empty when t has no provider. It never returns nil.
+func (r *Registry) CredentialInfo(t gateway.Type, c gateway.Credentials) map[string]any {
+	p, err := r.Get(t)
+	if err != nil {
+		return map[string]any{}
+	}
+	return CredentialInfo(p, c)
+}
+
 // Unregister removes t's provider and reports whether there was one.
 func (r *Registry) Unregister(t gateway.Type) bool {
 	r.mu.Lock()

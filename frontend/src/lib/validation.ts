@@ -1,5 +1,6 @@
-// Client-side checks that mirror the server's (pkg/gateway/validate.go), with
-// the same field paths and messages, so a user sees the same words before
+// Client-side checks that mirror the server's (pkg/gateway/validate.go for
+// the request, each provider's CheckCredentials under pkg/provider for its
+// credentials), with the same field paths and messages, so a user sees the same words before
 // and after a round trip. The server stays the authority: its field errors
 // are shown beside the same fields.
 import type { FieldError } from './api';

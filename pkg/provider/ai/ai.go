@@ -168,10 +168,9 @@ func (p *Provider) CheckConfig(raw json.RawMessage) error {
 
 // Info describes the provider for the dashboard.
 func (p *Provider) Info() provider.Info {
-	names := make([]string, len(vendors))
+	names := namesOfVendors()
 	infos := make([]provider.AIProviderInfo, len(vendors))
 	for i, v := range vendors {
-		names[i] = v.Name
 		infos[i] = provider.AIProviderInfo{Name: v.Name, Label: v.Label, DefaultBaseURL: v.DefaultBaseURL,
 			RequiresAPIKey: v.RequiresAPIKey, DefaultModel: v.DefaultModel, ExampleModels: v.ExampleModels}
 	}
@@ -207,11 +206,7 @@ func (p *Provider) Actions() []provider.Action {
 func (p *Provider) target(creds gateway.Credentials) (target, error) {
 	v, ok := LookupVendor(creds.Provider)
 	if !ok {
-		names := make([]string, len(vendors))
-		for i, v := range vendors {
-			names[i] = v.Name
-		}
-		return target{}, &provider.InvalidCredentialsError{Field: "credentials.provider", Message: "provider must be one of " + strings.Join(names, ", ")}
+		return target{}, &provider.InvalidCredentialsError{Field: "credentials.provider", Message: "provider must be one of " + strings.Join(namesOfVendors(), ", ")}
 	}
 	if v.RequiresAPIKey && creds.APIKey == "" {
 		return target{}, &provider.InvalidCredentialsError{Field: "credentials.apiKey", Message: "an API key is required for " + v.Label}

@@ -33,6 +33,10 @@ type Vendor struct {
 	// wire speaks Format; openAI's value carries the vendor's
 	// max-tokens field.
 	wire wireFormat
+	// requiresBaseURL is set for a vendor that runs on the user's own
+	// machine: its default address is only a guess, and one the SSRF guard
+	// refuses outside local development.
+	requiresBaseURL bool
 }
 
 // vendors is the vendor table: a vendor on an existing wire format is one
@@ -53,12 +57,21 @@ var vendors = []Vendor{
 	{Name: "groq", Label: "Groq", DefaultBaseURL: "https://api.groq.com/openai/v1", Format: FormatOpenAI, RequiresAPIKey: true,
 		DefaultModel: "llama-3.1-8b-instant", ExampleModels: []string{"llama-3.1-8b-instant", "llama-3.3-70b-versatile"}, wire: openAI{maxTokensField: "max_tokens"}},
 	{Name: "ollama", Label: "Ollama", DefaultBaseURL: "http://localhost:11434", Format: FormatOllama, RequiresAPIKey: false,
-		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}, wire: ollama{}},
+		DefaultModel: "llama3.2", ExampleModels: []string{"llama3.2", "qwen2.5", "mistral"}, wire: ollama{}, requiresBaseURL: true},
 }
 
 // Vendors returns every supported AI provider, in the order the dashboard
 // shows them.
 func Vendors() []Vendor { return slices.Clone(vendors) }
+
+// namesOfVendors lists the vendors' names, in the order of Vendors.
+func namesOfVendors() []string {
+	names := make([]string, len(vendors))
+	for i, v := range vendors {
+		names[i] = v.Name
+	}
+	return names
+}
 
 // LookupVendor returns the vendor named name.
 func LookupVendor(name string) (Vendor, bool) {

@@ -62,8 +62,11 @@ var UpdateTypes = []string{
 }
 
 // TokenPattern is the shape of a bot token: the bot's numeric id, a colon,
-// and a secret of URL-safe characters (35 in tokens issued today).
-const TokenPattern = gateway.BotTokenPattern
+// and a secret of URL-safe characters (35 in tokens issued today; a range
+// allows for change without accepting anything else). It is the one
+// definition in Go: CheckCredentials applies it, and GET /api/providers
+// hands it to the dashboard (credential field "botToken"), which mirrors it.
+const TokenPattern = `^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$`
 
 var tokenShape = regexp.MustCompile(TokenPattern)
 
@@ -393,9 +396,10 @@ func (p *Provider) Execute(ctx context.Context, creds gateway.Credentials, _ jso
 }
 
 // CheckHealth calls getMe and, when it succeeds, getWebhookInfo, whose
-// delivery state (URL, pending updates, last error) it reports in Details.
-// Healthy means the token works; a webhook delivery error is reported, not
-// counted, because it is Gatehouse's endpoint that failed, not the bot.
+// delivery state (URL, pending updates, last error) it reports in Webhook,
+// and for people in Details. Healthy means the token works; a webhook
+// delivery error is reported, not counted, because it is Gatehouse's
+// endpoint that failed, not the bot.
 func (p *Provider) CheckHealth(ctx context.Context, creds gateway.Credentials, _ json.RawMessage) provider.HealthResult {
 	start := time.Now()
 	b, err := p.bot(creds)
@@ -407,13 +411,25 @@ func (p *Provider) CheckHealth(ctx context.Context, creds gateway.Credentials, _
 		return provider.NewHealthResult(time.Since(start), nil, rejected(err))
 	}
 	details := botInfo(u)
+	var hook *provider.WebhookState
 	if info, err := b.GetWebhookInfo(ctx); err == nil {
+		hook = &provider.WebhookState{URL: info.URL, PendingUpdateCount: int64(info.PendingUpdateCount)}
 		details["webhookUrl"] = info.URL
 		details["pendingUpdateCount"] = info.PendingUpdateCount
 		if info.LastErrorMessage != "" {
+			hook.LastError, hook.LastErrorAt = info.LastErrorMessage, time.Unix(info.LastErrorDate, 0).UTC()
 			details["lastWebhookError"] = info.LastErrorMessage
-			details["lastWebhookErrorAt"] = time.Unix(info.LastErrorDate, 0).UTC().Format(time.RFC3339)
+			details["lastWebhookErrorAt"] = hook.LastErrorAt.Format(time.RFC3339)
 		}
 	}
-	return provider.NewHealthResult(time.Since(start), details, nil)
+	h := provider.NewHealthResult(time.Since(start), details, nil)
+	h.Webhook = hook
+	return h
+}
+
+// WebhookURL returns the URL Connect registers for gatewayID under
+// publicURL (the package's WebhookURL), so that the health sweep can tell
+// Gatehouse's webhook from another program's. Errors: as WebhookURL.
+func (p *Provider) WebhookURL(publicURL, gatewayID string) (string, error) {
+	return WebhookURL(publicURL, gatewayID)
 }

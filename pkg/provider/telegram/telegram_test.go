@@ -474,6 +474,12 @@ func TestCheckHealth(t *testing.T) {
 			h.Details["lastWebhookError"] != "Wrong response from the webhook: 500 Internal Server Error" {
 			t.Errorf("details %v", h.Details)
 		}
+		// The same state, typed, for the health sweep.
+		want := provider.WebhookState{URL: "https://x.example/api/webhooks/telegram/g", PendingUpdateCount: 2,
+			LastError: "Wrong response from the webhook: 500 Internal Server Error", LastErrorAt: time.Unix(1700000000, 0).UTC()}
+		if h.Webhook == nil || *h.Webhook != want {
+			t.Errorf("Webhook = %+v, want %+v", h.Webhook, want)
+		}
 	})
 	t.Run("revoked token", func(t *testing.T) {
 		t.Parallel()

@@ -112,6 +112,14 @@ type Server struct {
 	messageID int64
 }
 
+// tokenShape is what the stand-in, like Telegram, takes for a token: it
+// answers 404 to anything else, and 401 to a token of this shape it does
+// not know (unless Options.AcceptAnyToken). It is deliberately not
+// telegram.TokenPattern: that is Gatehouse's own, stricter check, and this
+// models the remote system the check is made against. Sharing one pattern
+// would make the stand-in agree with Gatehouse by construction, so no test
+// could show what Telegram does with a token Gatehouse would refuse, nor
+// catch the two drifting apart.
 var tokenShape = regexp.MustCompile(`^([0-9]{1,20}):[A-Za-z0-9_-]{30,}$`)
 
 // NewServer returns a server that knows opts.Bots. It does no I/O.

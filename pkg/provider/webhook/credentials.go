@@ -1,0 +1,36 @@
+package webhook
+
+import (
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/provider"
+)
+
+// MinSigningSecretLength is the shortest signing secret accepted, in bytes,
+// so that a receiver's signature check cannot be beaten by guessing the
+// secret. The dashboard mirrors it.
+const MinSigningSecretLength = 24
+
+var (
+	_ provider.CredentialChecker    = (*Provider)(nil)
+	_ provider.CredentialSummarizer = (*Provider)(nil)
+)
+
+// CheckCredentials checks the credentials' shape without any call: an
+// absolute https URL, and a signing secret, when there is one, of at least
+// MinSigningSecretLength printable ASCII characters. Whether the URL may be
+// dialled is the SSRF guard's question, asked by ValidateCredentials.
+func (p *Provider) CheckCredentials(c gateway.Credentials) []gateway.FieldError {
+	var fe provider.FieldErrors
+	if fe.Required("credentials.url", c.URL) {
+		fe.URL("credentials.url", c.URL, "https")
+	}
+	if c.SigningSecret != "" {
+		fe.Secret("credentials.signingSecret", c.SigningSecret, MinSigningSecretLength)
+	}
+	return fe
+}
+
+// CredentialInfo returns the URL and whether events are signed.
+func (p *Provider) CredentialInfo(c gateway.Credentials) map[string]any {
+	return map[string]any{"url": c.URL, "hasSigningSecret": c.SigningSecret != ""}
+}
