@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // TestKeepIntrinsics: an intrinsic where goformation expects a string is
@@ -30,7 +32,7 @@ Outputs:
   Arn:
     Value: !GetAtt Table.Arn
 `
-	tpl, err := parse([]byte(src))
+	tpl, err := template.Parse([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,17 +40,17 @@ Outputs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := ref(tbl.TableName); !ok || r != "Name" {
-		t.Errorf("TableName = %v, want the reference to Name", decode(tbl.TableName))
+	if r, ok := template.Ref(tbl.TableName); !ok || r != "Name" {
+		t.Errorf("TableName = %v, want the reference to Name", template.Decode(tbl.TableName))
 	}
-	if got := tpl.Typed["Resources.Api.Properties.DefaultRouteSettings.ThrottlingBurstLimit"]; !reflect.DeepEqual(got, map[string]any{"Ref": "Burst"}) {
-		t.Errorf("typed intrinsics: %v", tpl.Typed)
+	if got := tpl.Intrinsics["Resources.Api.Properties.DefaultRouteSettings.ThrottlingBurstLimit"]; !reflect.DeepEqual(got, map[string]any{"Ref": "Burst"}) {
+		t.Errorf("typed intrinsics: %v", tpl.Intrinsics)
 	}
-	if res, attr, ok := getAtt(tpl.CFN.Outputs["Arn"].Value); !ok || res != "Table" || attr != "Arn" {
+	if res, attr, ok := template.GetAtt(tpl.CFN.Outputs["Arn"].Value); !ok || res != "Table" || attr != "Arn" {
 		t.Errorf("output: %v", tpl.CFN.Outputs["Arn"].Value)
 	}
 
-	_, err = parse([]byte(strings.Replace(src, "TableName:", "TabelName:", 1)))
+	_, err = template.Parse([]byte(strings.Replace(src, "TableName:", "TabelName:", 1)))
 	if err == nil || !strings.Contains(err.Error(), "TabelName") {
 		t.Errorf("a misspelt property: %v", err)
 	}

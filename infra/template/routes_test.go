@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 )
 
@@ -40,11 +41,11 @@ func templateRoutes(t *testing.T) []route {
 				t.Fatalf("%s: event %s has no HttpApi properties", f.ID, name)
 			}
 			ev := p.HttpApiEvent
-			if api, _ := ref(ev.ApiId); api != "HttpApi" {
-				t.Errorf("%s: event %s: ApiId %v, want !Ref HttpApi", f.ID, name, decode(ev.ApiId))
+			if api, _ := template.Ref(ev.ApiId); api != "HttpApi" {
+				t.Errorf("%s: event %s: ApiId %v, want !Ref HttpApi", f.ID, name, template.Decode(ev.ApiId))
 			}
 			auth := ev.Auth == nil || ev.Auth.Authorizer == nil || *ev.Auth.Authorizer != "NONE"
-			out = append(out, route{Function: f.Dir, Method: strings.ToUpper(str(ev.Method)), Path: str(ev.Path), Auth: auth})
+			out = append(out, route{Function: f.Dir, Method: strings.ToUpper(template.Plain(ev.Method)), Path: template.Plain(ev.Path), Auth: auth})
 		}
 	}
 	slices.SortFunc(out, func(a, b route) int { return strings.Compare(a.key(), b.key()) })
