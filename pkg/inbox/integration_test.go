@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -205,11 +206,15 @@ func (e *env) stored(t *testing.T, id string) []int64 {
 // local runner does.
 func (e *env) server(t *testing.T) *httptest.Server {
 	t.Helper()
-	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := template.Load(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var public []local.Route
+	routes, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var public []template.Route
 	for _, r := range routes {
 		if r.Function == inbox.FnTelegramWebhook {
 			if r.Auth {
@@ -791,7 +796,11 @@ func TestRunnerHandlers(t *testing.T) {
 	if _, ok := handlers[inbox.FnTelegramWebhook]; !ok {
 		t.Fatalf("Deps.Handlers has no %q", inbox.FnTelegramWebhook)
 	}
-	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := template.Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes()
 	if err != nil {
 		t.Fatal(err)
 	}
