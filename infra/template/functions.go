@@ -50,12 +50,7 @@ const (
 // out of a test.
 func (t *Template) Functions(vals Values) ([]Function, error) {
 	globals := t.globalFunction()
-	r := resolver{vals: vals, params: map[string]string{}}
-	for name, p := range t.CFN.Parameters {
-		if s, ok := plainValue(p.Default); ok {
-			r.params[name] = s
-		}
-	}
+	r := resolver{vals: vals, defaults: t.ParameterDefault}
 	fns := t.CFN.GetAllServerlessFunctionResources()
 	out := make([]Function, 0, len(fns))
 	for _, id := range sortedKeys(fns) {
@@ -93,11 +88,22 @@ func (t *Template) Functions(vals Values) ([]Function, error) {
 	return out, nil
 }
 
+// ParameterDefault returns the Default of the template's parameter name as
+// the text CloudFormation would substitute for it; ok is false when there is
+// no such parameter or its Default is not a string, a number or a bool.
+func (t *Template) ParameterDefault(name string) (string, bool) {
+	p, ok := t.CFN.Parameters[name]
+	if !ok {
+		return "", false
+	}
+	return plainValue(p.Default)
+}
+
 // resolver turns intrinsics into values: vals first, then the parameters'
 // defaults.
 type resolver struct {
-	vals   Values
-	params map[string]string
+	vals     Values
+	defaults func(name string) (string, bool)
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
@@ -106,7 +112,7 @@ func (r resolver) name(n string) (string, error) {
 	if v, ok := r.vals[n]; ok {
 		return v, nil
 	}
-	if v, ok := r.params[n]; ok {
+	if v, ok := r.defaults(n); ok {
 		return v, nil
 	}
 	return "", fmt.Errorf("nothing resolves %q", n)

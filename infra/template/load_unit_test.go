@@ -55,3 +55,35 @@ Outputs:
 		t.Errorf("a misspelt property: %v", err)
 	}
 }
+
+// TestParameterDefault: a Default reads as the text CloudFormation would
+// substitute, a number without a fraction as an integer.
+func TestParameterDefault(t *testing.T) {
+	tpl, err := template.Parse([]byte(`
+Parameters:
+  Big: {Type: Number, Default: 1000000}
+  Rate: {Type: String, Default: rate(5 minutes)}
+  Flag: {Type: String, Default: false}
+  List: {Type: CommaDelimitedList, Default: [a, b]}
+Resources:
+  T: {Type: AWS::SNS::Topic}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		want string
+		ok   bool
+	}{
+		{name: "Big", want: "1000000", ok: true},
+		{name: "Rate", want: "rate(5 minutes)", ok: true},
+		{name: "Flag", want: "false", ok: true},
+		{name: "List"},
+		{name: "Missing"},
+	} {
+		if got, ok := tpl.ParameterDefault(tt.name); got != tt.want || ok != tt.ok {
+			t.Errorf("ParameterDefault(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
