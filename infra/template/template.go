@@ -122,7 +122,7 @@ func keepIntrinsics(doc map[string]any, typed map[string]any) error {
 	for name, g := range globals {
 		proto, ok := all[name]
 		if !ok {
-			return fmt.Errorf("Globals.%s: goformation does not know it", name)
+			return fmt.Errorf("section Globals.%s: goformation does not know it", name)
 		}
 		globals[name] = keepFields(g, reflect.TypeOf(proto).Elem(), "Globals."+name, typed)
 	}
