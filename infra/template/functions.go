@@ -1,11 +1,16 @@
 package template
 
 import (
+	"errors"
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/awslabs/goformation/v7/cloudformation/global"
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
 
@@ -181,4 +186,65 @@ func plainValue(v any) (string, bool) {
 		return strconv.FormatBool(x), true
 	}
 	return "", false
+}
+
+// globalFunction returns Globals.Function, or an empty one when the
+// template has none, so that callers fall back to nothing.
+func (t *Template) globalFunction() *global.Function {
+	if g, err := t.CFN.GetServerlessGlobalFunction(); err == nil {
+		return g
+	}
+	return &global.Function{}
+}
+
+// codeFolder is the base name of the function's CodeUri, falling back to
+// Globals.Function.CodeUri as SAM does: the folder under functions/, the
+// binary `make build` produces, and the local runner's handler key.
+func codeFolder(f *serverless.Function, globals *global.Function) (string, error) {
+	uri := f.CodeUri
+	if uri == nil {
+		uri = globals.CodeUri
+	}
+	var s string
+	if uri != nil {
+		s = Plain(uri.String)
+	}
+	if s == "" {
+		return "", errors.New("no plain CodeUri")
+	}
+	base := path.Base(path.Clean(strings.TrimRight(s, "/")))
+	if base == "." || base == "/" || base == ".." {
+		return "", fmt.Errorf("CodeUri %q names no folder", s)
+	}
+	return base, nil
+}
+
+// number is a numeric property as the template gives it: a plain value,
+// an intrinsic (expr), or nothing (neither set).
+type number struct {
+	value *int
+	expr  any
+}
+
+func (n number) set() bool { return n.value != nil || n.expr != nil }
+
+// ownOrGlobal returns the function's own numeric property name, else
+// Globals.Function's, as SAM merges them: an own value given as an
+// expression still wins over the global one.
+func (t *Template) ownOrGlobal(id, name string, own, inGlobals *int) number {
+	if n := (number{own, t.Intrinsics["Resources."+id+".Properties."+name]}); n.set() {
+		return n
+	}
+	return number{inGlobals, t.Intrinsics["Globals.Function."+name]}
+}
+
+// sortedKeys returns m's keys in order, so that what a template declares
+// is read, and its first error reported, the same way every time.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
