@@ -214,7 +214,7 @@ func codeFolder(f *serverless.Function, globals *global.Function) (string, error
 	}
 	base := path.Base(path.Clean(strings.TrimRight(s, "/")))
 	if base == "." || base == "/" || base == ".." {
-		return "", fmt.Errorf("CodeUri %q names no folder", s)
+		return "", fmt.Errorf("a CodeUri (%q) that names no folder", s)
 	}
 	return base, nil
 }

@@ -367,6 +367,11 @@ Resources:
 			wantErr: "A has no plain CodeUri",
 		},
 		{
+			name:    "a CodeUri without a folder",
+			yaml:    strings.Replace(base, "CodeUri: functions/b/", "CodeUri: ./", 1),
+			wantErr: `B has a CodeUri ("./") that names no folder`,
+		},
+		{
 			name:    "an intrinsic it does not resolve",
 			yaml:    base + "      Environment:\n        Variables:\n          X: !Join [\"\", [a, b]]\n",
 			wantErr: "B: variable X: unsupported intrinsic Fn::Join",
