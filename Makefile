@@ -119,33 +119,21 @@ package: build
 	@mv $(PACKAGE_DIR)/SHA256SUMS.tmp $(PACKAGE_DIR)/SHA256SUMS
 	@cat $(PACKAGE_DIR)/SHA256SUMS
 
-# sam build && sam deploy, then what CloudFormation cannot do by itself (see
-# README "Deploy"): point PublicApiUrl at the API on the first deployment
-# (a function cannot reference its own HttpApi without a cycle), upload the
-# dashboard, write its /config.json (the stack's DashboardConfig output, or
-# the file DASHBOARD_CONFIG names, for an external OIDC issuer) and
-# invalidate CloudFront's copies.
+# sam build && sam deploy, then what CloudFormation cannot do by itself
+# (scripts/deploy.sh, README "Deploy"): point PublicApiUrl at the API on the
+# first deployment, upload the dashboard with its /config.json (the stack's
+# DashboardConfig output, or the file DASHBOARD_CONFIG names, for an
+# external OIDC issuer) and invalidate CloudFront's copies. The script reads
+# these variables from its environment, passed verbatim.
+deploy: export SAM := $(SAM)
+deploy: export AWS := $(AWS)
+deploy: export SAM_ENV := $(SAM_ENV)
+deploy: export STACK := $(STACK)
+deploy: export DASHBOARD_CONFIG := $(DASHBOARD_CONFIG)
 deploy: frontend
 	$(SAM) build --config-env $(SAM_ENV)
 	$(SAM) deploy --config-env $(SAM_ENV) --stack-name $(STACK)
-	@set -euo pipefail; \
-	out() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
-	param() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Parameters[?ParameterKey=='$$1'].ParameterValue" --output text; }; \
-	api=$$(out ApiUrl); \
-	if [ -z "$$(param PublicApiUrl)" ]; then \
-	  echo "deploy: PublicApiUrl is empty; setting it to $$api (Telegram webhooks are registered under it)"; \
-	  $(SAM) deploy --config-env $(SAM_ENV) --stack-name $(STACK) --parameter-overrides "PublicApiUrl=$$api"; \
-	fi; \
-	bucket=$$(out DashboardBucket); dist=$$(out DistributionId); \
-	if [ -n "$(DASHBOARD_CONFIG)" ]; then config=$$(cat "$(DASHBOARD_CONFIG)"); else config=$$(out DashboardConfig); fi; \
-	if [ -z "$$config" ] || [ "$$config" = None ]; then \
-	  echo "deploy: no DashboardConfig output (external OIDC issuer): run again with DASHBOARD_CONFIG=path/to/config.json" >&2; exit 1; \
-	fi; \
-	$(AWS) s3 sync frontend/dist/assets "s3://$$bucket/assets" --delete --cache-control "public, max-age=31536000, immutable"; \
-	$(AWS) s3 sync frontend/dist "s3://$$bucket" --delete --exclude "assets/*" --exclude config.json --cache-control "no-cache"; \
-	printf '%s\n' "$$config" | $(AWS) s3 cp - "s3://$$bucket/config.json" --content-type application/json --cache-control "no-cache"; \
-	$(AWS) cloudfront create-invalidation --distribution-id "$$dist" --paths "/*" --query Invalidation.Id --output text >/dev/null; \
-	echo; echo "Dashboard: $$(out DashboardUrl)"; echo "API:       $$api"
+	@./scripts/deploy.sh
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -42,6 +42,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/lambdazip"
 	"github.com/gatehouse/gatehouse/infra/rie"
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 const hello = "hello"
@@ -135,7 +136,11 @@ func viaRunner(runner []string) string {
 // environment template.yaml gives it (the first function deployed from it)
 // and an event it answers without a network call.
 func targets(root, dir string) ([]*target, error) {
-	fns, err := rie.LoadFunctions(filepath.Join(root, "template.yaml"), rie.Values{
+	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	fns, err := tpl.Functions(template.Values{
 		"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
 		"Table": "gatehouse", "KeyAlias": "alias/gatehouse", "PublicApiUrl": "https://api.example.com",
 		"TelegramApiBaseUrl": "https://api.telegram.org", "HealthWorkerFunction": "gatehouse-health-worker", "EventBusName": "default",

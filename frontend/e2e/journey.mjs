@@ -111,14 +111,14 @@ try {
     await screenshot('list-empty');
   });
 
-  // The provider routes (providers, test, actions) land separately from the
-  // core; until they do, the page degrades and these checks are skipped.
-  const providerRoutes = await page.evaluate(async () => {
+  // The dashboard builds its forms from GET /api/providers alone (it keeps
+  // no copy of its own), so the journey needs the server to answer it.
+  const providersStatus = await page.evaluate(async () => {
     const s = JSON.parse(sessionStorage.getItem('gatehouse.session'));
     const r = await fetch('/api/providers', { headers: { Authorization: `Bearer ${s.token}` } });
-    return r.status === 200;
+    return r.status;
   });
-  if (!providerRoutes) console.log('  (provider routes not deployed: test, actions and chat checks are skipped)');
+  assert.equal(providersStatus, 200, 'GET /api/providers answers');
   const AI_BASE_URL = process.env.AI_BASE_URL ?? '';
 
   await step('add a Telegram gateway (client checks, then create)', async () => {
@@ -138,7 +138,7 @@ try {
     await expectText(page.locator('.alert--success'), /Gateway “Support bot” created/);
     await expectText(badge(), /Disconnected/);
     await expectText(page.locator('#credentials'), /••••••••le12/);
-    if (providerRoutes) await expectText(page.locator('#credentials'), /@gh_test_123456789_bot/);
+    await expectText(page.locator('#credentials'), /@gh_test_123456789_bot/);
     await expectText(page.locator('[data-testid="audit-list"]'), /Created the gateway/);
     await screenshot('detail-telegram');
   });
@@ -155,15 +155,11 @@ try {
 
   await step('test the connection', async () => {
     await page.getByRole('button', { name: 'Test connection' }).click();
-    if (providerRoutes) {
-      const r = page.getByTestId('test-result');
-      await expectText(r, /Connection OK/);
-      await expectText(r, /ms/);
-      await expectText(page.locator('[data-testid="audit-list"]'), /Tested the connection: ok/);
-      await screenshot('test-ok');
-    } else {
-      await page.locator('.alert:has-text("Connection tests aren\'t available")').waitFor();
-    }
+    const r = page.getByTestId('test-result');
+    await expectText(r, /Connection OK/);
+    await expectText(r, /ms/);
+    await expectText(page.locator('[data-testid="audit-list"]'), /Tested the connection: ok/);
+    await screenshot('test-ok');
   });
 
   await step('connect it', async () => {
@@ -171,23 +167,21 @@ try {
     await expectText(badge(), /^Connected/);
     await page.getByRole('button', { name: 'Disconnect' }).waitFor();
     await expectText(page.locator('[data-testid="audit-list"]'), /Status Connecting → Connected|Status Disconnected → Connected/);
-    if (providerRoutes) await expectText(page.locator('#telegram'), /\/api\/webhooks\/telegram\//);
+    await expectText(page.locator('#telegram'), /\/api\/webhooks\/telegram\//);
     await screenshot('connected');
   });
 
-  if (providerRoutes) {
-    await step('send a test message', async () => {
-      const panel = page.locator('#telegram');
-      await panel.getByLabel('Chat ID').fill('42');
-      await panel.getByRole('button', { name: 'Send test message' }).click();
-      await expectText(panel.locator('.alert--success'), /Message \d+ sent/);
-      // A refused send shows the problem's title and detail.
-      await panel.getByLabel('Chat ID').fill('403');
-      await panel.getByRole('button', { name: 'Send test message' }).click();
-      await expectText(panel.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
-      await screenshot('telegram-send');
-    });
-  }
+  await step('send a test message', async () => {
+    const panel = page.locator('#telegram');
+    await panel.getByLabel('Chat ID').fill('42');
+    await panel.getByRole('button', { name: 'Send test message' }).click();
+    await expectText(panel.locator('.alert--success'), /Message \d+ sent/);
+    // A refused send shows the problem's title and detail.
+    await panel.getByLabel('Chat ID').fill('403');
+    await panel.getByRole('button', { name: 'Send test message' }).click();
+    await expectText(panel.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
+    await screenshot('telegram-send');
+  });
 
   await step('rename it', async () => {
     const name = page.locator('#settings').getByLabel('Name');
@@ -241,15 +235,13 @@ try {
     await page.getByLabel('Provider').selectOption('openai');
     await page.getByLabel('Base URL').fill(AI_BASE_URL || 'https://api.openai.com/v1');
     await page.getByLabel('Default model').fill('gpt-4o-mini');
-    if (providerRoutes) {
-      // The stand-in rejects this key: the server's error lands beside the field.
-      await page.getByLabel('API key').fill('sk-invalid-0123456789abcdef');
-      await page.getByRole('button', { name: 'Create gateway' }).click();
-      await expectText(page.locator('[role="alert"]'), /Invalid request/);
-      await expectText(page.locator('.field--invalid .field__error'), /rejected/);
-      assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
-      await screenshot('add-ai-rejected-key');
-    }
+    // The stand-in rejects this key: the server's error lands beside the field.
+    await page.getByLabel('API key').fill('sk-invalid-0123456789abcdef');
+    await page.getByRole('button', { name: 'Create gateway' }).click();
+    await expectText(page.locator('[role="alert"]'), /Invalid request/);
+    await expectText(page.locator('.field--invalid .field__error'), /rejected/);
+    assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
+    await screenshot('add-ai-rejected-key');
     await page.getByLabel('API key').fill('sk-test-0123456789abcdef');
     await page.getByRole('button', { name: 'Create gateway' }).click();
     await heading('Assistant').waitFor();
@@ -257,32 +249,28 @@ try {
     await page.locator('#chat').waitFor();
   });
 
-  if (providerRoutes) {
-    await step('connect it and chat', async () => {
-      await page.getByRole('button', { name: 'Connect', exact: true }).click();
-      await expectText(badge(), /^Connected/);
-      const chat = page.locator('#chat');
-      await chat.getByLabel('Message').fill('hello there');
-      await chat.getByLabel('Message').press('Enter');
-      await expectText(chat.getByTestId('chat-log'), /You said: hello there/);
-      await expectText(chat.getByTestId('chat-meta'), /gpt-4o-mini.*tokens/s);
-      await screenshot('detail-ai-chat');
-    });
+  await step('connect it and chat', async () => {
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expectText(badge(), /^Connected/);
+    const chat = page.locator('#chat');
+    await chat.getByLabel('Message').fill('hello there');
+    await chat.getByLabel('Message').press('Enter');
+    await expectText(chat.getByTestId('chat-log'), /You said: hello there/);
+    await expectText(chat.getByTestId('chat-meta'), /gpt-4o-mini.*tokens/s);
+    await screenshot('detail-ai-chat');
+  });
 
-    if (process.env.HEALTH_SWEEP_CMD) {
-      await step('a scheduled health sweep draws the sparkline', async () => {
-        // One real sweep (make health) against this runner's emulators.
-        const out = execSync(process.env.HEALTH_SWEEP_CMD, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-        assert.match(out, /"checked":\s*[1-9]/, `the sweep checked nothing: ${out}`);
-        await page.reload();
-        const spark = page.getByTestId('sparkline');
-        await spark.waitFor({ timeout: TIMEOUT });
-        assert.match(await spark.getAttribute('aria-label'), /^1 health checks?, 1 OK/);
-        await screenshot('detail-ai-health');
-      });
-    }
-  } else {
-    await screenshot('detail-ai');
+  if (process.env.HEALTH_SWEEP_CMD) {
+    await step('a scheduled health sweep draws the sparkline', async () => {
+      // One real sweep (make health) against this runner's emulators.
+      const out = execSync(process.env.HEALTH_SWEEP_CMD, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(out, /"checked":\s*[1-9]/, `the sweep checked nothing: ${out}`);
+      await page.reload();
+      const spark = page.getByTestId('sparkline');
+      await spark.waitFor({ timeout: TIMEOUT });
+      assert.match(await spark.getAttribute('aria-label'), /^1 health checks?, 1 OK/);
+      await screenshot('detail-ai-health');
+    });
   }
 
   await step('filter the list by type and status', async () => {

@@ -6,7 +6,7 @@ import { IconBuilding, IconLogout, IconUser, Logo } from './components/icons';
 import { Link } from './components/ui';
 import { ApiClient } from './lib/api';
 import type { AppConfig } from './lib/config';
-import { loadProviders, type Providers } from './lib/providers';
+import { loadProviders, type ProvidersState } from './lib/providers';
 import { match, navigate, useLocation } from './lib/router';
 import { AddGatewayPage } from './pages/AddGateway';
 import { GatewayDetailPage } from './pages/GatewayDetail';
@@ -22,7 +22,8 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
     return s && o && s.orgs.includes(o) ? o : null;
   });
   const [signOutReason, setSignOutReason] = useState<string | null>(null);
-  const [providers, setProviders] = useState<Providers | null>(null);
+  const [providers, setProviders] = useState<ProvidersState>({ status: 'loading' });
+  const [providersAttempt, setProvidersAttempt] = useState(0);
   const sessionRef = useRef(session);
   const orgRef = useRef(org);
   sessionRef.current = session;
@@ -34,7 +35,7 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
     sessionRef.current = null;
     setSession(null);
     setOrgState(null);
-    setProviders(null);
+    setProviders({ status: 'loading' });
     setSignOutReason(reason ?? null);
     if (!reason && wasCognito && config.auth.mode === 'cognito') window.location.assign(logoutUrl(config.auth));
   }, [config]);
@@ -58,14 +59,21 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
     return () => clearTimeout(t);
   }, [session, signOut]);
 
+  // The gateway types come from the server only; a failure is shown where
+  // they are needed, with a retry (reloadProviders), never papered over.
   useEffect(() => {
     if (!session) return;
     let live = true;
-    loadProviders(api).then((p) => live && setProviders(p), () => undefined);
+    setProviders({ status: 'loading' });
+    loadProviders(api).then(
+      (items) => live && setProviders({ status: 'ready', items }),
+      (error) => live && setProviders({ status: 'error', error }),
+    );
     return () => {
       live = false;
     };
-  }, [session, api]);
+  }, [session, api, providersAttempt]);
+  const reloadProviders = useCallback(() => setProvidersAttempt((n) => n + 1), []);
 
   const onSignedIn = (s: Session, initialOrg: string | null) => {
     saveSession(s);
@@ -90,7 +98,7 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
     return <SignInPage config={config} onSignedIn={onSignedIn} reason={signOutReason} error={signInError} />;
   }
 
-  const state: AppState = { config, api, session, org, setOrg, signOut, providers };
+  const state: AppState = { config, api, session, org, setOrg, signOut, providers, reloadProviders };
   let page;
   let params: Record<string, string> | null;
   if (path === '/' || path === '') page = <Redirect to="/gateways" />;

@@ -3,7 +3,7 @@ import { useContext } from 'preact/hooks';
 import type { Session } from './auth/session';
 import type { ApiClient } from './lib/api';
 import type { AppConfig } from './lib/config';
-import type { Providers } from './lib/providers';
+import type { ProvidersState } from './lib/providers';
 
 export interface AppState {
   config: AppConfig;
@@ -13,7 +13,10 @@ export interface AppState {
   org: string | null;
   setOrg: (org: string | null) => void;
   signOut: (reason?: string) => void;
-  providers: Providers | null;
+  /** GET /api/providers: loading, its answer, or why there is none. */
+  providers: ProvidersState;
+  /** Asks the server again after the providers failed to load. */
+  reloadProviders: () => void;
 }
 
 export const AppContext = createContext<AppState | null>(null);

@@ -1,7 +1,8 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AddGatewayPage } from '../src/pages/AddGateway';
 import { fakeFetch, gateway, json, makeApi, withApp } from './helpers';
+import { serverProviders } from './server-providers';
 
 function setup(handler: Parameters<typeof fakeFetch>[0]) {
   const f = fakeFetch(handler);
@@ -89,5 +90,32 @@ describe('Add gateway', () => {
     expect(f.calls).toHaveLength(1);
     release(json(201, gateway({ id: 'gw_2' })));
     await waitFor(() => expect(window.location.pathname).toBe('/gateways/gw_2'));
+  });
+
+  it('waits for the server to describe the types, offering none of its own', () => {
+    const f = fakeFetch(() => json(500, {}));
+    render(withApp(makeApi(f.fetch), <AddGatewayPage />, { providers: { status: 'loading' } }));
+    expect(screen.getByTestId('providers-loading')).toBeTruthy();
+    expect(screen.queryAllByRole('radio')).toHaveLength(0);
+    expect(screen.queryByTestId('gateway-form')).toBeNull();
+  });
+
+  it('says the types could not be loaded, with a retry, and shows no form', () => {
+    const retry = vi.fn();
+    const f = fakeFetch(() => json(500, {}));
+    render(withApp(makeApi(f.fetch), <AddGatewayPage />, { providers: { status: 'error', error: new TypeError('Failed to fetch') }, reloadProviders: retry }));
+    expect(screen.getByRole('alert').textContent).toMatch(/Something went wrong.*Failed to fetch.*could not be loaded from the server/s);
+    expect(screen.queryAllByRole('radio')).toHaveLength(0);
+    expect(screen.queryByTestId('gateway-form')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(retry).toHaveBeenCalledTimes(1);
+  });
+
+  it('offers exactly the types the server describes, named as it names them', () => {
+    const f = fakeFetch(() => json(500, {}));
+    const only = serverProviders.filter((p) => p.type === 'WEBHOOK').map((p) => ({ ...p, name: 'Outgoing webhook' }));
+    render(withApp(makeApi(f.fetch), <AddGatewayPage />, { providers: { status: 'ready', items: only } }));
+    expect(screen.getAllByRole('radio').map((r) => r.getAttribute('data-type'))).toEqual(['WEBHOOK']);
+    expect(screen.getByRole('radio', { name: /Outgoing webhook/ })).toBeTruthy();
   });
 });

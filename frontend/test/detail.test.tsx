@@ -1,9 +1,12 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type { AppState } from '../src/app-context';
 import { SettingsPanel } from '../src/components/detail/SettingsPanel';
+import { ApiError } from '../src/lib/api';
 import { loadProviders } from '../src/lib/providers';
 import { GatewayDetailPage } from '../src/pages/GatewayDetail';
 import { fakeFetch, gateway, json, makeApi, withApp } from './helpers';
+import { serverProviders } from './server-providers';
 
 describe('Settings (rename, config)', () => {
   it('explains a 412 and reloads the latest version', async () => {
@@ -108,15 +111,53 @@ describe('providers', () => {
   it('uses the server description when there is one', async () => {
     const f = fakeFetch(() => json(200, { types: [{ type: 'WEBHOOK', name: 'Outgoing webhook', description: 'd', credentialFields: [{ name: 'url', label: 'URL', required: true, secret: false }], actions: [{ name: 'send', params: null }] }] }));
     const p = await loadProviders(makeApi(f.fetch));
-    expect(p.source).toBe('api');
-    expect(p.items[0]).toMatchObject({ type: 'WEBHOOK', name: 'Outgoing webhook', actions: [{ name: 'send', params: [] }] });
+    expect(p[0]).toMatchObject({ type: 'WEBHOOK', name: 'Outgoing webhook', actions: [{ name: 'send', params: [] }] });
   });
 
-  it('falls back to the built-in copy when the route is missing', async () => {
+  it('fails, with nothing made up, when the route is missing', async () => {
     const f = fakeFetch(() => json(404, { title: 'Not Found', status: 404 }));
-    const p = await loadProviders(makeApi(f.fetch));
-    expect(p.source).toBe('builtin');
-    expect(p.items.map((i) => i.type)).toEqual(['TELEGRAM_BOT', 'AI', 'WEBHOOK']);
+    await expect(loadProviders(makeApi(f.fetch))).rejects.toMatchObject({ status: 404 });
+  });
+
+  it.each([
+    ['no types', {}],
+    ['an empty list', { types: [] }],
+    ['a bare list', [{ type: 'WEBHOOK', name: 'W', description: '', credentialFields: [], actions: [] }]],
+    ['a type without fields', { types: [{ type: 'WEBHOOK', name: 'W', description: '' }] }],
+  ])('refuses an answer with %s', async (_, body) => {
+    const f = fakeFetch(() => json(200, body));
+    await expect(loadProviders(makeApi(f.fetch))).rejects.toThrow(/gateway type/);
+  });
+
+  const page = (providers: AppState['providers'], reloadProviders = () => {}) => {
+    const f = fakeFetch((r) => (r.url.endsWith('/api/gateways/gw_1') ? json(200, gateway(), { ETag: '"1"' }) : json(404, { title: 'Not Found', status: 404 })));
+    render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />, { providers, reloadProviders }));
+  };
+
+  it('shows the stored credentials while the types load, and no form', async () => {
+    page({ status: 'loading' });
+    await screen.findByRole('heading', { level: 1, name: 'Support bot' });
+    const panel = document.getElementById('credentials')!;
+    expect(panel.querySelector('[data-testid="providers-loading"]')).toBeTruthy();
+    expect(panel.textContent).toMatch(/le12/);
+    expect(screen.queryByRole('button', { name: 'Replace credentials' })).toBeNull();
+  });
+
+  it('says the types could not be loaded and retries on request', async () => {
+    const retry = vi.fn();
+    page({ status: 'error', error: new ApiError({ status: 503, title: 'Service unavailable', detail: 'Try again in a moment.' }) }, retry);
+    await screen.findByRole('heading', { level: 1, name: 'Support bot' });
+    const panel = document.getElementById('credentials')!;
+    expect(panel.querySelector('[role="alert"]')!.textContent).toMatch(/Service unavailable.*Try again in a moment\..*could not be loaded from the server/s);
+    expect(screen.queryByRole('button', { name: 'Replace credentials' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(retry).toHaveBeenCalledTimes(1);
+  });
+
+  it('builds the credentials form from the server description once it is there', async () => {
+    page({ status: 'ready', items: serverProviders });
+    fireEvent.click(await screen.findByRole('button', { name: 'Replace credentials' }));
+    expect((screen.getByLabelText('Bot token', { exact: false }) as HTMLInputElement).type).toBe('password');
   });
 });
 

@@ -1,8 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { AppContext, type AppState } from '../src/app-context';
 import { ApiClient } from '../src/lib/api';
-import { BUILTIN_PROVIDERS } from '../src/lib/providers';
 import type { Gateway } from '../src/lib/types';
+import { serverProviders } from './server-providers';
 
 export interface Recorded {
   method: string;
@@ -44,7 +44,8 @@ export function withApp(api: ApiClient, children: ComponentChildren, over: Parti
     org: null,
     setOrg: () => {},
     signOut: () => {},
-    providers: { items: BUILTIN_PROVIDERS, source: 'builtin' },
+    providers: { status: 'ready', items: serverProviders },
+    reloadProviders: () => {},
     ...over,
   };
   return <AppContext.Provider value={state}>{children}</AppContext.Provider>;

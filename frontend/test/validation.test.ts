@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_PROVIDERS, type ProviderInfo } from '../src/lib/providers';
+import type { ProviderInfo } from '../src/lib/providers';
 import { checkName, checkUrl, cleanCredentials, parseConfigText, toFieldMap, validateCreate, validateCredentials } from '../src/lib/validation';
+import { providerInfo } from './server-providers';
 
-const info = (t: string) => BUILTIN_PROVIDERS.find((p) => p.type === t)!;
+const info = providerInfo;
 const errs = (i: ProviderInfo, v: Record<string, string>) => toFieldMap(validateCredentials(i, v));
 
 describe('name', () => {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gatehouse/gatehouse/pkg/edge"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // MaxBodyBytes is API Gateway's payload limit; larger requests never reach a
@@ -49,7 +51,7 @@ const (
 //
 // It returns ErrBodyTooLarge (wrapped) for a body over MaxBodyBytes, and the
 // read error when the body cannot be read.
-func NewRequestEvent(r *http.Request, route Route, pathParams map[string]string, claims map[string]string) (events.APIGatewayV2HTTPRequest, error) {
+func NewRequestEvent(r *http.Request, route template.Route, pathParams map[string]string, claims map[string]string) (events.APIGatewayV2HTTPRequest, error) {
 	body, err := readBody(r)
 	if err != nil {
 		return events.APIGatewayV2HTTPRequest{}, fmt.Errorf("local.NewRequestEvent: %w", err)

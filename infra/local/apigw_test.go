@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
-var getGateway = Route{Function: "get-gateway", Method: "GET", Path: "/api/gateways/{id}", Auth: true}
+var getGateway = template.Route{Function: "get-gateway", Method: "GET", Path: "/api/gateways/{id}", Auth: true}
 
 func TestNewRequestEvent(t *testing.T) {
 	r := httptest.NewRequest("GET", "/api/gateways/gw%201?type=AI&type=WEBHOOK&limit=5&q=a%26b", nil)
@@ -105,7 +107,7 @@ func TestNewRequestEvent(t *testing.T) {
 
 func TestNewRequestEventNoAuthorizer(t *testing.T) {
 	r := httptest.NewRequest("POST", "/api/webhooks/telegram/g1", nil)
-	ev, err := NewRequestEvent(r, Route{Method: "POST", Path: "/api/webhooks/telegram/{gatewayId}"}, nil, nil)
+	ev, err := NewRequestEvent(r, template.Route{Method: "POST", Path: "/api/webhooks/telegram/{gatewayId}"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestNewRequestEventBody(t *testing.T) {
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
-			ev, err := NewRequestEvent(r, Route{Method: "POST", Path: "/api/gateways"}, nil, nil)
+			ev, err := NewRequestEvent(r, template.Route{Method: "POST", Path: "/api/gateways"}, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +188,7 @@ func TestNewRequestEventBody(t *testing.T) {
 type unsizedReader struct{ io.Reader }
 
 func TestNewRequestEventBodyLimit(t *testing.T) {
-	route := Route{Method: "POST", Path: "/api/gateways"}
+	route := template.Route{Method: "POST", Path: "/api/gateways"}
 	exact := httptest.NewRequest("POST", "/api/gateways", unsizedReader{bytes.NewReader(make([]byte, MaxBodyBytes))})
 	exact.Header.Set("Content-Type", "application/json")
 	if _, err := NewRequestEvent(exact, route, nil, nil); err != nil {

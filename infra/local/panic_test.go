@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -44,7 +45,7 @@ func TestPanicIsContained(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			routes := []Route{{Function: "boom", Method: "GET", Path: "/api/boom", Auth: true}}
+			routes := []template.Route{{Function: "boom", Method: "GET", Path: "/api/boom", Auth: true}}
 			handlers := map[string]httpapi.Handler{"boom": func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 				panic(tc.value)
 			}}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -57,7 +58,7 @@ type Server struct {
 }
 
 type compiledRoute struct {
-	Route
+	template.Route
 	segments []string
 }
 
@@ -86,7 +87,7 @@ func WithTokenTTL(d time.Duration) Option {
 // and verifying bearer tokens against key. A route whose function has no
 // handler answers 502, as an API whose integration is missing does; use
 // Unhandled to refuse to start instead.
-func NewServer(routes []Route, handlers map[string]httpapi.Handler, key []byte, opts ...Option) *Server {
+func NewServer(routes []template.Route, handlers map[string]httpapi.Handler, key []byte, opts ...Option) *Server {
 	s := &Server{
 		handlers: handlers,
 		key:      key,

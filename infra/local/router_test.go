@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -50,9 +51,9 @@ func echo(fn string) httpapi.Handler {
 // parameter names, an unauthenticated route and specificity. They are fixed
 // here, not read from template.yaml, so the router's tests do not change
 // when the template gains routes.
-func testRoutes(tb testing.TB) []Route {
+func testRoutes(tb testing.TB) []template.Route {
 	tb.Helper()
-	routes := []Route{
+	routes := []template.Route{
 		{Function: "list-gateways", Method: "GET", Path: "/api/gateways", Auth: true},
 		{Function: "create-gateway", Method: "POST", Path: "/api/gateways", Auth: true},
 		{Function: "get-gateway", Method: "GET", Path: "/api/gateways/{id}", Auth: true},
@@ -62,14 +63,14 @@ func testRoutes(tb testing.TB) []Route {
 		{Function: "gateway-audit", Method: "GET", Path: "/api/gateways/{id}/audit", Auth: true},
 	}
 	return append(routes,
-		Route{Function: "execute-action", Method: "POST", Path: "/api/gateways/{id}/actions/{action}", Auth: true},
-		Route{Function: "test-gateway", Method: "POST", Path: "/api/gateways/{id}/test", Auth: true},
-		Route{Function: "any-sub", Method: "ANY", Path: "/api/gateways/{id}/{sub}", Auth: true},
-		Route{Function: "telegram-webhook", Method: "POST", Path: "/api/webhooks/telegram/{gatewayId}", Auth: false},
-		Route{Function: "panics", Method: "GET", Path: "/api/panic", Auth: false},
-		Route{Function: "fails", Method: "GET", Path: "/api/fail", Auth: false},
-		Route{Function: "slow", Method: "GET", Path: "/api/slow", Auth: false, Timeout: 50 * time.Millisecond},
-		Route{Function: "unwired", Method: "GET", Path: "/api/unwired", Auth: false},
+		template.Route{Function: "execute-action", Method: "POST", Path: "/api/gateways/{id}/actions/{action}", Auth: true},
+		template.Route{Function: "test-gateway", Method: "POST", Path: "/api/gateways/{id}/test", Auth: true},
+		template.Route{Function: "any-sub", Method: "ANY", Path: "/api/gateways/{id}/{sub}", Auth: true},
+		template.Route{Function: "telegram-webhook", Method: "POST", Path: "/api/webhooks/telegram/{gatewayId}", Auth: false},
+		template.Route{Function: "panics", Method: "GET", Path: "/api/panic", Auth: false},
+		template.Route{Function: "fails", Method: "GET", Path: "/api/fail", Auth: false},
+		template.Route{Function: "slow", Method: "GET", Path: "/api/slow", Auth: false, Timeout: 50 * time.Millisecond},
+		template.Route{Function: "unwired", Method: "GET", Path: "/api/unwired", Auth: false},
 	)
 }
 
@@ -409,7 +410,7 @@ func TestServerHandlerFailures(t *testing.T) {
 }
 
 func TestServerPassesResponseThrough(t *testing.T) {
-	routes := []Route{{Function: "f", Method: "GET", Path: "/api/x"}}
+	routes := []template.Route{{Function: "f", Method: "GET", Path: "/api/x"}}
 	h := map[string]httpapi.Handler{"f": func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 412, Headers: map[string]string{"ETag": `"7"`}, Cookies: []string{"s=1"}, Body: "nope"}, nil
 	}}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
@@ -17,7 +18,11 @@ import (
 // TestTemplateAndHandlersAgree proves that every route template.yaml deploys
 // has a handler in the runner, and every handler is deployed.
 func TestTemplateAndHandlersAgree(t *testing.T) {
-	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := template.Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes()
 	if err != nil {
 		t.Fatal(err)
 	}

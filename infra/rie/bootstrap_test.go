@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/rie"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
@@ -60,7 +61,7 @@ type suite struct {
 	root      string
 	bin       string
 	arch      string
-	functions map[string]rie.Function // by logical id
+	functions map[string]template.Function // by logical id
 	emulators map[string]*rie.Emulator
 	used      map[string]bool // fixtures, by path relative to functions/
 	invoked   map[string]bool // logical ids
@@ -114,7 +115,11 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	awsSrv := httptest.NewServer(aws)
 	defer awsSrv.Close()
 
-	fns, err := rie.LoadFunctions(filepath.Join(root, "template.yaml"), rie.Values{
+	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tpl.Functions(template.Values{
 		"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
 		"Table": table, "KeyAlias": alias,
 		"PublicApiUrl":         "https://k7x2m9q4ab.execute-api.us-east-1.amazonaws.com",
@@ -125,7 +130,7 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.functions = map[string]rie.Function{}
+	s.functions = map[string]template.Function{}
 	for _, f := range fns {
 		// What Lambda adds: region and credentials (here static ones) and,
 		// as for the local runner, the emulators' endpoints.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
 )
@@ -62,72 +61,6 @@ func TestReadBuildSpec(t *testing.T) {
 	}
 	if _, err := ReadBuildSpec(bad); err == nil {
 		t.Errorf("a Makefile without the build line was accepted")
-	}
-}
-
-var localValues = Values{
-	"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
-	"Table": "gatehouse", "KeyAlias": "alias/gatehouse", "PublicApiUrl": "https://api.example.com",
-	"TelegramApiBaseUrl": "http://127.0.0.1:1", "HealthWorkerFunction": "worker", "EventBusName": "bus",
-}
-
-// TestLoadFunctions reads the real template: every function has a folder
-// under functions/ and an environment this package can resolve.
-func TestLoadFunctions(t *testing.T) {
-	r := root(t)
-	fns, err := LoadFunctions(filepath.Join(r, "template.yaml"), localValues)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(fns) == 0 {
-		t.Fatal("no functions")
-	}
-	for _, f := range fns {
-		if _, err := os.Stat(filepath.Join(r, "functions", f.Dir, "main.go")); err != nil {
-			t.Errorf("%s: %v", f.LogicalID, err)
-		}
-		if f.Timeout <= 0 || f.MemoryMB < 128 || f.Env["TABLE_NAME"] != "gatehouse" {
-			t.Errorf("%s: timeout %s, memory %d, env %v", f.LogicalID, f.Timeout, f.MemoryMB, f.Env)
-		}
-		if got := f.Env["KMS_KEY_ID"]; got != "arn:aws:kms:us-east-1:111122223333:alias/gatehouse" {
-			t.Errorf("%s: KMS_KEY_ID = %q", f.LogicalID, got)
-		}
-	}
-}
-
-func TestLoadFunctionsRefusesWhatItCannotResolve(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "template.yaml")
-	tmpl := `Parameters:
-  Stage: {Type: String, Default: dev}
-Globals:
-  Function:
-    Timeout: 10
-    Environment:
-      Variables:
-        STAGE: !Ref Stage
-        KEY: !GetAtt Key.Arn
-Resources:
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: functions/fn/
-      Environment:
-        Variables:
-          URL: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com"
-`
-	if err := os.WriteFile(file, []byte(tmpl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadFunctions(file, Values{"AWS::Region": "us-east-1", "Api": "abc"}); err == nil || !strings.Contains(err.Error(), "Key.Arn") {
-		t.Errorf("an unresolvable !GetAtt: %v", err)
-	}
-	fns, err := LoadFunctions(file, Values{"AWS::Region": "us-east-1", "Api": "abc", "Key.Arn": "arn:key"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"STAGE": "dev", "KEY": "arn:key", "URL": "https://abc.execute-api.us-east-1.amazonaws.com"}
-	if f := fns[0]; fmt.Sprint(f.Env) != fmt.Sprint(want) || f.Dir != "fn" || f.Timeout != 10*time.Second || f.MemoryMB != 128 {
-		t.Errorf("got %+v", f)
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // moreMemory lists the functions allowed more than 128 MB, and why.
@@ -39,13 +42,13 @@ func TestFunctionsBuildFromTheirFolders(t *testing.T) {
 			if file.Name.Name != "main" {
 				t.Errorf("%s is package %s, want main", main, file.Name.Name)
 			}
-			if got := str(f.Runtime); got != "provided.al2023" {
+			if got := template.Plain(f.Runtime); got != "provided.al2023" {
 				t.Errorf("Runtime = %q, want provided.al2023", got)
 			}
 			if !reflect.DeepEqual(f.Architectures, []string{"arm64"}) {
 				t.Errorf("Architectures = %v, want [arm64]", f.Architectures)
 			}
-			if got := str(f.Handler); got != "bootstrap" {
+			if got := template.Plain(f.Handler); got != "bootstrap" {
 				t.Errorf("Handler = %q, want bootstrap", got)
 			}
 			md := f.AWSCloudFormationMetadata
@@ -137,7 +140,7 @@ func TestLogGroups(t *testing.T) {
 			continue
 		}
 		path := "Resources." + lg + ".Properties.RetentionInDays"
-		if days, ok := ref(tpl.Typed[path]); !ok || days != "LogRetentionDays" {
+		if days, ok := template.Ref(tpl.Intrinsics[path]); !ok || days != "LogRetentionDays" {
 			if n := tpl.CFN.Resources[lg]; n == nil || get(tpl.Raw, "Resources", lg, "Properties", "RetentionInDays") == nil {
 				t.Errorf("%s: log group %s has no RetentionInDays", f.ID, lg)
 			}
@@ -147,17 +150,17 @@ func TestLogGroups(t *testing.T) {
 
 // logGroupOf returns the logical id of f's log group: the one named
 // /aws/lambda/ followed by f's FunctionName, which must be a !Sub.
-func logGroupOf(tpl *Template, f Function) (string, error) {
-	name, ok := sub(f.FunctionName)
+func logGroupOf(tpl *template.Template, f samFunction) (string, error) {
+	name, ok := template.Sub(f.FunctionName)
 	if !ok {
-		return "", fmt.Errorf("FunctionName must be !Sub \"${AWS::StackName}-…\", got %v", decode(f.FunctionName))
+		return "", fmt.Errorf("FunctionName must be !Sub \"${AWS::StackName}-…\", got %v", template.Decode(f.FunctionName))
 	}
 	if !strings.HasPrefix(name, "${AWS::StackName}-") {
 		return "", fmt.Errorf("FunctionName %q does not start with the stack name", name)
 	}
 	var found []string
 	for id, lg := range tpl.CFN.GetAllLogsLogGroupResources() {
-		if s, ok := sub(lg.LogGroupName); ok && s == "/aws/lambda/"+name {
+		if s, ok := template.Sub(lg.LogGroupName); ok && s == "/aws/lambda/"+name {
 			found = append(found, id)
 		}
 	}
@@ -219,8 +222,8 @@ func TestHealthSchedule(t *testing.T) {
 				schedules = append(schedules, name)
 				if p := e.Properties; p == nil || p.ScheduleEvent == nil {
 					t.Errorf("%s: event %s: no Schedule properties", f.ID, name)
-				} else if r, _ := ref(p.ScheduleEvent.Schedule); r != "HealthCheckSchedule" {
-					t.Errorf("%s: event %s: Schedule %v, want !Ref HealthCheckSchedule", f.ID, name, decode(p.ScheduleEvent.Schedule))
+				} else if r, _ := template.Ref(p.ScheduleEvent.Schedule); r != "HealthCheckSchedule" {
+					t.Errorf("%s: event %s: Schedule %v, want !Ref HealthCheckSchedule", f.ID, name, template.Decode(p.ScheduleEvent.Schedule))
 				}
 			}
 		}
@@ -243,5 +246,161 @@ func TestFunctionFoldersHaveNoStrayBuildOutput(t *testing.T) {
 				t.Errorf("functions/%s/%s: build output belongs in build/", f.Dir, e.Name())
 			}
 		}
+	}
+}
+
+// localValues resolve the real template's references as a local run
+// would.
+var localValues = template.Values{
+	"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
+	"Table": "gatehouse", "KeyAlias": "alias/gatehouse", "PublicApiUrl": "https://api.example.com",
+	"TelegramApiBaseUrl": "http://127.0.0.1:1", "HealthWorkerFunction": "worker", "EventBusName": "bus",
+}
+
+// TestFunctionsRealTemplate reads the real template: every function has a
+// folder under functions/ and an environment Functions can resolve.
+func TestFunctionsRealTemplate(t *testing.T) {
+	fns, err := load(t).Functions(localValues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) == 0 {
+		t.Fatal("no functions")
+	}
+	for _, f := range fns {
+		if _, err := os.Stat(filepath.Join(root, "functions", f.Dir, "main.go")); err != nil {
+			t.Errorf("%s: %v", f.LogicalID, err)
+		}
+		if f.Timeout <= 0 || f.MemoryMB < 128 || f.Env["TABLE_NAME"] != "gatehouse" {
+			t.Errorf("%s: timeout %s, memory %d, env %v", f.LogicalID, f.Timeout, f.MemoryMB, f.Env)
+		}
+		if got := f.Env["KMS_KEY_ID"]; got != "arn:aws:kms:us-east-1:111122223333:alias/gatehouse" {
+			t.Errorf("%s: KMS_KEY_ID = %q", f.LogicalID, got)
+		}
+	}
+}
+
+// TestFunctionsRefusesWhatItCannotResolve: an unresolved reference is an
+// error, not an empty variable.
+func TestFunctionsRefusesWhatItCannotResolve(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "template.yaml")
+	tmpl := `Parameters:
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Timeout: 10
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+        KEY: !GetAtt Key.Arn
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/fn/
+      Environment:
+        Variables:
+          URL: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com"
+`
+	if err := os.WriteFile(file, []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := template.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Functions(template.Values{"AWS::Region": "us-east-1", "Api": "abc"}); err == nil || !strings.Contains(err.Error(), "Key.Arn") {
+		t.Errorf("an unresolvable !GetAtt: %v", err)
+	}
+	fns, err := tpl.Functions(template.Values{"AWS::Region": "us-east-1", "Api": "abc", "Key.Arn": "arn:key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"STAGE": "dev", "KEY": "arn:key", "URL": "https://abc.execute-api.us-east-1.amazonaws.com"}
+	if f := fns[0]; fmt.Sprint(f.Env) != fmt.Sprint(want) || f.Dir != "fn" || f.Timeout != 10*time.Second || f.MemoryMB != 128 {
+		t.Errorf("got %+v", f)
+	}
+}
+
+// TestFunctions: Globals.Function applies where a function says nothing,
+// numbers may be references, and what Functions cannot use is an error.
+func TestFunctions(t *testing.T) {
+	const base = `
+Parameters:
+  Seconds: {Type: Number, Default: 20}
+  Memory: {Type: Number, Default: 1024}
+Globals:
+  Function:
+    CodeUri: functions/shared/
+    MemorySize: 256
+Resources:
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      Timeout: !Ref Seconds
+      MemorySize: !Ref Memory
+      Events:
+        Zeta: {Type: Schedule, Properties: {Schedule: rate(1 minute)}}
+        Alpha: {Type: HttpApi, Properties: {Path: /a, Method: GET}}
+  B:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/b/
+`
+	tests := []struct {
+		name    string
+		yaml    string
+		want    []template.Function
+		wantErr string
+	}{
+		{
+			name: "globals, defaults and numeric references",
+			yaml: base,
+			want: []template.Function{
+				{LogicalID: "A", Dir: "shared", Env: map[string]string{}, Timeout: 20 * time.Second, MemoryMB: 1024, Events: []string{"HttpApi", "Schedule"}},
+				{LogicalID: "B", Dir: "b", Env: map[string]string{}, Timeout: 3 * time.Second, MemoryMB: 256},
+			},
+		},
+		{
+			name:    "no CodeUri",
+			yaml:    strings.Replace(base, "    CodeUri: functions/shared/\n", "", 1),
+			wantErr: "A has no plain CodeUri",
+		},
+		{
+			name:    "a CodeUri without a folder",
+			yaml:    strings.Replace(base, "CodeUri: functions/b/", "CodeUri: ./", 1),
+			wantErr: `B has a CodeUri ("./") that names no folder`,
+		},
+		{
+			name:    "an intrinsic it does not resolve",
+			yaml:    base + "      Environment:\n        Variables:\n          X: !Join [\"\", [a, b]]\n",
+			wantErr: "B: variable X: unsupported intrinsic Fn::Join",
+		},
+		{
+			name:    "an unresolved numeric reference",
+			yaml:    strings.Replace(base, "!Ref Seconds", "!Ref Nothing", 1),
+			wantErr: "A: Timeout: nothing resolves \"Nothing\"",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := template.Parse([]byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tpl.Functions(template.Values{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("functions:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // TestNoCircularDependencies: CloudFormation refuses a template whose
@@ -75,7 +77,7 @@ func dependencies(raw map[string]any) map[string][]string {
 			events, _ := props["Events"].(map[string]any)
 			for _, e := range events {
 				if get(e, "Type") == "HttpApi" {
-					if api, ok := ref(get(e, "Properties", "ApiId")); ok {
+					if api, ok := template.Ref(get(e, "Properties", "ApiId")); ok {
 						add(api, map[string]bool{id: true})
 					}
 				}
@@ -99,7 +101,7 @@ func refsIn(v any, into map[string]bool) {
 			into[r] = true
 			return
 		}
-		if res, _, ok := getAtt(x); ok {
+		if res, _, ok := template.GetAtt(x); ok {
 			into[res] = true
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // TestKeepIntrinsics: an intrinsic where goformation expects a string is
@@ -30,7 +32,7 @@ Outputs:
   Arn:
     Value: !GetAtt Table.Arn
 `
-	tpl, err := parse([]byte(src))
+	tpl, err := template.Parse([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,18 +40,50 @@ Outputs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := ref(tbl.TableName); !ok || r != "Name" {
-		t.Errorf("TableName = %v, want the reference to Name", decode(tbl.TableName))
+	if r, ok := template.Ref(tbl.TableName); !ok || r != "Name" {
+		t.Errorf("TableName = %v, want the reference to Name", template.Decode(tbl.TableName))
 	}
-	if got := tpl.Typed["Resources.Api.Properties.DefaultRouteSettings.ThrottlingBurstLimit"]; !reflect.DeepEqual(got, map[string]any{"Ref": "Burst"}) {
-		t.Errorf("typed intrinsics: %v", tpl.Typed)
+	if got := tpl.Intrinsics["Resources.Api.Properties.DefaultRouteSettings.ThrottlingBurstLimit"]; !reflect.DeepEqual(got, map[string]any{"Ref": "Burst"}) {
+		t.Errorf("typed intrinsics: %v", tpl.Intrinsics)
 	}
-	if res, attr, ok := getAtt(tpl.CFN.Outputs["Arn"].Value); !ok || res != "Table" || attr != "Arn" {
+	if res, attr, ok := template.GetAtt(tpl.CFN.Outputs["Arn"].Value); !ok || res != "Table" || attr != "Arn" {
 		t.Errorf("output: %v", tpl.CFN.Outputs["Arn"].Value)
 	}
 
-	_, err = parse([]byte(strings.Replace(src, "TableName:", "TabelName:", 1)))
+	_, err = template.Parse([]byte(strings.Replace(src, "TableName:", "TabelName:", 1)))
 	if err == nil || !strings.Contains(err.Error(), "TabelName") {
 		t.Errorf("a misspelt property: %v", err)
+	}
+}
+
+// TestParameterDefault: a Default reads as the text CloudFormation would
+// substitute, a number without a fraction as an integer.
+func TestParameterDefault(t *testing.T) {
+	tpl, err := template.Parse([]byte(`
+Parameters:
+  Big: {Type: Number, Default: 1000000}
+  Rate: {Type: String, Default: rate(5 minutes)}
+  Flag: {Type: String, Default: false}
+  List: {Type: CommaDelimitedList, Default: [a, b]}
+Resources:
+  T: {Type: AWS::SNS::Topic}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		want string
+		ok   bool
+	}{
+		{name: "Big", want: "1000000", ok: true},
+		{name: "Rate", want: "rate(5 minutes)", ok: true},
+		{name: "Flag", want: "false", ok: true},
+		{name: "List"},
+		{name: "Missing"},
+	} {
+		if got, ok := tpl.ParameterDefault(tt.name); got != tt.want || ok != tt.ok {
+			t.Errorf("ParameterDefault(%q) = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
 	}
 }

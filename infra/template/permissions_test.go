@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
 )
@@ -35,9 +36,9 @@ func TestPermissions(t *testing.T) {
 		if want.CodeURI != *f.CodeUri.String {
 			t.Errorf("%s: functions/permissions.json says codeUri %q, template.yaml %q", f.ID, want.CodeURI, *f.CodeUri.String)
 		}
-		roleID, attr, ok := getAtt(f.Role)
+		roleID, attr, ok := template.GetAtt(f.Role)
 		if !ok || attr != "Arn" || roles[roleID] == nil {
-			t.Errorf("%s: Role must be !GetAtt <an AWS::IAM::Role>.Arn, got %v", f.ID, decode(f.Role))
+			t.Errorf("%s: Role must be !GetAtt <an AWS::IAM::Role>.Arn, got %v", f.ID, template.Decode(f.Role))
 			continue
 		}
 		if other, dup := roleOf[roleID]; dup {
@@ -158,13 +159,13 @@ func grantSet(gs []Grant) []string {
 // does: !GetAtt X.Arn is X (LogGroup for the function's own log group),
 // !Sub "${X.Arn}/rest" is X/rest, and the EventBusName bus is EventBus.
 func resourceName(v any, logGroup string) (string, bool) {
-	if res, attr, ok := getAtt(v); ok && attr == "Arn" {
+	if res, attr, ok := template.GetAtt(v); ok && attr == "Arn" {
 		if res == logGroup {
 			return "LogGroup", true
 		}
 		return res, true
 	}
-	s, ok := sub(v)
+	s, ok := template.Sub(v)
 	if !ok {
 		return "", false
 	}

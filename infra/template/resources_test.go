@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
@@ -79,7 +80,7 @@ func TestTableMatchesTheStore(t *testing.T) {
 			if !slices.Equal(keys(gk), keys(wk)) {
 				t.Errorf("index %s: KeySchema %v, TableInput %v", g.IndexName, keys(gk), keys(wk))
 			}
-			if g.Projection == nil || str(g.Projection.ProjectionType) != string(w.Projection.ProjectionType) {
+			if g.Projection == nil || template.Plain(g.Projection.ProjectionType) != string(w.Projection.ProjectionType) {
 				t.Errorf("index %s: projection %+v, TableInput %s", g.IndexName, g.Projection, w.Projection.ProjectionType)
 			}
 		}
@@ -88,10 +89,10 @@ func TestTableMatchesTheStore(t *testing.T) {
 		}
 	}
 
-	if got := str(tbl.BillingMode); got != string(want.BillingMode) {
+	if got := template.Plain(tbl.BillingMode); got != string(want.BillingMode) {
 		t.Errorf("BillingMode %q, TableInput %q", got, want.BillingMode)
 	}
-	if ttl := tbl.TimeToLiveSpecification; ttl == nil || !ttl.Enabled || str(ttl.AttributeName) != dynamo.AttrTTL {
+	if ttl := tbl.TimeToLiveSpecification; ttl == nil || !ttl.Enabled || template.Plain(ttl.AttributeName) != dynamo.AttrTTL {
 		t.Errorf("TimeToLiveSpecification %+v, want %s enabled", ttl, dynamo.AttrTTL)
 	}
 	if p := tbl.PointInTimeRecoverySpecification; p == nil || p.PointInTimeRecoveryEnabled == nil || !*p.PointInTimeRecoveryEnabled {
@@ -103,10 +104,10 @@ func TestTableMatchesTheStore(t *testing.T) {
 	if s := tbl.SSESpecification; s == nil || !s.SSEEnabled {
 		t.Error("server-side encryption is off")
 	}
-	if r, _ := ref(tbl.TableName); r != "TableName" {
-		t.Errorf("TableName %v, want !Ref TableName", decode(tbl.TableName))
+	if r, _ := template.Ref(tbl.TableName); r != "TableName" {
+		t.Errorf("TableName %v, want !Ref TableName", template.Decode(tbl.TableName))
 	}
-	protect := tpl.Typed["Resources.Table.Properties.DeletionProtectionEnabled"]
+	protect := tpl.Intrinsics["Resources.Table.Properties.DeletionProtectionEnabled"]
 	if !reflect.DeepEqual(protect, map[string]any{"Fn::If": []any{"ProtectTable", true, false}}) {
 		t.Errorf("DeletionProtectionEnabled %v, want !If [ProtectTable, true, false]", protect)
 	}
@@ -173,7 +174,7 @@ func TestIdentity(t *testing.T) {
 	if !slices.Contains(stringList(get(client, "AllowedOAuthScopes")), "openid") {
 		t.Error("the client's scopes lack openid")
 	}
-	if r, _ := ref(get(res("UserPoolDomain", "Properties"), "UserPoolId")); r != "UserPool" {
+	if r, _ := template.Ref(get(res("UserPoolDomain", "Properties"), "UserPoolId")); r != "UserPool" {
 		t.Error("UserPoolDomain is not the user pool's")
 	}
 
@@ -244,7 +245,7 @@ func TestCORSAndThrottling(t *testing.T) {
 	}
 
 	for _, p := range []string{"ThrottlingBurstLimit", "ThrottlingRateLimit"} {
-		if r, _ := ref(tpl.Typed["Resources.HttpApi.Properties.DefaultRouteSettings."+p]); r != p {
+		if r, _ := template.Ref(tpl.Intrinsics["Resources.HttpApi.Properties.DefaultRouteSettings."+p]); r != p {
 			t.Errorf("DefaultRouteSettings.%s is not !Ref %s", p, p)
 		}
 		if typ := get(tpl.Raw, "Parameters", p, "Type"); typ != "Number" {
@@ -271,7 +272,7 @@ func TestDashboardHosting(t *testing.T) {
 		if get(r, "Type") != "AWS::S3::BucketPolicy" {
 			continue
 		}
-		if b, _ := ref(get(r, "Properties", "Bucket")); b != "DashboardBucket" {
+		if b, _ := template.Ref(get(r, "Properties", "Bucket")); b != "DashboardBucket" {
 			continue
 		}
 		policies++
@@ -280,7 +281,7 @@ func TestDashboardHosting(t *testing.T) {
 				continue
 			}
 			cond := get(s, "Condition", "StringEquals", "AWS:SourceArn")
-			arn, _ := sub(cond)
+			arn, _ := template.Sub(cond)
 			if !reflect.DeepEqual(s["Principal"], map[string]any{"Service": "cloudfront.amazonaws.com"}) || s["Action"] != "s3:GetObject" ||
 				!strings.HasSuffix(arn, ":distribution/${Distribution}") {
 				t.Errorf("%s allows %v; only CloudFront may read, for this distribution (AWS:SourceArn)", id, s)
@@ -302,10 +303,10 @@ func TestDashboardHosting(t *testing.T) {
 		t.Fatalf("%d origins, want the bucket", len(origins))
 	}
 	o := origins[0]
-	if r, a, _ := getAtt(o["DomainName"]); r != "DashboardBucket" || a != "RegionalDomainName" {
+	if r, a, _ := template.GetAtt(o["DomainName"]); r != "DashboardBucket" || a != "RegionalDomainName" {
 		t.Errorf("origin DomainName %v, want the bucket's regional domain", o["DomainName"])
 	}
-	if r, a, _ := getAtt(o["OriginAccessControlId"]); r != "DashboardOriginAccessControl" || a != "Id" {
+	if r, a, _ := template.GetAtt(o["OriginAccessControlId"]); r != "DashboardOriginAccessControl" || a != "Id" {
 		t.Errorf("origin OriginAccessControlId %v", o["OriginAccessControlId"])
 	}
 	if oai := get(o, "S3OriginConfig", "OriginAccessIdentity"); oai != "" {
@@ -339,13 +340,13 @@ func TestKey(t *testing.T) {
 	if get(key, "DeletionPolicy") != "Retain" {
 		t.Error("the key is not retained: deleting it would make every credential unreadable")
 	}
-	if r, _ := ref(get(tpl.Raw, "Resources", "KeyAlias", "Properties", "TargetKeyId")); r != "Key" {
+	if r, _ := template.Ref(get(tpl.Raw, "Resources", "KeyAlias", "Properties", "TargetKeyId")); r != "Key" {
 		t.Error("KeyAlias does not target Key")
 	}
 	var root, deny bool
 	binding := sortedKeys(gateway.Binding(&gateway.Gateway{ID: gateway.NewID(), UserID: "u"}))
 	for _, s := range stmts(get(key, "Properties", "KeyPolicy", "Statement")) {
-		p, _ := sub(get(s, "Principal", "AWS"))
+		p, _ := template.Sub(get(s, "Principal", "AWS"))
 		root = root || (s["Effect"] == "Allow" && p == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
 		if s["Effect"] == "Deny" {
 			for k, v := range get(s, "Condition", "Null").(map[string]any) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/api/apitest"
 	"github.com/gatehouse/gatehouse/infra/emulator"
-	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 )
 
 // The published contract (api/openapi.json) is checked twice here: its
@@ -20,12 +20,12 @@ import (
 
 var (
 	routesOnce sync.Once
-	routes     []local.Route
+	routes     []template.Route
 	routesErr  error
 )
 
 // templateRoutes returns template.yaml's HttpApi routes, read once.
-func templateRoutes(t *testing.T) []local.Route {
+func templateRoutes(t *testing.T) []template.Route {
 	t.Helper()
 	routesOnce.Do(func() {
 		root, err := emulator.RootDir()
@@ -33,7 +33,12 @@ func templateRoutes(t *testing.T) []local.Route {
 			routesErr = err
 			return
 		}
-		routes, routesErr = local.LoadRoutes(filepath.Join(root, "template.yaml"))
+		tpl, err := template.Load(filepath.Join(root, "template.yaml"))
+		if err != nil {
+			routesErr = err
+			return
+		}
+		routes, routesErr = tpl.Routes()
 	})
 	if routesErr != nil {
 		t.Fatalf("template routes: %v", routesErr)

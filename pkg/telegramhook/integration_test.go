@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/internal/fakeclock"
 	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -211,11 +212,15 @@ func (e *env) stored(t *testing.T, id string) []int64 {
 // local runner does.
 func (e *env) server(t *testing.T) *httptest.Server {
 	t.Helper()
-	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := template.Load(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var public []local.Route
+	routes, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var public []template.Route
 	for _, r := range routes {
 		if r.Function == telegramhook.FnTelegramWebhook {
 			if r.Auth {
@@ -797,7 +802,11 @@ func TestRunnerHandlers(t *testing.T) {
 	if _, ok := handlers[telegramhook.FnTelegramWebhook]; !ok {
 		t.Fatalf("local.Handlers has no %q", telegramhook.FnTelegramWebhook)
 	}
-	routes, err := local.LoadRoutes(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := template.Load(filepath.Join("..", "..", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
-// The credential form of one gateway type, built from its provider
-// description (GET /api/providers or the built-in copy).
+// The credential form of one gateway type, built from the server's
+// description of it (GET /api/providers).
 import type { AIProviderInfo, CredentialField, ProviderInfo } from '../lib/providers';
 import { isRequired } from '../lib/validation';
 import { Field, SecretInput } from './ui';

@@ -6,11 +6,12 @@ import { useMemo, useRef, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
 import { CredentialFields } from '../components/CredentialFields';
 import { IconChevronLeft, TypeIcon } from '../components/icons';
+import { WithProviders } from '../components/WithProviders';
 import { Button, Field, Link, ProblemAlert } from '../components/ui';
 import { ApiError, randomId } from '../lib/api';
 import { setFlash } from '../lib/flash';
 import { humanize } from '../lib/format';
-import { BUILTIN_PROVIDERS, providerFor, type ProviderInfo } from '../lib/providers';
+import { providerFor, type ProviderInfo } from '../lib/providers';
 import { navigate, useLocation } from '../lib/router';
 import type { Gateway, GatewayType } from '../lib/types';
 import { cleanCredentials, parseConfigText, toFieldMap, validateCreate } from '../lib/validation';
@@ -18,10 +19,9 @@ import { cleanCredentials, parseConfigText, toFieldMap, validateCreate } from '.
 export function AddGatewayPage() {
   const { providers, org } = useApp();
   const { query } = useLocation();
-  const initial = query.get('type') as GatewayType | null;
-  const infos = providers?.items ?? BUILTIN_PROVIDERS;
-  const [type, setType] = useState<GatewayType | null>(infos.some((i) => i.type === initial) ? initial : null);
-  const info = type ? providerFor(providers, type) : null;
+  // ?type= preselects a type once the server has described it.
+  const [type, setType] = useState<GatewayType | null>(query.get('type') as GatewayType | null);
+  const info = type && providers.status === 'ready' ? providerFor(providers.items, type) : undefined;
 
   return (
     <div class="page page--narrow">
@@ -35,22 +35,26 @@ export function AddGatewayPage() {
 
       <section class="card" aria-labelledby="type-heading">
         <h2 class="card__title" id="type-heading"><span class="step">1</span> Choose a type</h2>
-        <div class="type-grid" role="radiogroup" aria-label="Gateway type">
-          {infos.map((p) => (
-            <button
-              type="button"
-              role="radio"
-              aria-checked={type === p.type}
-              class={`type-card${type === p.type ? ' is-selected' : ''}`}
-              data-type={p.type}
-              onClick={() => setType(p.type)}
-            >
-              <TypeIcon type={p.type} size={22} />
-              <span class="type-card__name">{p.name}</span>
-              <span class="type-card__desc">{p.description}</span>
-            </button>
-          ))}
-        </div>
+        <WithProviders>
+          {(infos) => (
+            <div class="type-grid" role="radiogroup" aria-label="Gateway type">
+              {infos.map((p) => (
+                <button
+                  type="button"
+                  role="radio"
+                  aria-checked={type === p.type}
+                  class={`type-card${type === p.type ? ' is-selected' : ''}`}
+                  data-type={p.type}
+                  onClick={() => setType(p.type)}
+                >
+                  <TypeIcon type={p.type} size={22} />
+                  <span class="type-card__name">{p.name}</span>
+                  <span class="type-card__desc">{p.description}</span>
+                </button>
+              ))}
+            </div>
+          )}
+        </WithProviders>
       </section>
 
       {info && <GatewayForm key={info.type} info={info} />}

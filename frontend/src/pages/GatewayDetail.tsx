@@ -18,14 +18,14 @@ import { Button, Card, EmptyState, Facts, Link, LinkButton, Modal, Notice, Probl
 import { ApiError } from '../lib/api';
 import { setFlash, useFlash } from '../lib/flash';
 import { absoluteTime, humanize, ms, relativeTime } from '../lib/format';
-import { providerFor, TYPE_LABELS } from '../lib/providers';
+import { TYPE_LABELS } from '../lib/providers';
 import { navigate } from '../lib/router';
 import type { Gateway, TestResult } from '../lib/types';
 
 type Op = 'test' | 'connect' | 'disconnect';
 
 export function GatewayDetailPage({ id }: { id: string }) {
-  const { api, providers } = useApp();
+  const { api } = useApp();
   const [gateway, setGateway] = useState<Gateway | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [refreshKey, setRefreshKey] = useState(0);
@@ -97,7 +97,6 @@ export function GatewayDetailPage({ id }: { id: string }) {
   }
   if (!gateway) return <div class="page"><div class="card"><Skeleton lines={5} /></div></div>;
 
-  const info = providerFor(providers, gateway.type);
   const status = op === 'connect' ? 'CONNECTING' : gateway.status;
   const isConnected = gateway.status === 'CONNECTED' || gateway.status === 'CONNECTING';
 
@@ -169,7 +168,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
         <div class="detail-side">
           <HealthPanel gatewayId={gateway.id} refreshKey={refreshKey} />
           <SettingsPanel gateway={gateway} onSaved={changed} onReload={load} />
-          <CredentialsPanel gateway={gateway} info={info} onSaved={changed} onReload={load} />
+          <CredentialsPanel gateway={gateway} onSaved={changed} onReload={load} />
           <Card title="Danger zone" class="card--danger">
             <p class="muted small">Deleting removes the gateway, its credentials and its history. {gateway.type === 'TELEGRAM_BOT' ? "The bot's webhook is removed too. " : ''}This cannot be undone.</p>
             <div class="form-actions">

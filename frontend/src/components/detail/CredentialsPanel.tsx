@@ -1,18 +1,40 @@
 // Replace credentials: the old ones are never shown; new ones are checked
-// like on creation and sent with If-Match.
+// like on creation and sent with If-Match. The form is built from the
+// server's description of the gateway's type; what is stored is shown
+// whether or not that description has arrived.
 import { useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError } from '../../lib/api';
-import type { ProviderInfo } from '../../lib/providers';
+import { providerFor, TYPE_LABELS, type ProviderInfo } from '../../lib/providers';
 import type { Gateway } from '../../lib/types';
 import { cleanCredentials, toFieldMap, validateCredentials } from '../../lib/validation';
 import { CredentialFields } from '../CredentialFields';
 import { IconKey } from '../icons';
 import { Button, Card, Notice } from '../ui';
+import { WithProviders } from '../WithProviders';
 import { SaveError } from './ConflictAlert';
 import { CredentialSummary } from './CredentialSummary';
 
-export function CredentialsPanel({ gateway, info, onSaved, onReload }: { gateway: Gateway; info: ProviderInfo; onSaved: (g: Gateway) => void; onReload: () => Promise<Gateway | null> }) {
+type Props = { gateway: Gateway; onSaved: (g: Gateway) => void; onReload: () => Promise<Gateway | null> };
+
+export function CredentialsPanel(props: Props) {
+  const { gateway } = props;
+  return (
+    <Card title="Credentials" icon={<IconKey size={18} />} id="credentials">
+      <CredentialSummary gateway={gateway} />
+      <WithProviders lines={1}>
+        {(items) => {
+          const info = providerFor(items, gateway.type);
+          return info
+            ? <CredentialsEditor key={info.type} {...props} info={info} />
+            : <Notice title={`The server does not describe ${TYPE_LABELS[gateway.type] ?? gateway.type} gateways, so their credentials cannot be replaced here.`} />;
+        }}
+      </WithProviders>
+    </Card>
+  );
+}
+
+function CredentialsEditor({ gateway, info, onSaved, onReload }: Props & { info: ProviderInfo }) {
   const { api } = useApp();
   const [open, setOpen] = useState(false);
   const initial = (): Record<string, string> => (info.type === 'AI' ? { provider: String(gateway.credentialInfo?.provider ?? info.aiProviders?.[0]?.name ?? 'openai') } : {});
@@ -46,8 +68,7 @@ export function CredentialsPanel({ gateway, info, onSaved, onReload }: { gateway
   };
 
   return (
-    <Card title="Credentials" icon={<IconKey size={18} />} id="credentials">
-      <CredentialSummary gateway={gateway} />
+    <>
       {saved && <Notice kind="success" title="Credentials replaced." onDismiss={() => setSaved(false)} />}
       {!open ? (
         <div class="form-actions">
@@ -64,6 +85,6 @@ export function CredentialsPanel({ gateway, info, onSaved, onReload }: { gateway
           </div>
         </form>
       )}
-    </Card>
+    </>
   );
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/local"
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
@@ -236,7 +237,11 @@ func serve(args []string) error {
 	if err := fn.Err(); err != nil {
 		return err
 	}
-	routes, err := local.LoadRoutes(filepath.Join(root, "template.yaml"))
+	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	routes, err := tpl.Routes()
 	if err != nil {
 		return err
 	}

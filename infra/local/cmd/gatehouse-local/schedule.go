@@ -13,14 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/health"
@@ -98,44 +99,29 @@ func healthCmd(args []string) error {
 // parameter as that parameter's Default. Locally only rate() expressions
 // run; cron() would need a calendar the runner does not have.
 func healthSchedule(path string) (time.Duration, string, error) {
-	data, err := os.ReadFile(path)
+	tpl, err := template.Load(path)
 	if err != nil {
 		return 0, "", err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return 0, "", fmt.Errorf("parse %s: %w", path, err)
-	}
-	root := yamlGet(&doc)
-	resources := yamlGet(root, "Resources")
-	if resources == nil || resources.Kind != yaml.MappingNode {
-		return 0, "", errors.New("template has no Resources")
-	}
-	for i := 0; i+1 < len(resources.Content); i += 2 {
-		props := yamlGet(resources.Content[i+1], "Properties")
-		if yamlGet(props, "CodeUri") == nil || yamlGet(props, "CodeUri").Value != healthFunctionCodeURI {
+	fns := tpl.CFN.GetAllServerlessFunctionResources()
+	for _, id := range slices.Sorted(maps.Keys(fns)) {
+		f := fns[id]
+		if f.CodeUri == nil || template.Plain(f.CodeUri.String) != healthFunctionCodeURI {
 			continue
 		}
-		events := yamlGet(props, "Events")
-		if events == nil || events.Kind != yaml.MappingNode {
-			continue
-		}
-		for j := 0; j+1 < len(events.Content); j += 2 {
-			ev := events.Content[j+1]
-			if t := yamlGet(ev, "Type"); t == nil || t.Value != "Schedule" {
+		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
+			ev := f.Events[name]
+			if ev.Type != "Schedule" {
 				continue
 			}
-			sched := yamlGet(ev, "Properties", "Schedule")
-			if sched == nil {
+			if ev.Properties == nil || ev.Properties.ScheduleEvent == nil || ev.Properties.ScheduleEvent.Schedule == "" {
 				return 0, "", errors.New("the Schedule event has no Schedule")
 			}
-			expr := sched.Value
-			if sched.Tag == "!Ref" {
-				def := yamlGet(root, "Parameters", sched.Value, "Default")
-				if def == nil {
-					return 0, "", fmt.Errorf("parameter %s has no Default", sched.Value)
+			expr := ev.Properties.ScheduleEvent.Schedule
+			if param, ok := template.Ref(expr); ok {
+				if expr, ok = tpl.ParameterDefault(param); !ok {
+					return 0, "", fmt.Errorf("parameter %s has no Default", param)
 				}
-				expr = def.Value
 			}
 			d, err := parseRate(expr)
 			return d, expr, err
@@ -158,36 +144,4 @@ func parseRate(expr string) (time.Duration, error) {
 	}
 	unit := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour}[m[2]]
 	return time.Duration(n) * unit, nil
-}
-
-// yamlGet follows keys through mappings from n (documents and aliases
-// resolved); nil when a key is missing.
-func yamlGet(n *yaml.Node, keys ...string) *yaml.Node {
-	resolve := func(n *yaml.Node) *yaml.Node {
-		for n != nil && (n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode) {
-			if n.Kind == yaml.AliasNode {
-				n = n.Alias
-			} else if len(n.Content) == 1 {
-				n = n.Content[0]
-			} else {
-				return nil
-			}
-		}
-		return n
-	}
-	n = resolve(n)
-	for _, k := range keys {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = resolve(n.Content[i+1])
-				break
-			}
-		}
-		n = next
-	}
-	return n
 }
