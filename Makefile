@@ -32,7 +32,7 @@ SAM_FUNCTIONS := \
 	HealthHistoryFunction:health-history \
 	TelegramWebhookFunction:telegram-webhook \
 	HealthCheckFunction:health-check \
-	HealthWorkerFunction:health-check \
+	HealthWorkerFunction:health-worker \
 	RotateCredentialsFunction:rotate-credentials
 SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 .PHONY: package deploy $(SAM_TARGETS)

@@ -1,16 +1,17 @@
-// Command health-check is the scheduled health check in template.yaml,
-// deployed twice from this folder: HealthCheckFunction, which EventBridge
-// invokes on the schedule and which fans the sweep out, and
-// HealthWorkerFunction, which checks the segments it is handed.
+// Command health-check is the scheduled health check in template.yaml
+// (HealthCheckFunction): EventBridge invokes it on the schedule, and it
+// hands each segment of the sweep to functions/health-worker by an
+// asynchronous Lambda invoke.
 package main
 
 import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
-	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthsweep"
+	"github.com/gatehouse/gatehouse/pkg/health"
 )
 
 func main() {
-	fn := bootstrap.FromOS(healthcheck.FnHealthCheck)
-	hc := healthcheck.New(fn, healthcheck.ReadConfig(fn.Env))
-	fn.Start(hc.Handler.Handle)
+	fn := bootstrap.FromOS(healthsweep.FnHealthCheck)
+	coord := healthsweep.Coordinator(fn, healthsweep.ReadConfig(fn.Env))
+	fn.Start(health.NewHandler(coord, nil, fn.Log).Handle)
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -228,7 +229,20 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 		Samples  int    `json:"samples"`
 		Errors   int    `json:"errors"`
 	}
-	s.invokePayload("HealthWorkerFunction", tasks[0], &run)
+	// The worker's fixture is one of the tasks the coordinator sent (its
+	// segment 0), given this sweep's id and segment count.
+	task := s.fixture("health-worker/event.json", strings.NewReplacer(
+		"2025-05-01T10:05:00.000Z", sweep.Sweep, `"segments": 32`, fmt.Sprintf(`"segments": %d`, len(tasks))))
+	var fromFixture map[string]any
+	sentIt := false
+	for _, sent := range tasks {
+		var m map[string]any
+		sentIt = sentIt || json.Unmarshal(task, &fromFixture) == nil && json.Unmarshal(sent, &m) == nil && reflect.DeepEqual(fromFixture, m)
+	}
+	if !sentIt {
+		t.Fatalf("the worker's fixture %s is none of the tasks the coordinator sent", task)
+	}
+	s.invokePayload("HealthWorkerFunction", task, &run)
 	if run.Sweep != sweep.Sweep || len(run.Segments) != len(tasks) || run.Checked != 1 || run.Healthy != 1 || run.Samples != 1 || run.Errors != 0 {
 		t.Errorf("worker run: %+v", run)
 	}

@@ -73,8 +73,10 @@ func TestPermissions(t *testing.T) {
 			switch {
 			case f.Dir == "telegram-webhook" && strings.HasPrefix(action, "kms:"):
 				t.Errorf("%s: the webhook function may have no kms action, has %s", f.ID, g)
-			case f.Dir != "health-check" && (action == "lambda:InvokeFunction" || action == "events:PutEvents"):
-				t.Errorf("%s: only the health check may invoke workers and put events, has %s", f.ID, g)
+			case f.Dir != "health-check" && action == "lambda:InvokeFunction":
+				t.Errorf("%s: only the health check's coordinator may invoke workers, has %s", f.ID, g)
+			case f.Dir != "health-worker" && action == "events:PutEvents":
+				t.Errorf("%s: only the health worker may put events, has %s", f.ID, g)
 			}
 		}
 	}

@@ -87,11 +87,7 @@ type Function struct {
 	// AWS is the AWS configuration, every attempt bounded by
 	// Config.Timeouts: given to New, or loaded by package awsclients on
 	// first use.
-	AWS *aws.Config
-	// Clients holds what package awsclients built, so that assemblies
-	// sharing a Function share its clients.
-	Clients map[string]any
-
+	AWS  *aws.Config
 	errs []error
 }
 
@@ -123,6 +119,13 @@ func (f *Function) Fail(err error) {
 	if err != nil {
 		f.errs = append(f.errs, err)
 	}
+}
+
+// Table returns the table, TABLE_NAME, which the calling assembly
+// requires.
+func (f *Function) Table() string {
+	f.Require("TABLE_NAME", f.Config.Table)
+	return f.Config.Table
 }
 
 // Require records that the setting name, whose value is value, must be

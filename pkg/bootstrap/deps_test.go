@@ -20,7 +20,8 @@ const (
 )
 
 var (
-	healthFanout = []string{eventBridge, lambdaAPI, mod + "pkg/health/healthaws"}
+	fanout       = []string{lambdaAPI, mod + "pkg/health/healthlambda"}
+	statusEvents = []string{eventBridge, mod + "pkg/health/healthbus"}
 	rotation     = []string{mod + "pkg/rekey", mod + "pkg/rekey/rekeydynamo"}
 	sealing      = []string{kmsAPI, mod + "pkg/envelope"}
 	providers    = []string{mod + "pkg/provider/telegram", mod + "pkg/provider/ai", mod + "pkg/provider/webhook"}
@@ -29,41 +30,49 @@ var (
 
 // TestEachFunctionLinksOnlyWhatItUses: a Lambda binary links the packages
 // its main imports, and their package-level initialisation runs at every
-// cold start, so each function's imports are held to what it runs: no
-// function but the health check links EventBridge or Lambda invokes, none
-// but key rotation links the rotation, the routes that only read the
-// table and the webhook link no KMS client and no provider, list-providers
-// no AWS client at all. And the DynamoDB store links no HTTP code.
+// cold start, so each function's imports are held to what it runs: none
+// but the health check's coordinator links Lambda invokes, none but its
+// worker EventBridge, none but key rotation the rotation; the routes that
+// only read the table, the webhook and the coordinator link no KMS client
+// and no provider, list-providers no AWS client at all. And the DynamoDB
+// store links no HTTP code.
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history"}
 	all := []string{"create-gateway", "delete-gateway", "gateway-action", "gateway-audit", "get-gateway", "health-check",
-		"health-history", "list-gateways", "list-providers", "rotate-credentials", "telegram-webhook", "test-gateway",
-		"update-gateway", "update-gateway-status"}
+		"health-history", "health-worker", "list-gateways", "list-providers", "rotate-credentials", "telegram-webhook",
+		"test-gateway", "update-gateway", "update-gateway-status"}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	if len(dirs) != len(all) {
 		t.Fatalf("%d functions in functions/, this test knows %d: add the new one's rules here", len(dirs), len(all))
 	}
 	forbidden := map[string][]string{}
 	for _, fn := range all {
-		var f []string
+		// The SDK's config package serves laptops (profiles, SSO): no
+		// function links it (see pkg/bootstrap/awsclients).
+		f := []string{awsConfig}
 		if fn != "health-check" {
-			f = append(f, healthFanout...)
+			f = append(f, fanout...)
+		}
+		if fn != "health-worker" {
+			f = append(f, statusEvents...)
 		}
 		if fn != "rotate-credentials" {
 			f = append(f, rotation...)
 		}
-		if slices.Contains(readRoutes, fn) || fn == "telegram-webhook" || fn == "list-providers" {
+		if slices.Contains(readRoutes, fn) || fn == "telegram-webhook" || fn == "list-providers" || fn == "health-check" {
 			f = append(f, sealing...)
 		}
-		if slices.Contains(readRoutes, fn) || fn == "telegram-webhook" {
+		if slices.Contains(readRoutes, fn) || fn == "telegram-webhook" || fn == "health-check" {
 			f = append(f, providers...)
 		}
 		switch fn {
 		case "list-providers":
-			f = append(f, dynamoAPI, awsConfig, mod+"pkg/dynamo")
+			f = append(f, dynamoAPI, mod+"pkg/dynamo", mod+"pkg/bootstrap/awsclients")
 		case "telegram-webhook":
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/lifecycle")
-		case "health-check", "rotate-credentials":
+		case "health-check":
+			f = append(f, dynamoAPI, mod+"pkg/dynamo", mod+"pkg/httpapi", mod+"pkg/telegramhook")
+		case "health-worker", "rotate-credentials":
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook")
 		}
 		forbidden["./functions/"+fn] = f
@@ -72,9 +81,10 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	// And the functions that use them do link them, so the names above
 	// are the packages' real paths.
 	required := map[string][]string{
-		"./functions/health-check":       {eventBridge, lambdaAPI, kmsAPI},
+		"./functions/health-check":       {lambdaAPI},
+		"./functions/health-worker":      {eventBridge, kmsAPI, dynamoAPI},
 		"./functions/rotate-credentials": {mod + "pkg/rekey/rekeydynamo", kmsAPI},
-		"./functions/create-gateway":     append([]string{kmsAPI, dynamoAPI, awsConfig, mod + "pkg/httpapi"}, providers...),
+		"./functions/create-gateway":     append([]string{kmsAPI, dynamoAPI, mod + "pkg/httpapi"}, providers...),
 		"./functions/telegram-webhook":   {dynamoAPI, mod + "pkg/telegramhook", mod + "pkg/edge"},
 	}
 
@@ -88,6 +98,13 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 				t.Fatalf("go list -deps %s: %v", pkg, err)
 			}
 			deps := strings.Fields(string(out))
+			for _, d := range deps {
+				// See go.mod: the SDK's schema packages cost every cold
+				// start tens of milliseconds under emulation.
+				if strings.HasPrefix(d, sdk+"service/") && strings.HasSuffix(d, "/schemas") {
+					t.Errorf("%s links %s: an AWS service client with schema-based serialization (see go.mod)", pkg, d)
+				}
+			}
 			for _, b := range bad {
 				if slices.Contains(deps, b) {
 					t.Errorf("%s links %s", pkg, b)

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -34,9 +33,20 @@ const (
 	rateTTLSlack = time.Minute
 )
 
-// scopePattern bounds the readable part of a counter's key. Scopes are
+// validScope bounds the readable part of a counter's key: a lower-case
+// letter, then at most 31 lower-case letters, digits or '-'. Scopes are
 // names chosen in code ("test", "action", …), never user input.
-var scopePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+func validScope(s string) bool {
+	if len(s) < 1 || len(s) > 32 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // RateAPI is the part of *dynamodb.Client the RateLimiter uses.
 type RateAPI interface {
@@ -84,7 +94,7 @@ func NewRateLimiter(client RateAPI, table string, opts ...RateOption) *RateLimit
 // Allow counts one event of subject under scope and reports whether it is
 // within limit events per window. When it is not, nothing is counted and
 // retryAfter is the time until the window ends (more than zero). scope is a
-// short name chosen in code (see scopePattern); subject may be anything of
+// short name chosen in code (see validScope); subject may be anything of
 // any length (a user id, a user and a gateway): only its SHA-256 is stored,
 // so neither a long user id nor the id itself ends up in the item.
 //
@@ -98,7 +108,7 @@ func NewRateLimiter(client RateAPI, table string, opts ...RateOption) *RateLimit
 func (l *RateLimiter) Allow(ctx context.Context, scope, subject string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error) {
 	const op = "dynamo.RateLimiter.Allow"
 	switch {
-	case !scopePattern.MatchString(scope):
+	case !validScope(scope):
 		return false, 0, gateway.Internal(op, fmt.Errorf("scope %q is not a short lower-case name", scope))
 	case limit < 1:
 		return false, 0, gateway.Internal(op, fmt.Errorf("limit %d is not positive", limit))

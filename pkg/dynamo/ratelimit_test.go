@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,4 +269,15 @@ type countingRate struct{ n *atomic.Int64 }
 func (c countingRate) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.n.Add(1)
 	return &dynamodb.UpdateItemOutput{}, nil
+}
+
+// TestValidScope: validScope accepts exactly ^[a-z][a-z0-9-]{0,31}$.
+func TestValidScope(t *testing.T) {
+	pattern := regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	for _, s := range []string{"", "a", "test", "validate", "a-1", "1a", "-a", "A", "aB", "a_b", "a b",
+		"abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz0123456", "a\x00", "\u00e9"} {
+		if got, want := validScope(s), pattern.MatchString(s); got != want {
+			t.Errorf("validScope(%q) = %v, want %v", s, got, want)
+		}
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -45,10 +44,6 @@ func NewService(store Store, sealer Sealer, opts ...Option) *Service {
 	return s
 }
 
-// idPattern is the shape NewID produces; other ids cannot exist, so they are
-// answered NotFound without a read.
-var idPattern = regexp.MustCompile(`^gw_[a-z2-7]{26}$`)
-
 // NewID returns a new random gateway id: "gw_" and 26 base32 characters
 // (128 bits), unguessable so that ids leak nothing about other tenants.
 func NewID() string { return "gw_" + randomToken() }
@@ -61,8 +56,22 @@ func randomToken() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// ValidID reports whether id has the shape of a gateway id.
-func ValidID(id string) bool { return idPattern.MatchString(id) }
+// ValidID reports whether id has the shape NewID produces, "gw_" and 26
+// characters of lower-case base32 (a-z, 2-7); other ids cannot exist, so
+// they are answered NotFound without a read. (Checked by hand: it runs on
+// every request, and a regular expression compiled at start-up costs every
+// cold start.)
+func ValidID(id string) bool {
+	if len(id) != 3+26 || id[:3] != "gw_" {
+		return false
+	}
+	for i := 3; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
 
 // Create stores a new gateway for the actor's tenant with its credentials
 // sealed. req is a validated request (DecodeCreate): its credentials are not

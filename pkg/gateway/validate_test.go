@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -164,6 +165,23 @@ func TestDecodeStatus(t *testing.T) {
 	for _, body := range []string{`{"status":"ERROR"}`, `{"status":"connected"}`, `{}`, `{"status":1}`, `{"status":"CONNECTED","x":1}`} {
 		if _, err := gateway.DecodeStatus([]byte(body), gateway.StatusConnected, gateway.StatusDisconnected); gateway.ErrorCode(err) != gateway.CodeInvalid {
 			t.Errorf("%s: err = %v, want invalid", body, err)
+		}
+	}
+}
+
+// TestValidID: ValidID accepts exactly what the pattern of NewID's ids
+// does, on every id NewID makes and on near misses of every kind.
+func TestValidID(t *testing.T) {
+	pattern := regexp.MustCompile(`^gw_[a-z2-7]{26}$`)
+	ids := []string{"", "gw_", "gw_abcdefghijklmnopqrstuvwxyz", "gw_abcdefghijklmnopqrstuvwxy", "gw_abcdefghijklmnopqrstuvwxyz2",
+		"GW_abcdefghijklmnopqrstuvwxyz", "gw-abcdefghijklmnopqrstuvwxyz", "gw_abcdefghijklmnopqrstuvwxy1", "gw_abcdefghijklmnopqrstuvwxy8",
+		"gw_abcdefghijklmnopqrstuvwxyZ", "gw_abcdefghijklmnopqrstuvwx\u00e9", "gw_2222222222222222222222222{", "xgw_abcdefghijklmnopqrstuvwxy"}
+	for range 100 {
+		ids = append(ids, gateway.NewID())
+	}
+	for _, id := range ids {
+		if got, want := gateway.ValidID(id), pattern.MatchString(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}
 }

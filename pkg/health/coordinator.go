@@ -11,7 +11,7 @@ import (
 )
 
 // Fanout starts one worker per task. In AWS it invokes the worker function
-// asynchronously (healthaws.LambdaFanout) and returns once the invokes are
+// asynchronously (healthlambda.LambdaFanout) and returns once the invokes are
 // queued; locally InProcess runs the tasks and returns when they are done.
 type Fanout interface {
 	Dispatch(ctx context.Context, tasks []Task) error

@@ -36,7 +36,7 @@ type StatusChange struct {
 
 // Publisher emits status changes. The sweep calls it after the change is
 // written; a failure is logged and counted, never retried into a second
-// write. In AWS it is healthaws.EventBridge; locally LogPublisher.
+// write. In AWS it is healthbus.EventBridge; locally LogPublisher.
 type Publisher interface {
 	StatusChanged(ctx context.Context, c StatusChange) error
 }

@@ -26,7 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
-	"github.com/gatehouse/gatehouse/pkg/health/healthaws"
+	"github.com/gatehouse/gatehouse/pkg/health/healthlambda"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -579,7 +579,7 @@ func TestFanoutCoversEveryGatewayOnce(t *testing.T) {
 	for range 3 {
 		fake.containers = append(fake.containers, health.NewHandler(nil, e.worker(cfg), nil))
 	}
-	coord := health.NewHandler(health.NewCoordinator(healthaws.LambdaFanout{Client: fake, Function: "worker"}, cfg.Segments), nil, nil)
+	coord := health.NewHandler(health.NewCoordinator(healthlambda.LambdaFanout{Client: fake, Function: "worker"}, cfg.Segments), nil, nil)
 	for sweep := 1; sweep <= 2; sweep++ {
 		e.clock.Advance(5 * time.Minute)
 		ev := fmt.Sprintf(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","time":%q,"detail":{}}`, e.clock.Now().Format(time.RFC3339))

@@ -1,17 +1,17 @@
-// Package healthcheck assembles the health-check function, deployed twice
-// from functions/health-check: HealthCheckFunction, which EventBridge
-// invokes on the schedule and which fans the sweep out, and
-// HealthWorkerFunction, which checks the segments it is handed. Its
-// data-key cache is sized for a sweep rather than for a request, it may
-// fan out through Lambda, and it publishes status changes to EventBridge.
+// Package healthcheck assembles the health worker (functions/health-worker,
+// HealthWorkerFunction), which checks the segments of a sweep it is handed:
+// its data-key cache is sized for a sweep rather than for a request, and it
+// publishes status changes to EventBridge. The scheduled coordinator that
+// hands out the segments is package healthsweep, so that each function
+// links only its own AWS clients.
 package healthcheck
 
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/awsclients"
@@ -21,11 +21,11 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
-	"github.com/gatehouse/gatehouse/pkg/health/healthaws"
+	"github.com/gatehouse/gatehouse/pkg/health/healthbus"
 )
 
-// FnHealthCheck names the health-check function (functions/health-check).
-const FnHealthCheck = "health-check"
+// FnHealthWorker names the worker function (functions/health-worker).
+const FnHealthWorker = "health-worker"
 
 // DefaultKeyCacheMax bounds the data-key cache of a health worker: a
 // segment's gateways must all fit, or a sweep in scan order evicts every key
@@ -33,15 +33,11 @@ const FnHealthCheck = "health-check"
 // about 3,100 gateways; an entry costs about 150 bytes.
 const DefaultKeyCacheMax = 20000
 
-// Config is what the health-check function reads from its environment,
-// beyond bootstrap.Config.
+// Config is what the health functions read from their environment, beyond
+// bootstrap.Config.
 type Config struct {
 	// Health tunes the sweep.
 	Health health.Config
-	// WorkerFunction, when set, makes a scheduled event fan out to that
-	// function by asynchronous invokes; unset, the sweep runs in this
-	// process.
-	WorkerFunction string
 	// EventBus, when set, receives status changes via PutEvents; unset,
 	// they are logged.
 	EventBus string
@@ -54,17 +50,16 @@ type Config struct {
 // HEALTH_SEGMENTS (at most health.MaxSegments), HEALTH_SAMPLE_TTL_DAYS,
 // HEALTH_CHECK_TIMEOUT, HEALTH_STUCK_CONNECTING,
 // HEALTH_WEBHOOK_ERROR_WINDOW, HEALTH_TOUCH_INTERVAL (0 allowed),
-// HEALTH_WORKER_FUNCTION, EVENT_BUS_NAME, HEALTH_KEY_CACHE_TTL (default
+// EVENT_BUS_NAME, HEALTH_KEY_CACHE_TTL (default
 // envelope.DefaultCacheTTL) and HEALTH_KEY_CACHE_MAX (default
 // DefaultKeyCacheMax). Unset numbers and durations are the sweep's
 // defaults; durations are in Go syntax ("10s", "3m").
 func ReadConfig(env *config.Env) Config {
 	const most = 1 << 30
 	c := Config{
-		WorkerFunction: env.String("HEALTH_WORKER_FUNCTION", ""),
-		EventBus:       env.String("EVENT_BUS_NAME", ""),
-		KeyCacheTTL:    env.Duration("HEALTH_KEY_CACHE_TTL", envelope.DefaultCacheTTL, time.Millisecond, 0),
-		KeyCacheMax:    env.Int("HEALTH_KEY_CACHE_MAX", DefaultKeyCacheMax, 1, most),
+		EventBus:    env.String("EVENT_BUS_NAME", ""),
+		KeyCacheTTL: env.Duration("HEALTH_KEY_CACHE_TTL", envelope.DefaultCacheTTL, time.Millisecond, 0),
+		KeyCacheMax: env.Int("HEALTH_KEY_CACHE_MAX", DefaultKeyCacheMax, 1, most),
 	}
 	h := &c.Health
 	h.Concurrency = env.Int("HEALTH_CONCURRENCY", 0, 1, most)
@@ -78,41 +73,32 @@ func ReadConfig(env *config.Env) Config {
 	return c
 }
 
-// HealthCheck is the assembled health check.
-type HealthCheck struct {
-	Store       *dynamo.Health
-	Sealer      *envelope.Envelope
-	Worker      *health.Worker
-	Coordinator *health.Coordinator
-	Handler     *health.Handler
-}
-
-// New assembles the health check of fn, with a data-key cache of its own.
-// opts come after the configuration's, so tests and the local runner can
-// replace the clock or the event publisher. It requires KMS_KEY_ID. It
-// does no I/O.
-func New(fn *bootstrap.Function, cfg Config, opts ...health.Option) *HealthCheck {
+// Worker returns the health worker of fn: the sweep's store, a gateway
+// service whose envelope opens credentials through a data-key cache of its
+// own, the provider registry and the status-change publisher (EventBridge
+// when cfg.EventBus is set, else the log). opts come after the
+// configuration's, so tests and the local runner can replace the clock or
+// the publisher. It requires KMS_KEY_ID. It does no I/O.
+func Worker(fn *bootstrap.Function, cfg Config, opts ...health.Option) *health.Worker {
 	base := fn.Config
 	fn.Require("KMS_KEY_ID", base.KeyID)
-	ddb := awsclients.DynamoDB(fn)
-	hc := &HealthCheck{
-		Store:  dynamo.NewHealth(ddb, base.Table),
-		Sealer: envelope.New(kms.NewFromConfig(awsclients.Config(fn)), base.KeyID, envelope.WithCache(cfg.KeyCacheTTL, cfg.KeyCacheMax)),
-	}
+	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
+	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), base.KeyID, envelope.WithCache(cfg.KeyCacheTTL, cfg.KeyCacheMax))
 	var events health.Publisher = health.LogPublisher{Log: fn.Log}
 	if cfg.EventBus != "" {
-		events = healthaws.EventBridge{Client: eventbridge.NewFromConfig(awsclients.Config(fn)), Bus: cfg.EventBus}
+		events = healthbus.EventBridge{Client: eventbridge.NewFromConfig(awsclients.Config(fn)), Bus: cfg.EventBus}
 	}
 	hcfg := cfg.Health
 	hcfg.PublicURL = base.PublicURL
-	svc := gateway.NewService(dynamo.New(ddb, base.Table), hc.Sealer)
+	table := fn.Table()
+	svc := gateway.NewService(dynamo.New(ddb, table), sealer)
 	all := append([]health.Option{health.WithLogger(fn.Log), health.WithEvents(events), health.WithWarmTTL(cfg.KeyCacheTTL)}, opts...)
-	hc.Worker = health.NewWorker(hc.Store, svc, providers.Registry(base), hcfg, all...)
-	var fan health.Fanout = health.InProcess{Worker: hc.Worker}
-	if cfg.WorkerFunction != "" {
-		fan = healthaws.LambdaFanout{Client: awslambda.NewFromConfig(awsclients.Config(fn)), Function: cfg.WorkerFunction}
-	}
-	hc.Coordinator = health.NewCoordinator(fan, hc.Worker.Config().Segments)
-	hc.Handler = health.NewHandler(hc.Coordinator, hc.Worker, fn.Log)
-	return hc
+	return health.NewWorker(dynamo.NewHealth(ddb, table), svc, providers.Registry(base), hcfg, all...)
+}
+
+// InProcess returns a coordinator that runs every segment of a sweep in
+// this process, with w: the local runner's sweep, where there is no worker
+// function to invoke.
+func InProcess(w *health.Worker) *health.Coordinator {
+	return health.NewCoordinator(health.InProcess{Worker: w}, w.Config().Segments)
 }

@@ -6,6 +6,7 @@
 package liveroutes
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -41,18 +42,18 @@ func ReadLimits(env *config.Env) httpapi.Limits {
 // API returns the API whose provider routes fn serves, with the abuse
 // limits of policy. It requires KMS_KEY_ID. It does no I/O.
 func API(fn *bootstrap.Function, policy httpapi.Limits) *httpapi.API {
-	ddb, table := awsclients.DynamoDB(fn), fn.Config.Table
-	return httpapi.New(Lifecycle(fn), append(storeroutes.Options(fn),
-		httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, table), policy))...)
+	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
+	return httpapi.New(newLifecycle(fn, ddb), append(storeroutes.Options(fn),
+		httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, fn.Table()), policy))...)
 }
 
-// Lifecycle returns the gateway service over the table and KMS, and the
-// provider lifecycle around it. It requires KMS_KEY_ID.
-func Lifecycle(fn *bootstrap.Function) *lifecycle.Service {
+// newLifecycle returns the gateway service over the table (through ddb)
+// and KMS, and the provider lifecycle around it. It requires KMS_KEY_ID.
+func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client) *lifecycle.Service {
 	cfg := fn.Config
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
-	svc := gateway.NewService(dynamo.New(awsclients.DynamoDB(fn), cfg.Table), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, fn.Table()), sealer)
 	return lifecycle.New(svc, providers.Registry(cfg),
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
 }

@@ -7,6 +7,7 @@ package receiver
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/awsclients"
 	"github.com/gatehouse/gatehouse/pkg/config"
@@ -29,7 +30,7 @@ func ReadUpdateTTL(env *config.Env) time.Duration {
 // updateTTL. opts come after the configuration's, so tests can replace the
 // clock or the cache. It does no I/O.
 func Handler(fn *bootstrap.Function, updateTTL time.Duration, opts ...telegramhook.Option) *telegramhook.Handler {
-	store := dynamo.NewInbox(awsclients.DynamoDB(fn), fn.Config.Table)
+	store := dynamo.NewInbox(dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table())
 	return telegramhook.New(store, append([]telegramhook.Option{
 		telegramhook.WithLogger(fn.Log),
 		telegramhook.WithUpdateTTL(updateTTL),

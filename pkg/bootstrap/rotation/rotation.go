@@ -5,6 +5,7 @@
 package rotation
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -46,9 +47,10 @@ func ReadConfig(env *config.Env) rekey.Config {
 func Rotator(fn *bootstrap.Function, rc rekey.Config, opts ...rekey.Option) *rekey.Rotator {
 	cfg := fn.Config
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
-	ddb := awsclients.DynamoDB(fn)
+	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID, envelope.WithCache(envelope.DefaultCacheTTL, keyCacheMax))
-	svc := gateway.NewService(dynamo.New(ddb, cfg.Table), sealer)
+	table := fn.Table()
+	svc := gateway.NewService(dynamo.New(ddb, table), sealer)
 	rc.KeyID = cfg.KeyID
-	return rekey.New(rekeydynamo.New(ddb, cfg.Table), svc, rc, append([]rekey.Option{rekey.WithLogger(fn.Log)}, opts...)...)
+	return rekey.New(rekeydynamo.New(ddb, table), svc, rc, append([]rekey.Option{rekey.WithLogger(fn.Log)}, opts...)...)
 }

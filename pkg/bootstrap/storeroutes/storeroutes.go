@@ -6,6 +6,7 @@
 package storeroutes
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/awsclients"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
@@ -16,7 +17,7 @@ import (
 
 // API returns the API whose read routes fn serves. It does no I/O.
 func API(fn *bootstrap.Function) *httpapi.API {
-	ddb, table := awsclients.DynamoDB(fn), fn.Config.Table
+	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	svc := gateway.NewService(dynamo.New(ddb, table), nil)
 	return httpapi.New(lifecycle.New(svc, nil), append(Options(fn),
 		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)))...)

@@ -39,8 +39,8 @@ func TestTokenPatternIsTheCheck(t *testing.T) {
 	if len(info.Credentials) != 1 || info.Credentials[0].Name != "botToken" || info.Credentials[0].Pattern != TokenPattern {
 		t.Fatalf("Info().Credentials = %+v, want botToken with TokenPattern", info.Credentials)
 	}
-	if tokenShape.String() != TokenPattern {
-		t.Errorf("tokenShape %q is not TokenPattern %q", tokenShape, TokenPattern)
+	if tokenShape().String() != TokenPattern {
+		t.Errorf("tokenShape %q is not TokenPattern %q", tokenShape(), TokenPattern)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -68,11 +69,14 @@ var UpdateTypes = []string{
 // hands it to the dashboard (credential field "botToken"), which mirrors it.
 const TokenPattern = `^[0-9]{5,16}:[A-Za-z0-9_-]{30,64}$`
 
-var tokenShape = regexp.MustCompile(TokenPattern)
+// tokenShape is TokenPattern compiled on first use, not at start-up: only
+// the functions that check new credentials need it, and a compile at init
+// would cost every function's cold start.
+var tokenShape = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(TokenPattern) })
 
-// ValidToken reports whether token has a bot token's shape (the seed's
-// isValidTokenFormat). It makes no call.
-func ValidToken(token string) bool { return tokenShape.MatchString(token) }
+// ValidToken reports whether token has a bot token's shape. It makes no
+// call.
+func ValidToken(token string) bool { return tokenShape().MatchString(token) }
 
 // Config is a Telegram gateway's config object.
 type Config struct {

@@ -155,7 +155,7 @@ func readRunner() (*runner, error) {
 		r.settings.Health.Health.Segments = localSegments
 	}
 	// In-process fan-out; status changes are logged.
-	r.settings.Health.WorkerFunction, r.settings.Health.EventBus = "", ""
+	r.settings.Health.EventBus = ""
 	var err error
 	r.dir, err = stateDir(env)
 	return r, errors.Join(err, env.Err())

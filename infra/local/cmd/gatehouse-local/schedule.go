@@ -44,7 +44,7 @@ func runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthch
 		log.Error("health: no schedule; sweeps are off (run `make health` by hand)", "error", err)
 		return
 	}
-	hc := healthcheck.New(fn, cfg)
+	coord := healthcheck.InProcess(healthcheck.Worker(fn, cfg))
 	log.Info("health: sweeps scheduled", "schedule", expr, "every", every.String())
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -53,7 +53,7 @@ func runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthch
 		case <-ctx.Done():
 			return
 		case at := <-tick.C:
-			if _, err := hc.Coordinator.Sweep(ctx, at); err != nil && ctx.Err() == nil {
+			if _, err := coord.Sweep(ctx, at); err != nil && ctx.Err() == nil {
 				log.Error("health: sweep failed", "error", err)
 			}
 		}
@@ -78,14 +78,13 @@ func healthCmd(args []string) error {
 	}
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	fn := bootstrap.New("health-check", r.cfg, r.awsConfig(), log)
-	hc := healthcheck.New(fn, r.settings.Health)
+	fn := bootstrap.New(healthcheck.FnHealthWorker, r.cfg, r.awsConfig(), log)
+	w := healthcheck.Worker(fn, r.settings.Health)
 	if err := fn.Err(); err != nil {
 		return err
 	}
 	ddbPort := r.ddbPort
-	segments := hc.Worker.Config().Segments
-	rep, err := health.InProcess{Worker: hc.Worker}.Run(ctx, health.Tasks(health.SweepID(time.Now()), segments))
+	rep, err := health.InProcess{Worker: w}.Run(ctx, health.Tasks(health.SweepID(time.Now()), w.Config().Segments))
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	fmt.Println(string(out))
 	if err != nil {
