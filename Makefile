@@ -83,10 +83,12 @@ rotate-credentials:
 
 # Benchmarks (not tests): a health sweep of 10,000 gateways against a 50 ms
 # stand-in, and each bootstrap's cold start under the Lambda Runtime
-# Interface Emulator next to a hello-world bootstrap.
+# Interface Emulator next to a hello-world bootstrap, natively (amd64 here)
+# and as deployed (arm64, under qemu on another host).
 bench: tools
 	$(GO) run ./bench/healthsweep
-	$(GO) run ./bench/coldstart -n $${N:-7}
+	$(GO) run ./bench/coldstart -n $${N:-11} -arch $$($(GO) env GOARCH)
+	$(GO) run ./bench/coldstart -n $${N:-11}
 
 # Prints the token and nothing else on stdout.
 token:

@@ -7,11 +7,13 @@
 //	go run ./bench/coldstart [-n 7] [-arch arm64|amd64] [-zips DIR]
 //
 // A cold start is the time from starting the emulator to the first response:
-// the emulator's start, the bootstrap's init (reading its environment and
-// building its AWS clients, as in Lambda) and one invocation. The event is
-// chosen to be answered without any network call (no JWT claims: 401; an
-// impossible webhook id: 404; an invalid health task: an error), so the
-// figure is the bootstrap's own, not DynamoDB's. Builds are `make build`'s
+// the emulator's start, the bootstrap's init (package initialisation, then
+// main reading its environment and building every AWS client and provider
+// it will use: nothing is built lazily, so the first real request pays
+// nothing this run leaves out) and one invocation. The event is chosen to
+// be answered without any network call (no JWT claims: 401; an impossible
+// webhook id: 404; an invalid health task: an error), so the figure is the
+// bootstrap's own, not DynamoDB's. Builds are `make build`'s
 // (read from the Makefile); -arch amd64 runs the same build natively, and
 // arm64 on another host runs through qemu-user, which inflates absolute
 // times: compare the ratios. Repetitions are interleaved across functions

@@ -15,7 +15,7 @@ import (
 // Type is the kind of external system a gateway connects to.
 type Type string
 
-// The gateway types of the seed.
+// The gateway types: a Telegram bot, an AI provider, an outgoing webhook.
 const (
 	TypeTelegramBot Type = "TELEGRAM_BOT"
 	TypeAI          Type = "AI"
@@ -39,7 +39,7 @@ func (t Type) Valid() bool {
 // invocations, so this field is the connection state.
 type Status string
 
-// The statuses of the seed.
+// The statuses a gateway moves between (see pkg/lifecycle).
 const (
 	StatusConnected    Status = "CONNECTED"
 	StatusDisconnected Status = "DISCONNECTED"

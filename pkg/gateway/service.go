@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Service is the gateway service of the seed (GatewayService): every
+// Service is the gateway service: every
 // operation takes the Actor it acts for, checks that the actor's tenant owns
 // the gateway, and records an audit event in the same write as the change.
 type Service struct {
@@ -303,9 +303,8 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, ifMatch *i
 	}
 }
 
-// Credentials opens a gateway's sealed credentials (the seed's
-// getDecryptedCredentials). A blob that does not open for this gateway is
-// CodeCredentialsUnreadable.
+// Credentials opens a gateway's sealed credentials. A blob that does not
+// open for this gateway is CodeCredentialsUnreadable.
 func (s *Service) Credentials(ctx context.Context, g *Gateway) (Credentials, error) {
 	var c Credentials
 	if s.sealer == nil {

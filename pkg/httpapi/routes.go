@@ -298,7 +298,7 @@ func (a *API) GatewayAudit(ctx context.Context, ev events.APIGatewayV2HTTPReques
 	})
 }
 
-// TestResultJSON is the answer of POST /api/gateways/{id}/test: the seed's
+// TestResultJSON is the answer of POST /api/gateways/{id}/test:
 // {success, latencyMs, error, details}, the outcome class as result, and the
 // gateway as it now is.
 type TestResultJSON struct {

@@ -88,9 +88,9 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-// NotConnectedError is the seed's GatewayNotConnectedError: an action that
-// needs a connected gateway was asked of one that is not. The service returns
-// it (CheckAction); providers do not know a gateway's status.
+// NotConnectedError says that an action that needs a connected gateway was
+// asked of one that is not. The service returns it (CheckAction); providers
+// do not know a gateway's status.
 type NotConnectedError struct {
 	GatewayID string
 	Action    string

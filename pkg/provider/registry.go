@@ -8,14 +8,15 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
-// Registry error codes (the seed's GatewayRegistryError codes).
+// Registry error codes.
 const (
 	RegistryDuplicate = "duplicate_provider" // Register: the type already has a provider
 	RegistryNotFound  = "provider_not_found" // Get: no provider for the type
 	RegistryInvalid   = "invalid_provider"   // Register: nil provider or unknown type
 )
 
-// RegistryError is the seed's GatewayRegistryError.
+// RegistryError is the error of a registry operation, with one of the
+// Registry error codes.
 type RegistryError struct {
 	Code string
 	Type gateway.Type

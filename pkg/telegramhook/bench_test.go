@@ -20,7 +20,7 @@ import (
 // answers 200: the difference is what verification, parsing, the store
 // contract, bookkeeping and the log line cost per update.
 //
-//	go test -run '^$' -bench Webhook -benchmem ./pkg/inbox/
+//	go test -run '^$' -bench Webhook -benchmem ./pkg/telegramhook/
 //
 // Both get the same request: the message.json fixture with a new update_id
 // each time, the secret header, path parameters as API Gateway sends them.

@@ -1,4 +1,4 @@
-// The seed's status components (task 2.4.4): StatusDot, GatewayStatusIndicator
+// Status components: StatusDot, GatewayStatusIndicator
 // and GatewayStatusBadge. CONNECTED green, DISCONNECTED slate, ERROR red,
 // CONNECTING amber and animated; the last error shows where there is one.
 import type { GatewayStatus } from '../lib/types';

@@ -1,4 +1,4 @@
-// Add gateway (seed task 2.4.2): type selector, the credential form for the
+// Add gateway: type selector, the credential form for the
 // chosen type, client checks that mirror the server's, the server's field
 // errors beside their fields, an Idempotency-Key per distinct submission,
 // then the new gateway's page.

@@ -1,4 +1,4 @@
-// Gateway detail (seed task 2.4.3): status with last error, masked
+// Gateway detail: status with last error, masked
 // credentials, config; rename and edit config with If-Match; replace
 // credentials; connect / disconnect; test connection; type-specific panels
 // (Telegram webhook + test message, AI chat); health sparkline; audit trail;

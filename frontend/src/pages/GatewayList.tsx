@@ -1,4 +1,4 @@
-// Gateway list (seed task 2.4.1): name, type with its icon, status badge, last
+// Gateway list: name, type with its icon, status badge, last
 // check and last error on hover; filters by type and status kept in the URL;
 // cursor pagination; an empty state that leads to "Add gateway"; refresh.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';

@@ -83,8 +83,8 @@ func LookupVendor(name string) (Vendor, bool) {
 	return Vendor{}, false
 }
 
-// APIError is the seed's AIApiError: an AI provider's error answer, with
-// the provider's error type and code. Message has every credential redacted.
+// APIError is an AI provider's error answer, with the provider's error
+// type and code. Message has every credential redacted.
 type APIError struct {
 	Provider string // vendor name
 	Status   int    // HTTP status

@@ -15,7 +15,7 @@ import (
 // TELEGRAM_API_BASE_URL for a self-hosted Bot API server or a stand-in.
 const DefaultBaseURL = "https://api.telegram.org"
 
-// APIError is the seed's TelegramApiError: the Bot API's answer
+// APIError is the Bot API's error answer
 // {"ok":false,"error_code":…,"description":…,"parameters":{…}}. Its message
 // never holds the token.
 type APIError struct {
