@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -106,7 +107,12 @@ func TestSkimReadsFixtures(t *testing.T) {
 // nothing else.
 func TestSkimAllocations(t *testing.T) {
 	body := inboxtest.Fixtures(t)["message"]
-	n := testing.AllocsPerRun(100, func() { _, _ = ParseUpdate(body) })
+	// The fewest of many single runs: under the race detector sync.Pool
+	// drops items at random, and json.Valid's scanner comes from one.
+	n := math.Inf(1)
+	for range 50 {
+		n = min(n, testing.AllocsPerRun(1, func() { _, _ = ParseUpdate(body) }))
+	}
 	// The Update, ChatID, SenderID and MessageDate.
 	if n > 4 {
 		t.Errorf("ParseUpdate of a message allocates %.0f times, want at most 4", n)
