@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -178,52 +179,107 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	dir, port, ddbPort, kmsPort := r.dir, r.port, r.ddbPort, r.kmsPort
 	root, err := emulator.RootDir()
 	if err != nil {
 		return err
 	}
-	for _, p := range []int{port, ddbPort, kmsPort} {
+	for _, p := range []int{r.port, r.ddbPort, r.kmsPort} {
 		if err := portFree(p); err != nil {
 			return err
 		}
 	}
 	log := bootstrap.Logger()
-	logDir := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		return err
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	ddbLog, err := os.Create(filepath.Join(logDir, "dynamodb-local.log"))
+	emu, err := r.startEmulators(ctx)
 	if err != nil {
 		return err
 	}
-	defer ddbLog.Close()
-	ddb, err := emulator.StartDynamoDB(ctx, emulator.DynamoDBOptions{Port: ddbPort, DBPath: filepath.Join(dir, "dynamodb"), Log: ddbLog})
+	defer emu.stop()
+	if err := r.prepareAWS(ctx); err != nil {
+		return err
+	}
+	fn := bootstrap.New("gatehouse-local", r.cfg, r.awsConfig(), log)
+	srv, routes, err := r.server(fn, root, log)
 	if err != nil {
 		return err
 	}
-	defer ddb.Stop()
-	kmsLog, err := os.Create(filepath.Join(logDir, "local-kms.log"))
-	if err != nil {
-		return err
-	}
-	defer kmsLog.Close()
-	kmsProc, err := emulator.StartKMS(ctx, emulator.KMSOptions{Port: kmsPort, DataPath: filepath.Join(dir, "kms"), Log: kmsLog})
-	if err != nil {
-		return err
-	}
-	defer kmsProc.Stop()
+	httpSrv := apiGatewayBounds(r.port, withOpenAPI(srv))
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.ListenAndServe() }()
+	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
+	r.printBanner(emu, routes)
 
-	// The functions reach the emulators through an AWS configuration that
-	// names their endpoints, as AWS_ENDPOINT_URL_<SERVICE> would.
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	case <-emu.ddb.Exited():
+		return errors.New("DynamoDB Local exited; see " + emu.ddbLog.Name())
+	case <-emu.kms.Exited():
+		return errors.New("local-kms exited; see " + emu.kmsLog.Name())
+	}
+	fmt.Fprintln(os.Stderr, "\nstopping…")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return httpSrv.Shutdown(shutdownCtx)
+}
+
+// emulators are the runner's DynamoDB Local and local-kms, and their logs.
+type emulators struct {
+	ddb, kms       *emulator.Process
+	ddbLog, kmsLog *os.File
+	logDir         string
+}
+
+// startEmulators starts DynamoDB Local and local-kms on the runner's ports,
+// their data and logs in the state folder. On an error, what started is
+// stopped.
+func (r *runner) startEmulators(ctx context.Context) (e *emulators, err error) {
+	e = &emulators{logDir: filepath.Join(r.dir, "logs")}
+	defer func() {
+		if err != nil {
+			e.stop()
+		}
+	}()
+	if err := os.MkdirAll(e.logDir, 0o755); err != nil {
+		return nil, err
+	}
+	if e.ddbLog, err = os.Create(filepath.Join(e.logDir, "dynamodb-local.log")); err != nil {
+		return e, err
+	}
+	if e.ddb, err = emulator.StartDynamoDB(ctx, emulator.DynamoDBOptions{Port: r.ddbPort, DBPath: filepath.Join(r.dir, "dynamodb"), Log: e.ddbLog}); err != nil {
+		return e, err
+	}
+	if e.kmsLog, err = os.Create(filepath.Join(e.logDir, "local-kms.log")); err != nil {
+		return e, err
+	}
+	e.kms, err = emulator.StartKMS(ctx, emulator.KMSOptions{Port: r.kmsPort, DataPath: filepath.Join(r.dir, "kms"), Log: e.kmsLog})
+	return e, err
+}
+
+// stop stops what started and closes the logs.
+func (e *emulators) stop() {
+	for _, p := range []*emulator.Process{e.kms, e.ddb} {
+		if p != nil {
+			_ = p.Stop()
+		}
+	}
+	for _, f := range []*os.File{e.kmsLog, e.ddbLog} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+}
+
+// prepareAWS creates the table and the KMS key when missing, as the
+// template does in AWS, and makes the key the configuration's unless
+// KMS_KEY_ID names another.
+func (r *runner) prepareAWS(ctx context.Context) error {
 	awsCfg := r.awsConfig()
-	table := r.cfg.Table
-	if err := dynamo.EnsureTable(ctx, dynamodb.NewFromConfig(awsCfg), table); err != nil {
-		return fmt.Errorf("create table %s: %w", table, err)
+	if err := dynamo.EnsureTable(ctx, dynamodb.NewFromConfig(awsCfg), r.cfg.Table); err != nil {
+		return fmt.Errorf("create table %s: %w", r.cfg.Table, err)
 	}
 	keyID, err := envelope.EnsureKey(ctx, kms.NewFromConfig(awsCfg), r.keyAlias)
 	if err != nil {
@@ -232,22 +288,29 @@ func serve(args []string) error {
 	if r.cfg.KeyID == "" {
 		r.cfg.KeyID = keyID
 	}
-	fn := bootstrap.New("gatehouse-local", r.cfg, awsCfg, log)
+	return nil
+}
+
+// server assembles every function of the template over fn, as its main
+// would, and the router that plays API Gateway in front of them (and
+// serves the built dashboard). It refuses to start when a route has no
+// handler.
+func (r *runner) server(fn *bootstrap.Function, root string, log *slog.Logger) (*local.Server, []template.Route, error) {
 	handlers := local.Handlers(fn, r.settings)
 	if err := fn.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	routes, err := tpl.Routes()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	key, err := local.LoadOrCreateKey(filepath.Join(dir, "dev-signing-key"))
+	key, err := local.LoadOrCreateKey(filepath.Join(r.dir, "dev-signing-key"))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	opts := []local.Option{local.WithLogger(log)}
 	if dist := filepath.Join(root, "frontend", "dist"); dirExists(dist) {
@@ -255,27 +318,32 @@ func serve(args []string) error {
 	}
 	srv := local.NewServer(routes, handlers, key, opts...)
 	if missing := srv.Unhandled(); len(missing) > 0 {
-		return fmt.Errorf("template.yaml routes without a handler: %v", missing)
+		return nil, nil, fmt.Errorf("template.yaml routes without a handler: %v", missing)
 	}
-	// Bounds like API Gateway's, so a request the cloud would refuse is not
-	// served locally: at most 32 KiB of request line and headers (the
-	// handlers refuse more than 16 KiB of headers themselves), a whole
-	// request read within 30 s, an answer written within 35 s (the longest
-	// function timeout is 29 s), idle keep-alive connections closed after 2
-	// minutes. The body is capped at API Gateway's 10 MB in local.NewRequestEvent.
-	httpSrv := &http.Server{
+	return srv, routes, nil
+}
+
+// apiGatewayBounds is the runner's HTTP server on port, with bounds like
+// API Gateway's, so a request the cloud would refuse is not served
+// locally: at most 32 KiB of request line and headers (the handlers refuse
+// more than 16 KiB of headers themselves), a whole request read within
+// 30 s, an answer written within 35 s (the longest function timeout is
+// 29 s), idle keep-alive connections closed after 2 minutes. The body is
+// capped at API Gateway's 10 MB in local.NewRequestEvent.
+func apiGatewayBounds(port int, h http.Handler) *http.Server {
+	return &http.Server{
 		Addr:              net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		Handler:           withOpenAPI(srv),
+		Handler:           h,
 		MaxHeaderBytes:    32 << 10,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      35 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
+}
 
+// printBanner tells the developer what runs where.
+func (r *runner) printBanner(e *emulators, routes []template.Route) {
 	fmt.Fprintf(os.Stderr, `
 Gatehouse is running.
   API and dashboard   http://127.0.0.1:%d   (%d routes from template.yaml)
@@ -284,21 +352,7 @@ Gatehouse is running.
   emulator logs       %s
   a token             make token SUB=alice ORGS=acme,beta
 Press Ctrl-C to stop everything.
-`, port, len(routes), ddb.Endpoint, table, filepath.Join(dir, "dynamodb"), kmsProc.Endpoint, r.keyAlias, filepath.Join(dir, "kms"), logDir)
-
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return err
-	case <-ddb.Exited():
-		return errors.New("DynamoDB Local exited; see " + ddbLog.Name())
-	case <-kmsProc.Exited():
-		return errors.New("local-kms exited; see " + kmsLog.Name())
-	}
-	fmt.Fprintln(os.Stderr, "\nstopping…")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return httpSrv.Shutdown(shutdownCtx)
+`, r.port, len(routes), e.ddb.Endpoint, r.cfg.Table, filepath.Join(r.dir, "dynamodb"), e.kms.Endpoint, r.keyAlias, filepath.Join(r.dir, "kms"), e.logDir)
 }
 
 // dashboard serves the built dashboard, and the /config.json that a
