@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -12,9 +13,10 @@ import (
 // MaxBodyBytes is the largest update accepted: 1 MiB.
 const MaxBodyBytes = 1 << 20
 
-// UpdateTypes are the Bot API's update fields, in the order the Bot API
-// documents them. An update carries at most one of them.
-var UpdateTypes = []string{
+// updateTypes are the Bot API's update fields, in the order the Bot API
+// documents them. An update carries at most one of them. An array, so the
+// skim keeps a value per type on the stack and nobody can change it.
+var updateTypes = [...]string{
 	"message", "edited_message", "channel_post", "edited_channel_post",
 	"business_connection", "business_message", "edited_business_message", "deleted_business_messages",
 	"message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
@@ -22,6 +24,14 @@ var UpdateTypes = []string{
 	"poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
 	"chat_boost", "removed_chat_boost",
 }
+
+// UpdateTypes returns the Bot API's update types, in the order the Bot
+// API documents them: the fields of which an update carries at most one,
+// and the names allowed_updates takes.
+func UpdateTypes() []string { return slices.Clone(updateTypes[:]) }
+
+// IsUpdateType reports whether t is one of UpdateTypes.
+func IsUpdateType(t string) bool { return slices.Contains(updateTypes[:], t) }
 
 // Parse errors: CodeInvalid, with messages safe to show the sender. The
 // issue asks for 400 for an oversized body too, not 413.
@@ -128,12 +138,12 @@ func isObject(body []byte) bool {
 }
 
 // updateType names the update's one optional field: the first of
-// UpdateTypes it has with a payload that is not null, else the first it has
+// updateTypes it has with a payload that is not null, else the first it has
 // at all, else the first other non-empty field by name (a type newer than this code),
 // else "unknown". Its choice depends only on the body, never on map order.
 func updateType(top map[string]json.RawMessage) string {
 	null := ""
-	for _, t := range UpdateTypes {
+	for _, t := range updateTypes {
 		raw, ok := top[t]
 		switch {
 		case !ok:

@@ -11,22 +11,6 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func checkID(t *testing.T, what string, got, want *int64) {
-	t.Helper()
-	switch {
-	case got == nil && want == nil:
-	case got == nil || want == nil || *got != *want:
-		t.Errorf("%s = %v, want %v", what, deref(got), deref(want))
-	}
-}
-
-func deref(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 // TestParseUpdate: refusals, and what is read of odd but valid updates.
 func TestParseUpdate(t *testing.T) {
 	bad := map[string]string{
@@ -78,7 +62,7 @@ func TestParseUpdate(t *testing.T) {
 			if u.UpdateID != tt.id || u.Type != tt.typ {
 				t.Errorf("got id %d type %q, want %d %q", u.UpdateID, u.Type, tt.id, tt.typ)
 			}
-			checkID(t, "chat", u.ChatID, tt.chat)
+			inboxtest.CheckID(t, "chat", u.ChatID, tt.chat)
 		})
 	}
 }

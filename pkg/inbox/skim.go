@@ -21,8 +21,8 @@ import (
 func skimUpdate(body []byte) (u *Update, ok bool) {
 	var (
 		id      []byte
-		typed   [len(updateTypeNames)][]byte // last value of each known type's field
-		other   []byte                       // least other key, for an unknown type
+		typed   [len(updateTypes)][]byte // last value of each known type's field
+		other   []byte                   // least other key, for an unknown type
 		present bool
 	)
 	s := skimmer{b: body}
@@ -70,7 +70,7 @@ func skimUpdate(body []byte) (u *Update, ok bool) {
 				break
 			}
 		}
-		u.Type, inner = updateTypeNames[first], typed[first]
+		u.Type, inner = updateTypes[first], typed[first]
 	case other != nil:
 		u.Type = string(other)
 		// The payload of a type newer than this code: read it too.
@@ -86,20 +86,9 @@ func skimUpdate(body []byte) (u *Update, ok bool) {
 	return u, true
 }
 
-// updateTypeNames is UpdateTypes as an array, so the skim can keep a value
-// per type on the stack.
-var updateTypeNames = [...]string{
-	"message", "edited_message", "channel_post", "edited_channel_post",
-	"business_connection", "business_message", "edited_business_message", "deleted_business_messages",
-	"message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
-	"callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media",
-	"poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
-	"chat_boost", "removed_chat_boost",
-}
-
-// typeIndex is the index of key in updateTypeNames, or -1.
+// typeIndex is the index of key in updateTypes, or -1.
 func typeIndex(key []byte) int {
-	for i, t := range updateTypeNames {
+	for i, t := range updateTypes {
 		if string(key) == t {
 			return i
 		}

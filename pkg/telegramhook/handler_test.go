@@ -129,8 +129,8 @@ func TestFixtures(t *testing.T) {
 		"removed_chat_boost":        {chat: &channel},
 	}
 	files, _ := filepath.Glob(filepath.Join(inboxtest.Dir(), "*.json"))
-	if len(files) != len(tests) || len(files) != len(inbox.UpdateTypes) {
-		t.Fatalf("%d fixtures, %d expectations, %d update types", len(files), len(tests), len(inbox.UpdateTypes))
+	if len(files) != len(tests) || len(files) != len(inbox.UpdateTypes()) {
+		t.Fatalf("%d fixtures, %d expectations, %d update types", len(files), len(tests), len(inbox.UpdateTypes()))
 	}
 	st := newFakeStore()
 	st.add(gw1, secret)
@@ -164,34 +164,18 @@ func TestFixtures(t *testing.T) {
 			if !bytes.Equal(u.Raw, body) {
 				t.Errorf("raw update differs from the body")
 			}
-			checkID(t, "chat", u.ChatID, w.chat)
-			checkID(t, "sender", u.SenderID, w.sender)
+			inboxtest.CheckID(t, "chat", u.ChatID, w.chat)
+			inboxtest.CheckID(t, "sender", u.SenderID, w.sender)
 			var gotDate *int64
 			if u.MessageDate != nil {
 				gotDate = ptr(u.MessageDate.Unix())
 			}
-			checkID(t, "date", gotDate, w.date)
+			inboxtest.CheckID(t, "date", gotDate, w.date)
 			if !u.ReceivedAt.Equal(clk.Now()) || !u.ExpiresAt.Equal(clk.Now().Add(inbox.DefaultUpdateTTL)) {
 				t.Errorf("receivedAt %v, expiresAt %v", u.ReceivedAt, u.ExpiresAt)
 			}
 		})
 	}
-}
-
-func checkID(t *testing.T, what string, got, want *int64) {
-	t.Helper()
-	switch {
-	case got == nil && want == nil:
-	case got == nil || want == nil || *got != *want:
-		t.Errorf("%s = %v, want %v", what, deref(got), deref(want))
-	}
-}
-
-func deref(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 // TestRefusals checks that refused requests store nothing, write nothing

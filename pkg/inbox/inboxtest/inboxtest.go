@@ -58,3 +58,17 @@ var ParseSeeds = []string{
 	`{"update_id":19,"message":{"chat":{"id":8}},"message":{"chat":{"id":9}}}`,
 	` {"update_id" : 20 , "poll_answer" : {"user" : {"id" : -10} , "voter_chat" : {"id":11}} } `,
 }
+
+// CheckID fails t unless got and want are both nil or point to equal ids.
+func CheckID(t testing.TB, what string, got, want *int64) {
+	t.Helper()
+	show := func(p *int64) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	if (got == nil) != (want == nil) || got != nil && *got != *want {
+		t.Errorf("%s = %v, want %v", what, show(got), show(want))
+	}
+}

@@ -29,13 +29,13 @@ import (
 	"encoding/json"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
 
@@ -51,16 +51,6 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // Telegram's own default also changes with the previous setWebhook call,
 // so an explicit list keeps Connect repeatable.
 var DefaultAllowedUpdates = []string{"message", "edited_message", "channel_post", "edited_channel_post", "callback_query"}
-
-// UpdateTypes are the update types allowed_updates may name.
-var UpdateTypes = []string{
-	"message", "edited_message", "channel_post", "edited_channel_post",
-	"business_connection", "business_message", "edited_business_message", "deleted_business_messages",
-	"message_reaction", "message_reaction_count", "inline_query", "chosen_inline_result",
-	"callback_query", "shipping_query", "pre_checkout_query", "purchased_paid_media",
-	"poll", "poll_answer", "my_chat_member", "chat_member", "chat_join_request",
-	"chat_boost", "removed_chat_boost",
-}
 
 // TokenPattern is the shape of a bot token: the bot's numeric id, a colon,
 // and a secret of URL-safe characters (35 in tokens issued today; a range
@@ -109,7 +99,7 @@ func ParseConfig(raw json.RawMessage) (Config, error) {
 	}
 	var bad []gateway.FieldError
 	for _, u := range c.AllowedUpdates {
-		if !slices.Contains(UpdateTypes, u) {
+		if !inbox.IsUpdateType(u) {
 			bad = append(bad, gateway.FieldError{Field: "config.allowedUpdates", Message: strconv.Quote(u) + " is not a Telegram update type"})
 		}
 	}
