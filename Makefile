@@ -26,6 +26,7 @@ SAM_FUNCTIONS := \
 	UpdateGatewayStatusFunction:update-gateway-status \
 	DeleteGatewayFunction:delete-gateway \
 	GatewayAuditFunction:gateway-audit \
+	ListUpdatesFunction:list-updates \
 	TestGatewayFunction:test-gateway \
 	GatewayActionFunction:gateway-action \
 	ListProvidersFunction:list-providers \

@@ -54,6 +54,7 @@ func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 		httpapi.FnGetGateway:           read.GetGateway,
 		httpapi.FnGatewayAudit:         read.GatewayAudit,
 		httpapi.FnHealthHistory:        read.HealthHistory,
+		httpapi.FnListUpdates:          read.ListUpdates,
 		httpapi.FnCreateGateway:        live.CreateGateway,
 		httpapi.FnUpdateGateway:        live.UpdateGateway,
 		httpapi.FnUpdateStatus:         live.UpdateStatus,

@@ -203,6 +203,18 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	s.http("TelegramWebhookFunction", "telegram-webhook/event.json", withSecret, 200, nil)
 	s.http("TelegramWebhookFunction", "telegram-webhook/event.json", withSecret, 200, nil) // a repeat is stored once
 	s.http("TelegramWebhookFunction", "telegram-webhook/event.json", ids, 401, nil)        // the fixture's own secret is wrong
+	// The update the webhook stored, through the bot's updates route.
+	var updates struct {
+		Items []struct {
+			UpdateID int64  `json:"updateId"`
+			Type     string `json:"type"`
+		} `json:"items"`
+		NextCursor string `json:"nextCursor"`
+	}
+	s.http("ListUpdatesFunction", "list-updates/event.json", ids, 200, &updates)
+	if len(updates.Items) != 1 || updates.Items[0].Type != "message" || updates.NextCursor == "" {
+		t.Errorf("updates: %+v", updates)
+	}
 	var st struct{ ID, Type, Status string }
 	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", ids, 200, &st)
 	if st.ID != g.ID || st.Type != "TELEGRAM_BOT" || st.Status != "CONNECTED" {

@@ -37,9 +37,9 @@ var (
 // and no provider, list-providers no AWS client at all. And the DynamoDB
 // store links no HTTP code.
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
-	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history"}
+	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history", "list-updates"}
 	all := []string{"create-gateway", "delete-gateway", "gateway-action", "gateway-audit", "get-gateway", "health-check",
-		"health-history", "health-worker", "list-gateways", "list-providers", "rotate-credentials", "telegram-webhook",
+		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "rotate-credentials", "telegram-webhook",
 		"test-gateway", "update-gateway", "update-gateway-status"}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	if len(dirs) != len(all) {

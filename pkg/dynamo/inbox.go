@@ -230,20 +230,38 @@ func (in *Inbox) RecoverWebhookError(ctx context.Context, id string, now time.Ti
 
 // ListUpdates returns up to limit (1..MaxLimit) of gateway id's stored
 // updates whose update_id is above after, in update_id order. Pass the last
-// UpdateID returned to read on; pass -1 to start at the beginning. It is
-// for the inbox's consumers and tests; the webhook never reads updates.
+// UpdateID returned to read on; pass -1 to start at the beginning.
 //
 // Errors: CodeInvalid (field "limit"); CodeUnavailable; CodeInternal.
 func (in *Inbox) ListUpdates(ctx context.Context, id string, after int64, limit int) ([]inbox.Update, error) {
-	const op = "dynamo.Inbox.ListUpdates"
-	if err := checkLimit(limit); err != nil {
-		return nil, err
+	page, err := in.ReadUpdates(ctx, id, inbox.UpdateQuery{After: after, Limit: limit})
+	return page.Updates, err
+}
+
+// ReadUpdates reads gateway id's stored updates after q.After, in
+// update_id order: one consistent Query of the gateway's partition, page
+// by page, until q.Limit updates match q's type and chat, q.MaxBytes of raw
+// updates are gathered, q.MaxRead updates were examined, or the partition
+// ends. The read is strongly consistent, so an update the webhook answered
+// 200 for is seen.
+//
+// Type and chat are matched here rather than by a FilterExpression:
+// DynamoDB charges for the items a filter drops all the same, and only
+// here does the read learn the last update it examined, which the page's
+// Last must reach for a filtered reader not to examine it again.
+//
+// Errors: CodeInvalid (field "limit"); CodeUnavailable; CodeInternal.
+func (in *Inbox) ReadUpdates(ctx context.Context, id string, q inbox.UpdateQuery) (inbox.UpdatePage, error) {
+	const op = "dynamo.Inbox.ReadUpdates"
+	page := inbox.UpdatePage{Last: q.After}
+	if err := checkLimit(q.Limit); err != nil {
+		return page, err
 	}
 	start := updatePrefix
-	if after >= 0 {
-		start = updateSK(after)
+	if q.After >= 0 {
+		start = updateSK(q.After)
 	}
-	q := &dynamodb.QueryInput{
+	query := &dynamodb.QueryInput{
 		TableName:              &in.table,
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -253,28 +271,50 @@ func (in *Inbox) ListUpdates(ctx context.Context, id string, after int64, limit 
 		},
 		ConsistentRead: aws.Bool(true),
 	}
-	var out []inbox.Update
-	for len(out) < limit {
-		q.Limit = aws.Int32(int32(limit - len(out) + 1))
-		page, err := in.client.Query(ctx, q)
-		if err != nil {
-			return nil, storeError(op, err)
+	filtered := q.Type != "" || q.ChatID != nil
+	read, size := 0, 0
+	for {
+		// One more than the page needs, so that a full page knows it is;
+		// a filtered read reads ahead.
+		want := q.Limit - len(page.Updates) + 1
+		if filtered {
+			want = min(max(4*want, 25), MaxLimit)
 		}
-		for _, item := range page.Items {
+		if q.MaxRead > 0 {
+			want = min(want, q.MaxRead-read+1)
+		}
+		query.Limit = aws.Int32(int32(want))
+		out, err := in.client.Query(ctx, query)
+		if err != nil {
+			return inbox.UpdatePage{Last: q.After}, storeError(op, err)
+		}
+		for _, item := range out.Items {
 			u, err := parseUpdate(item)
 			if err != nil {
-				return nil, gateway.Internal(op, fmt.Errorf("gateway %s: %w", id, err))
+				return inbox.UpdatePage{Last: q.After}, gateway.Internal(op, fmt.Errorf("gateway %s: %w", id, err))
 			}
-			if u.UpdateID > after && len(out) < limit {
-				out = append(out, *u)
+			if u.UpdateID <= q.After {
+				continue // the From of the key condition is inclusive
+			}
+			match := (q.Type == "" || u.Type == q.Type) && (q.ChatID == nil || u.ChatID != nil && *u.ChatID == *q.ChatID)
+			if match && (len(page.Updates) == q.Limit || q.MaxBytes > 0 && len(page.Updates) > 0 && size+len(u.Raw) > q.MaxBytes) {
+				return page, nil // the next read starts with u
+			}
+			if q.MaxRead > 0 && read == q.MaxRead {
+				return page, nil
+			}
+			read++
+			page.Last = u.UpdateID
+			if match {
+				page.Updates = append(page.Updates, *u)
+				size += len(u.Raw)
 			}
 		}
-		if len(page.LastEvaluatedKey) == 0 {
-			break
+		if len(out.LastEvaluatedKey) == 0 {
+			return page, nil
 		}
-		q.ExclusiveStartKey = page.LastEvaluatedKey
+		query.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	return out, nil
 }
 
 // parseUpdate is the inverse of PutUpdate's item.

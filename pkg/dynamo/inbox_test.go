@@ -192,6 +192,65 @@ func TestListUpdatesPages(t *testing.T) {
 	wantCode(t, "ListUpdates limit 0", err, gateway.CodeInvalid)
 }
 
+// TestReadUpdates: filters keep their type and chat, budgets of bytes and
+// of examined updates end a page early, and Last always reaches the last
+// update examined, matching or not, so a filtered reader never examines an
+// update twice.
+func TestReadUpdates(t *testing.T) {
+	in, _, _ := newTestInbox(t)
+	ctx := t.Context()
+	chat := func(n int64) *int64 { return &n }
+	for id := int64(1); id <= 9; id++ {
+		typ, c := "message", int64(100)
+		if id%3 == 0 {
+			typ = "callback_query"
+		}
+		if id%2 == 0 {
+			c = -5
+		}
+		raw := fmt.Sprintf(`{"update_id":%d,"%s":{"x":"%s"}}`, id, typ, strings.Repeat("a", 100))
+		u := &inbox.Update{GatewayID: "gw_r", UpdateID: id, Type: typ, ChatID: chat(c), ReceivedAt: t0, ExpiresAt: t0, Raw: []byte(raw)}
+		if err := in.PutUpdate(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(p inbox.UpdatePage) string {
+		var out []int64
+		for _, u := range p.Updates {
+			out = append(out, u.UpdateID)
+		}
+		return fmt.Sprintf("%v last %d", out, p.Last)
+	}
+	for _, tt := range []struct {
+		name string
+		q    inbox.UpdateQuery
+		want string
+	}{
+		{name: "all", q: inbox.UpdateQuery{After: -1, Limit: 100}, want: "[1 2 3 4 5 6 7 8 9] last 9"},
+		{name: "a page", q: inbox.UpdateQuery{After: 2, Limit: 3}, want: "[3 4 5] last 5"},
+		{name: "nothing newer", q: inbox.UpdateQuery{After: 9, Limit: 3}, want: "[] last 9"},
+		{name: "by type", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "callback_query"}, want: "[3 6 9] last 9"},
+		{name: "by type, a page", q: inbox.UpdateQuery{After: -1, Limit: 2, Type: "callback_query"}, want: "[3 6] last 8"},
+		{name: "by chat", q: inbox.UpdateQuery{After: -1, Limit: 100, ChatID: chat(-5)}, want: "[2 4 6 8] last 9"},
+		{name: "by type and chat", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "callback_query", ChatID: chat(-5)}, want: "[6] last 9"},
+		{name: "no match moves on", q: inbox.UpdateQuery{After: 3, Limit: 100, Type: "poll"}, want: "[] last 9"},
+		{name: "bytes end a page", q: inbox.UpdateQuery{After: -1, Limit: 100, MaxBytes: 300}, want: "[1 2] last 2"},
+		{name: "one update past the bytes", q: inbox.UpdateQuery{After: -1, Limit: 100, MaxBytes: 10}, want: "[1] last 1"},
+		{name: "examined bound", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "poll", MaxRead: 4}, want: "[] last 4"},
+		{name: "examined bound with matches", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "callback_query", MaxRead: 7}, want: "[3 6] last 7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := in.ReadUpdates(ctx, "gw_r", tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(p); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTouchConnected(t *testing.T) {
 	in, st, _ := newTestInbox(t)
 	ctx := t.Context()

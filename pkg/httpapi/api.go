@@ -33,6 +33,8 @@ type API struct {
 	limits    Limits
 	// requestTimeout bounds a request's work (see BoundContext).
 	requestTimeout time.Duration
+	updates        UpdateReader    // nil: ListUpdates answers 503
+	pollWaits      []time.Duration // between a long poll's reads
 }
 
 // Option configures an API.
@@ -76,6 +78,7 @@ func (a *API) Handlers() map[string]Handler {
 		FnGatewayAction: a.GatewayAction,
 		FnProviders:     a.Providers,
 		FnHealthHistory: a.HealthHistory,
+		FnListUpdates:   a.ListUpdates,
 	}
 }
 

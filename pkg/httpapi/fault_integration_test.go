@@ -388,6 +388,7 @@ func (w *worker) cycle() {
 	w.do(faultReq{op: "action", fn: httpapi.FnGatewayAction, method: "POST", id: id, action: "getMe", body: `{}`})
 	w.do(faultReq{op: "audit", fn: httpapi.FnGatewayAudit, method: "GET", id: id})
 	w.do(faultReq{op: "health", fn: httpapi.FnHealthHistory, method: "GET", id: id})
+	w.do(faultReq{op: "updates", fn: httpapi.FnListUpdates, method: "GET", id: id})
 	w.do(faultReq{op: "providers", fn: httpapi.FnProviders, method: "GET"})
 	if hook, _ := w.s.tg.Webhook(w.token); hook.SecretToken != "" {
 		w.do(faultReq{op: "webhook", fn: telegramhook.FnTelegramWebhook, method: "POST", id: id,
@@ -716,6 +717,7 @@ func TestKMSOutage(t *testing.T) {
 		{op: "list", fn: httpapi.FnListGateways, method: "GET"},
 		{op: "audit", fn: httpapi.FnGatewayAudit, method: "GET", id: b},
 		{op: "health", fn: httpapi.FnHealthHistory, method: "GET", id: b},
+		{op: "updates", fn: httpapi.FnListUpdates, method: "GET", id: b},
 		{op: "providers", fn: httpapi.FnProviders, method: "GET"},
 		{op: "rename (no credentials)", fn: httpapi.FnUpdateGateway, method: "PUT", id: b, headers: map[string]string{"If-Match": `"1"`}, body: `{"name":"b renamed"}`},
 		{op: "test a (its data key is cached)", fn: httpapi.FnTestGateway, method: "POST", id: a},

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway/gatewaytest"
 	"github.com/gatehouse/gatehouse/pkg/health"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/inbox"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/ai"
@@ -55,6 +57,7 @@ var fzRoutes = []struct {
 	{httpapi.FnGatewayAction, "POST", "/api/gateways/{id}/actions/{action}", true, true},
 	{httpapi.FnProviders, "GET", "/api/providers", false, false},
 	{httpapi.FnHealthHistory, "GET", "/api/gateways/{id}/health", true, false},
+	{httpapi.FnListUpdates, "GET", "/api/gateways/{id}/updates", true, false},
 }
 
 // Route indexes, for seeds.
@@ -119,6 +122,27 @@ func (memSamples) ListSamples(_ context.Context, gatewayID string, limit int) ([
 		{GatewayID: gatewayID, At: fzSeededAt, Outcome: health.OutcomeUnreachable, LatencyMs: 10000, Status: gateway.StatusError, Error: "timeout"},
 	}
 	return out[:min(limit, len(out))], nil
+}
+
+// memUpdates is the fuzz world's inbox: every Telegram gateway has updates
+// 1 to 5, read as ReadUpdates reads them (filters, limit, position).
+type memUpdates struct{}
+
+func (memUpdates) ReadUpdates(_ context.Context, gatewayID string, q inbox.UpdateQuery) (inbox.UpdatePage, error) {
+	page := inbox.UpdatePage{Last: q.After}
+	for id := int64(1); id <= 5 && len(page.Updates) < q.Limit; id++ {
+		if id <= q.After {
+			continue
+		}
+		chat, date := int64(100*id), fzSeededAt
+		u := inbox.Update{GatewayID: gatewayID, UpdateID: id, Type: "message", ChatID: &chat, MessageDate: &date,
+			ReceivedAt: fzSeededAt, Raw: []byte(fmt.Sprintf(`{"update_id":%d,"message":{"chat":{"id":%d}}}`, id, chat))}
+		page.Last = id
+		if (q.Type == "" || q.Type == u.Type) && (q.ChatID == nil || *q.ChatID == chat) {
+			page.Updates = append(page.Updates, u)
+		}
+	}
+	return page, nil
 }
 
 // hookReceiver is the webhook stand-in: it answers 204 and records the type
@@ -214,7 +238,8 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	svc := gateway.NewService(w.store, sealer)
 	life := lifecycle.New(svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
-	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{})).Handlers()
+	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{}),
+		httpapi.WithUpdates(memUpdates{}), httpapi.WithUpdatePolling(time.Millisecond)).Handlers()
 
 	// The seeded world: alice's gateways of each type (one whose sealed
 	// credentials do not open), one of her organisation's, one of bob's.

@@ -28,4 +28,5 @@ const (
 	FnGatewayAction = "gateway-action"
 	FnProviders     = "list-providers"
 	FnHealthHistory = "health-history"
+	FnListUpdates   = "list-updates"
 )

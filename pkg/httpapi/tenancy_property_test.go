@@ -105,6 +105,7 @@ func tenancyProperty(t *testing.T, plant func(*tenancy), total *tenancyStats) fu
 			"action":       m.action,
 			"audit":        m.audit,
 			"health":       m.health,
+			"updates":      m.updates,
 			"delete":       m.delete,
 		})
 	}
@@ -264,7 +265,8 @@ func newTenancy(t *testing.T, rt *rapid.T) *tenancy {
 	}
 	m.reg = reg
 	m.life = lifecycle.New(h.svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
-	h.handlers = httpapi.New(m.life, httpapi.WithLogger(h.log), httpapi.WithHealthSamples(dynamo.NewHealth(h.ddb, h.table))).Handlers()
+	h.handlers = httpapi.New(m.life, httpapi.WithLogger(h.log), httpapi.WithHealthSamples(dynamo.NewHealth(h.ddb, h.table)),
+		httpapi.WithUpdates(dynamo.NewInbox(h.ddb, h.table))).Handlers()
 
 	for _, u := range tenancyUsers {
 		id := identity{user: u}
@@ -768,6 +770,21 @@ func (m *tenancy) health(rt *rapid.T) {
 		out, mine := m.request(rt, "health", id, target, g, req{fn: httpapi.FnHealthHistory, method: "GET"}, "")
 		if mine {
 			expectStatus(rt, "health", id, out, http.StatusOK)
+		}
+		return allowed{}
+	})
+}
+
+func (m *tenancy) updates(rt *rapid.T) {
+	id := m.drawIdentity(rt)
+	m.step(rt, "updates", id, func() allowed {
+		target, g := m.drawTarget(rt)
+		out, mine := m.request(rt, "updates", id, target, g, req{fn: httpapi.FnListUpdates, method: "GET"}, "")
+		switch {
+		case mine && g.typ == gateway.TypeTelegramBot:
+			expectStatus(rt, "updates", id, out, http.StatusOK)
+		case mine:
+			expectStatus(rt, "updates", id, out, http.StatusConflict)
 		}
 		return allowed{}
 	})

@@ -61,3 +61,34 @@ type Update struct {
 	// Raw is the update's JSON exactly as Telegram sent it.
 	Raw []byte
 }
+
+// UpdateQuery selects a gateway's stored updates, in update_id order.
+type UpdateQuery struct {
+	// After is the update_id to read on from; -1 starts at the oldest
+	// update still kept.
+	After int64
+	// Limit bounds the updates returned.
+	Limit int
+	// Type, when set, keeps updates of that type only.
+	Type string
+	// ChatID, when set, keeps updates of that chat only.
+	ChatID *int64
+	// MaxBytes, when positive, bounds the raw updates returned, together:
+	// the page ends before the update that would pass it (but holds at
+	// least one).
+	MaxBytes int
+	// MaxRead, when positive, bounds the updates a read examines, matching
+	// or not, so that a filter that matches little costs a bounded read;
+	// the page then ends early, with Last where the read stopped.
+	MaxRead int
+}
+
+// UpdatePage is one read of a gateway's updates.
+type UpdatePage struct {
+	// Updates are the matching updates, oldest first.
+	Updates []Update
+	// Last is the update_id the read reached, matching or not: the
+	// position to read on from. It is the query's After when nothing
+	// newer exists.
+	Last int64
+}

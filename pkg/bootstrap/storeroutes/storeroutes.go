@@ -1,6 +1,7 @@
 // Package storeroutes assembles the routes that only read the table —
-// list-gateways, get-gateway, gateway-audit and health-history: a DynamoDB
-// client, the gateway store and the health samples behind pkg/httpapi.
+// list-gateways, get-gateway, gateway-audit, health-history and
+// list-updates: a DynamoDB client, the gateway store, the health samples
+// and the received updates behind pkg/httpapi.
 // They seal and open no credentials and call no provider, so they link no
 // KMS client and no provider.
 package storeroutes
@@ -20,7 +21,8 @@ func API(fn *bootstrap.Function) *httpapi.API {
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	svc := gateway.NewService(dynamo.New(ddb, table), nil)
 	return httpapi.New(lifecycle.New(svc, nil), append(Options(fn),
-		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)))...)
+		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)),
+		httpapi.WithUpdates(dynamo.NewInbox(ddb, table)))...)
 }
 
 // Options are the settings of every route: the logger, the claim naming
