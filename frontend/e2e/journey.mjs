@@ -120,6 +120,9 @@ try {
   });
   assert.equal(providersStatus, 200, 'GET /api/providers answers');
   const AI_BASE_URL = process.env.AI_BASE_URL ?? '';
+  // The Telegram stand-in (standins.mjs or `make standins`), whose
+  // /_standin/telegram/webhooks tells the secret Gatehouse registered.
+  const TELEGRAM_STANDIN_URL = process.env.TELEGRAM_STANDIN_URL ?? '';
 
   await step('add a Telegram gateway (client checks, then create)', async () => {
     await page.locator('.empty').getByRole('link', { name: 'Add gateway' }).click();
@@ -182,6 +185,64 @@ try {
     await expectText(panel.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
     await screenshot('telegram-send');
   });
+
+  if (TELEGRAM_STANDIN_URL) {
+    await step('receive updates: the Updates panel shows them live, with their raw JSON', async () => {
+      const id = page.url().split('/').pop();
+      const hooks = await (await fetch(`${TELEGRAM_STANDIN_URL}/_standin/telegram/webhooks`)).json();
+      const secret = hooks.setWebhookCalls?.findLast((c) => String(c.params?.url).endsWith(`/api/webhooks/telegram/${id}`))?.params.secret_token;
+      assert.ok(secret, `the Telegram stand-in recorded no setWebhook with a secret for ${id}`);
+      const panel = page.locator('#updates');
+      await expectText(panel, /No updates yet/);
+      await expectText(panel.getByTestId('updates-live'), /^Live$/);
+      const now = Math.floor(Date.now() / 1000);
+      const chat = { id: 42, type: 'private', first_name: 'Ada' };
+      const from = { id: 42, is_bot: false, first_name: 'Ada', username: 'ada' };
+      const updates = [
+        { update_id: 500001, message: { message_id: 11, date: now, chat, from, text: 'hello from the journey' } },
+        { update_id: 500002, callback_query: { id: '77', from, chat_instance: '1', data: 'journey:buy', message: { message_id: 11, date: now, chat } } },
+      ];
+      // Telegram's side: each update as Telegram posts it, with the secret.
+      for (const u of updates) {
+        const r = await fetch(`${BASE}/api/webhooks/telegram/${id}`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': secret }, body: JSON.stringify(u),
+        });
+        assert.equal(r.status, 200, `the webhook answered ${r.status}: ${await r.text()}`);
+      }
+      // No reload: the panel's long poll (wait=20) brings them, newest first.
+      const list = panel.getByTestId('update-row');
+      await expectCount(list, 2, 25_000);
+      await expectText(list.nth(0), /callback_query.*journey:buy.*Chat 42.*From 42 @ada/s);
+      await expectText(list.nth(1), /message.*hello from the journey/s);
+      assert.equal(await list.nth(0).getAttribute('data-update-id'), '500002');
+      // The raw JSON opens and closes from the keyboard, as Telegram sent it.
+      const toggle = list.nth(0).getByRole('button', { name: 'Raw JSON of update 500002' });
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+      await toggle.focus();
+      await page.keyboard.press('Enter');
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+      const raw = list.nth(0).locator('pre');
+      assert.deepEqual(JSON.parse(await raw.textContent()), updates[1]);
+      assert.equal(await raw.getAttribute('id'), await toggle.getAttribute('aria-controls'));
+      await screenshot('telegram-updates');
+      await page.setViewportSize({ width: 360, height: 780 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the Telegram detail overflows by ${overflow}px at 360 px`);
+      await screenshot('mobile-telegram-updates');
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.keyboard.press('Space');
+      assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+      await expectCount(list.nth(0).locator('pre'), 0);
+      // A type filter starts again from the oldest update, with the filter.
+      await panel.getByLabel('Type').selectOption('callback_query');
+      await expectCount(list, 1);
+      await expectText(list.first(), /journey:buy/);
+      await panel.getByRole('button', { name: 'Clear filters' }).first().click();
+      await expectCount(list, 2);
+    });
+  } else {
+    console.log('  - skipped: receive updates (TELEGRAM_STANDIN_URL is not set)');
+  }
 
   await step('rename it', async () => {
     const name = page.locator('#settings').getByLabel('Name');

@@ -2,6 +2,9 @@
 // never leaves the machine: the Telegram Bot API (/bot<token>/<method>) and
 // an OpenAI-compatible chat API (/v1/models, /v1/chat/completions).
 // They follow the documented paths and JSON shapes, including error bodies.
+// GET /_standin/telegram/webhooks on the Telegram port lists the setWebhook
+// calls, secret_token included, as `make standins` does, so a test can post
+// updates with the secret Telegram would send.
 //
 //   node e2e/standins.mjs            # prints "telegram=<url> openai=<url>"
 //   import { startStandins } from './standins.mjs'
@@ -37,6 +40,10 @@ export function telegramHandler(state = { webhooks: new Map(), calls: [], nextMe
     const url = new URL(req.url, 'http://x');
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const raw = await readBody(req);
+    if (req.method === 'GET' && url.pathname === '/_standin/telegram/webhooks') {
+      const setWebhookCalls = state.calls.filter((c) => c.method === 'setWebhook').map(({ method, params }) => ({ method, params }));
+      return send(res, 200, { setWebhookCalls });
+    }
     if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, method] = m;
     const id = TOKEN.exec(token);

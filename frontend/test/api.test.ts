@@ -107,6 +107,55 @@ describe('ApiClient', () => {
   });
 });
 
+describe('ApiClient.updates', () => {
+  const api = (f: typeof fetch) => new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => 'acme', fetch: f });
+  const page = { items: [{ updateId: 7, type: 'message', chatId: -1001, senderId: 42, messageDate: null, receivedAt: '2025-01-01T12:00:01.123Z', update: { update_id: 7 } }], nextCursor: 'c2' };
+
+  it.each([
+    { name: 'nothing set', filter: {}, want: '/api/gateways/gw%201/updates' },
+    { name: 'every parameter', filter: { cursor: 'c1', limit: 100, type: 'callback_query', chatId: -1001234567890, wait: 20 }, want: '/api/gateways/gw%201/updates?cursor=c1&limit=100&type=callback_query&chatId=-1001234567890&wait=20' },
+    { name: 'empty and null values', filter: { cursor: null, type: '', chatId: null }, want: '/api/gateways/gw%201/updates' },
+    { name: 'an opaque cursor, escaped', filter: { cursor: 'a+b/c=' }, want: '/api/gateways/gw%201/updates?cursor=a%2Bb%2Fc%3D' },
+    { name: 'chat 0 and no wait', filter: { chatId: 0, wait: 0 }, want: '/api/gateways/gw%201/updates?chatId=0&wait=0' },
+  ])('builds the query: $name', async ({ filter, want }) => {
+    const f = fakeFetch(() => json(200, page));
+    expect(await api(f.fetch).updates('gw 1', filter)).toEqual(page);
+    expect(f.calls[0].url).toBe(want);
+    expect(f.calls[0].method).toBe('GET');
+    expect(f.calls[0].headers.Authorization).toBe('Bearer T');
+    expect(f.calls[0].headers['X-Organization-Id']).toBe('acme');
+  });
+
+  it('keeps the cursor it was given when the answer has none', async () => {
+    const f = fakeFetch(() => json(200, { items: [] }));
+    expect(await api(f.fetch).updates('gw_1', { cursor: 'c9' })).toEqual({ items: [], nextCursor: 'c9' });
+  });
+
+  it.each([
+    { name: 'a 400 naming the field', status: 400, body: { title: 'Invalid request', status: 400, detail: 'The request is invalid.', errors: [{ field: 'chatId', message: 'must be an integer' }] }, want: { status: 400, title: 'Invalid request' }, fields: { chatId: 'must be an integer' } },
+    { name: 'a 404', status: 404, body: { title: 'Not Found', status: 404, detail: 'gateway not found' }, want: { status: 404, unavailable: true }, fields: {} },
+    { name: 'a 409 for another type', status: 409, body: { title: 'Conflict', status: 409, detail: 'The gateway is not a TELEGRAM_BOT.' }, want: { status: 409, detail: 'The gateway is not a TELEGRAM_BOT.' }, fields: {} },
+  ])('turns $name into an ApiError', async ({ status, body, want, fields }) => {
+    const e = await api(fakeFetch(() => json(status, body)).fetch).updates('gw_1', { chatId: 1 }).catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e).toMatchObject(want);
+    expect(e.fieldErrors()).toEqual(fields);
+  });
+
+  it('passes the signal on and rejects with the AbortError when aborted', async () => {
+    let seen: AbortSignal | undefined;
+    const f = ((_: RequestInfo | URL, init: RequestInit = {}) => new Promise<Response>((_ok, fail) => {
+      seen = init.signal ?? undefined;
+      seen?.addEventListener('abort', () => fail(new DOMException('The operation was aborted.', 'AbortError')));
+    })) as typeof fetch;
+    const ac = new AbortController();
+    const p = api(f).updates('gw_1', { wait: 20 }, ac.signal);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toBe(ac.signal);
+  });
+});
+
 describe('helpers', () => {
   it('versionFromEtag', () => {
     expect(versionFromEtag('"3"')).toBe(3);

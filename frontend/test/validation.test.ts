@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderInfo } from '../src/lib/providers';
-import { checkName, checkUrl, cleanCredentials, parseConfigText, toFieldMap, validateCreate, validateCredentials } from '../src/lib/validation';
+import { checkName, checkUrl, cleanCredentials, parseChatId, parseConfigText, toFieldMap, validateCreate, validateCredentials } from '../src/lib/validation';
 import { providerInfo } from './server-providers';
 
 const info = providerInfo;
@@ -96,4 +96,16 @@ describe('cleanCredentials', () => {
 
 describe('checkUrl', () => {
   it('refuses relative URLs', () => expect(checkUrl('/hook', ['https'])).toBe('must be an absolute URL'));
+});
+
+describe('chat id filter', () => {
+  it.each([
+    { name: 'empty: no filter', text: '  ', want: { value: null } },
+    { name: 'a user', text: '42', want: { value: 42 } },
+    { name: 'a supergroup, trimmed', text: ' -1001234567890 ', want: { value: -1001234567890 } },
+    { name: 'a fraction', text: '4.2', want: { error: 'must be an integer, like 42 or -1001234567890' } },
+    { name: 'a username', text: '@chan', want: { error: 'must be an integer, like 42 or -1001234567890' } },
+    { name: 'a lone minus', text: '-', want: { error: 'must be an integer, like 42 or -1001234567890' } },
+    { name: 'more than a number holds', text: '9007199254740993', want: { error: 'is too large' } },
+  ])('$name', ({ text, want }) => expect(parseChatId(text)).toEqual(want));
 });

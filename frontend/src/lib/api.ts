@@ -3,7 +3,7 @@
 // title and detail (RFC 9457), whatever the server or the network did.
 import type {
   AuditEvent, ChatResult, CreateGatewayBody, Gateway, GatewayStatus, GatewayType, HealthSample, Page,
-  TestResult, UpdateGatewayBody,
+  TestResult, UpdateGatewayBody, UpdatesPage,
 } from './types';
 
 export interface FieldError {
@@ -128,6 +128,18 @@ export interface ListFilter {
   cursor?: string | null;
 }
 
+export interface UpdatesFilter {
+  /** Where to read from; without one, the oldest retained update. */
+  cursor?: string | null;
+  /** 1–100 (the server's default is 50). */
+  limit?: number;
+  /** An update type ("message", "callback_query", …). */
+  type?: string;
+  chatId?: number | null;
+  /** Seconds (0–20) the server may hold the request until something newer than the cursor exists. */
+  wait?: number;
+}
+
 /** Unwraps a version from an ETag: "3" → 3, W/"3" → 3. */
 export function versionFromEtag(etag: string | null): number | null {
   if (!etag) return null;
@@ -234,6 +246,20 @@ export class ApiClient {
   async audit(id: string, cursor?: string | null, limit = 20): Promise<Page<AuditEvent>> {
     const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor } });
     return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
+  }
+
+  /**
+   * A TELEGRAM_BOT gateway's received updates, oldest first. Errors:
+   * ApiError 400 (errors[] names the field), 404, 409 (not a TELEGRAM_BOT
+   * gateway); an abort rejects with the AbortError.
+   */
+  async updates(id: string, f: UpdatesFilter = {}, signal?: AbortSignal): Promise<UpdatesPage> {
+    const r = await this.request<UpdatesPage>('GET', `/api/gateways/${encodeURIComponent(id)}/updates`, {
+      query: { cursor: f.cursor, limit: f.limit, type: f.type, chatId: f.chatId, wait: f.wait },
+      signal,
+    });
+    // nextCursor is always sent; without one, stay where we were.
+    return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? f.cursor ?? '' };
   }
 
   async health(id: string, signal?: AbortSignal): Promise<HealthSample[]> {

@@ -27,6 +27,16 @@ export function absoluteTime(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
+/** Today's times as a time of day ("14:03:07"); older ones with their date. */
+export function clockTime(iso: string | null | undefined, now = new Date()): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  return d.toDateString() === now.toDateString()
+    ? d.toLocaleTimeString(undefined, { timeStyle: 'medium' })
+    : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
 export function ms(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   return n >= 1000 ? `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)} s` : `${Math.round(n)} ms`;

@@ -73,6 +73,30 @@ export interface WebhookInfo {
   last_error_message?: string;
 }
 
+/** One update a TELEGRAM_BOT gateway received (GET /api/gateways/{id}/updates). */
+export interface ReceivedUpdate {
+  updateId: number;
+  /** The name of the update's one optional field ("message", "callback_query", …), or "unknown". */
+  type: string;
+  /** Copied out of the update where its type has them. */
+  chatId: number | null;
+  senderId: number | null;
+  messageDate: string | null;
+  receivedAt: string;
+  /** The update's JSON as Telegram sent it. */
+  update: Record<string, unknown>;
+}
+
+/**
+ * A page of received updates, oldest first. nextCursor is always a position
+ * to poll from (the one asked with when nothing newer exists), so passing it
+ * back sees each update once.
+ */
+export interface UpdatesPage {
+  items: ReceivedUpdate[];
+  nextCursor: string;
+}
+
 export interface ChatMessage {
   role: 'user' | 'assistant' | 'system';
   content: string;

@@ -70,6 +70,19 @@ export function parseConfigText(text: string): { value: Record<string, unknown> 
   return { value: v as Record<string, unknown> };
 }
 
+/**
+ * Reads a chat id filter: empty means no filter; anything else must be an
+ * integer (groups and channels have negative ids) that a number holds exactly.
+ */
+export function parseChatId(text: string): { value: number | null } | { error: string } {
+  const t = text.trim();
+  if (!t) return { value: null };
+  if (!/^-?\d+$/.test(t)) return { error: 'must be an integer, like 42 or -1001234567890' };
+  const n = Number(t);
+  if (!Number.isSafeInteger(n)) return { error: 'is too large' };
+  return { value: n };
+}
+
 /** Field-level rules the server applies beyond "required" and "pattern". */
 function checkKnownCredential(type: GatewayType, field: string, value: string): string | null {
   switch (`${type}.${field}`) {

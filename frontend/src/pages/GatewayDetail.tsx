@@ -1,7 +1,7 @@
 // Gateway detail: status with last error, masked
 // credentials, config; rename and edit config with If-Match; replace
 // credentials; connect / disconnect; test connection; type-specific panels
-// (Telegram webhook + test message, AI chat); health sparkline; audit trail;
+// (Telegram webhook + test message and received updates, AI chat); health sparkline; audit trail;
 // delete with a confirmation that names the gateway.
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
@@ -11,6 +11,7 @@ import { CredentialsPanel } from '../components/detail/CredentialsPanel';
 import { HealthPanel } from '../components/detail/HealthPanel';
 import { SettingsPanel } from '../components/detail/SettingsPanel';
 import { TelegramPanel } from '../components/detail/TelegramPanel';
+import { UpdatesPanel } from '../components/detail/UpdatesPanel';
 import { GatewayStatusBadge, GatewayStatusIndicator } from '../components/GatewayStatus';
 import { IconAlert, IconCheck, IconChevronLeft, IconInfo, IconPlug, IconPulse, IconTrash, IconUnplug, TypeIcon } from '../components/icons';
 import { OUTCOME_LABELS } from '../components/Sparkline';
@@ -162,6 +163,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
             )}
           </Card>
           {gateway.type === 'TELEGRAM_BOT' && <TelegramPanel gateway={gateway} refreshKey={refreshKey} />}
+          {gateway.type === 'TELEGRAM_BOT' && <UpdatesPanel gateway={gateway} />}
           {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
           <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey} />
         </div>
