@@ -102,6 +102,6 @@ log "runner ready after ${SECONDS}s total"
 export HEALTH_SWEEP_CMD="env GATEHOUSE_STATE_DIR=$tmp/state PORT=$port GATEHOUSE_DYNAMODB_PORT=$ddb_port GATEHOUSE_KMS_PORT=$kms_port GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true TELEGRAM_API_BASE_URL=$telegram_url $tmp/gatehouse-local health"
 
 start=$(date +%s%N)
-BASE_URL=$base AI_BASE_URL=$openai_url node frontend/e2e/journey.mjs
+BASE_URL=$base AI_BASE_URL=$openai_url TELEGRAM_STANDIN_URL=$telegram_url node frontend/e2e/journey.mjs
 end=$(date +%s%N)
 log "journey passed in $(( (end - start) / 1000000 )) ms; screenshots in frontend/test-results/screenshots/"

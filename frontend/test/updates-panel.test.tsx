@@ -60,22 +60,25 @@ afterEach(() => {
 });
 
 describe('Updates panel', () => {
-  it('reads from the oldest update to the newest with the cursor, shows the newest first, then long-polls', async () => {
+  it('reads the newest updates, shows them newest first, then long-polls, paging on when a poll comes back full', async () => {
     const s = updatesServer((q) => {
-      if (!q.cursor) return page(ids(1, 100), 'c1');
+      if (q.tail) return page(ids(1, 100), 'c1');
       if (q.cursor === 'c1') return page(ids(101, 200), 'c2');
-      if (q.cursor === 'c2' && !q.wait) return page(ids(201, 250), 'c3');
+      if (q.cursor === 'c2' && q.wait) return page(ids(201, 250), 'c3');
       return null;
     });
     show(s.fetch);
+    await vi.waitFor(() => expect(s.calls).toHaveLength(3));
+    await vi.advanceTimersByTimeAsync(1000);
     await vi.waitFor(() => expect(s.calls).toHaveLength(4));
     expect(s.calls.map((c) => c.q)).toEqual([
-      { limit: '100' },
-      { cursor: 'c1', limit: '100' },
-      { cursor: 'c2', limit: '100' },
+      { tail: '100' },
+      { cursor: 'c1', limit: '100', wait: '20' },
+      // A full page: the next poll follows at once.
+      { cursor: 'c2', limit: '100', wait: '20' },
       { cursor: 'c3', limit: '100', wait: '20' },
     ]);
-    expect(s.calls[0].url).toBe('/api/gateways/gw_1/updates?limit=100');
+    expect(s.calls[0].url).toBe('/api/gateways/gw_1/updates?tail=100');
     await vi.waitFor(() => expect(rows()).toHaveLength(MAX_KEPT));
     expect(rowIds()[0]).toBe(250);
     expect(rowIds().at(-1)).toBe(51);
@@ -134,8 +137,8 @@ describe('Updates panel', () => {
     expect(rows()[0].querySelector('pre')).toBeNull();
   });
 
-  it('starts again from the oldest update when a filter changes, checking the chat id first', async () => {
-    const s = updatesServer((q) => (!q.cursor ? page([upd(q.chatId ? 9 : q.type ? 5 : 1)], 'c1') : null));
+  it('starts again from the newest updates when a filter changes, checking the chat id first', async () => {
+    const s = updatesServer((q) => (q.tail ? page([upd(q.chatId ? 9 : q.type ? 5 : 1)], 'c1') : null));
     show(s.fetch);
     await vi.waitFor(() => expect(rowIds()).toEqual([1]));
     await vi.waitFor(() => expect(s.calls).toHaveLength(2));
@@ -144,7 +147,7 @@ describe('Updates panel', () => {
     fireEvent.change(screen.getByLabelText('Type'), { target: { value: 'callback_query' } });
     await vi.waitFor(() => expect(rowIds()).toEqual([5]));
     expect(held.signal.aborted).toBe(true);
-    expect(s.calls[2].q).toEqual({ limit: '100', type: 'callback_query' });
+    expect(s.calls[2].q).toEqual({ tail: '100', type: 'callback_query' });
 
     const chat = screen.getByLabelText('Chat ID');
     const before = s.calls.length;
@@ -159,12 +162,12 @@ describe('Updates panel', () => {
     fireEvent.input(chat, { target: { value: ' -1001234567890 ' } });
     fireEvent.submit(chat.closest('form')!);
     await vi.waitFor(() => expect(rowIds()).toEqual([9]));
-    expect(s.calls[before].q).toEqual({ limit: '100', type: 'callback_query', chatId: '-1001234567890' });
+    expect(s.calls[before].q).toEqual({ tail: '100', type: 'callback_query', chatId: '-1001234567890' });
     expect(chat.getAttribute('aria-invalid')).toBe('false');
 
     fireEvent.click(screen.getAllByRole('button', { name: 'Clear filters' })[0]);
     await vi.waitFor(() => expect(rowIds()).toEqual([1]));
-    expect(s.calls.filter((c) => !c.q.cursor).at(-1)!.q).toEqual({ limit: '100' });
+    expect(s.calls.filter((c) => !c.q.cursor).at(-1)!.q).toEqual({ tail: '100' });
     expect((chat as HTMLInputElement).value).toBe('');
   });
 

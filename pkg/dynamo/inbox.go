@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -271,6 +272,9 @@ func (in *Inbox) ReadUpdates(ctx context.Context, id string, q inbox.UpdateQuery
 		},
 		ConsistentRead: aws.Bool(true),
 	}
+	if q.Newest {
+		return in.readNewest(ctx, op, query, q)
+	}
 	filtered := q.Type != "" || q.ChatID != nil
 	read, size := 0, 0
 	for {
@@ -311,6 +315,54 @@ func (in *Inbox) ReadUpdates(ctx context.Context, id string, q inbox.UpdateQuery
 			}
 		}
 		if len(out.LastEvaluatedKey) == 0 {
+			return page, nil
+		}
+		query.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// readNewest is ReadUpdates of the newest updates: query reads the
+// partition backwards from its newest update; the matches are returned
+// oldest first, and Last is the newest update examined.
+func (in *Inbox) readNewest(ctx context.Context, op string, query *dynamodb.QueryInput, q inbox.UpdateQuery) (inbox.UpdatePage, error) {
+	page := inbox.UpdatePage{Last: -1}
+	query.ExpressionAttributeValues[":from"] = sv(updatePrefix)
+	query.ScanIndexForward = aws.Bool(false)
+	read, size := 0, 0
+	for {
+		want := min(max(q.Limit-len(page.Updates), 25), MaxLimit)
+		if q.MaxRead > 0 {
+			want = min(want, q.MaxRead-read)
+		}
+		query.Limit = aws.Int32(int32(want))
+		out, err := in.client.Query(ctx, query)
+		if err != nil {
+			return inbox.UpdatePage{Last: -1}, storeError(op, err)
+		}
+		for _, item := range out.Items {
+			u, err := parseUpdate(item)
+			if err != nil {
+				return inbox.UpdatePage{Last: -1}, gateway.Internal(op, err)
+			}
+			if page.Last < 0 {
+				page.Last = u.UpdateID
+			}
+			read++
+			if (q.Type == "" || u.Type == q.Type) && (q.ChatID == nil || u.ChatID != nil && *u.ChatID == *q.ChatID) {
+				if q.MaxBytes > 0 && len(page.Updates) > 0 && size+len(u.Raw) > q.MaxBytes {
+					slices.Reverse(page.Updates)
+					return page, nil
+				}
+				page.Updates = append(page.Updates, *u)
+				size += len(u.Raw)
+			}
+			if len(page.Updates) == q.Limit || q.MaxRead > 0 && read >= q.MaxRead {
+				slices.Reverse(page.Updates)
+				return page, nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			slices.Reverse(page.Updates)
 			return page, nil
 		}
 		query.ExclusiveStartKey = out.LastEvaluatedKey

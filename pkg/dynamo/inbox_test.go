@@ -238,6 +238,11 @@ func TestReadUpdates(t *testing.T) {
 		{name: "one update past the bytes", q: inbox.UpdateQuery{After: -1, Limit: 100, MaxBytes: 10}, want: "[1] last 1"},
 		{name: "examined bound", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "poll", MaxRead: 4}, want: "[] last 4"},
 		{name: "examined bound with matches", q: inbox.UpdateQuery{After: -1, Limit: 100, Type: "callback_query", MaxRead: 7}, want: "[3 6] last 7"},
+		{name: "newest", q: inbox.UpdateQuery{Newest: true, After: 2, Limit: 3}, want: "[7 8 9] last 9"},
+		{name: "newest of a type", q: inbox.UpdateQuery{Newest: true, Limit: 2, Type: "callback_query"}, want: "[6 9] last 9"},
+		{name: "newest, more than there are", q: inbox.UpdateQuery{Newest: true, Limit: 100, ChatID: chat(-5)}, want: "[2 4 6 8] last 9"},
+		{name: "newest within the bytes", q: inbox.UpdateQuery{Newest: true, Limit: 100, MaxBytes: 300}, want: "[8 9] last 9"},
+		{name: "newest, examined bound", q: inbox.UpdateQuery{Newest: true, Limit: 100, Type: "poll", MaxRead: 3}, want: "[] last 9"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := in.ReadUpdates(ctx, "gw_r", tt.q)

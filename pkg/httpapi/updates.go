@@ -76,10 +76,10 @@ type updatesQuery struct {
 	cursor bool // a cursor was given
 }
 
-// ListUpdates answers GET /api/gateways/{id}/updates?cursor=&limit=&type=&chatId=&wait=:
+// ListUpdates answers GET /api/gateways/{id}/updates?cursor=&limit=&tail=&type=&chatId=&wait=:
 // a TELEGRAM_BOT gateway's received updates, oldest first, from the
-// cursor's position (the oldest kept update without one), with the
-// position to poll from next. With wait, it long-polls: it answers as soon
+// cursor's position (the oldest kept update without one), or the newest
+// tail updates, with the position to poll from next. With wait, it long-polls: it answers as soon
 // as an update newer than the cursor (and matching the filters) exists,
 // or with no items when the wait ends, so a bot can poll Gatehouse as it
 // would poll Telegram's getUpdates. Another tenant's gateway is 404; a
@@ -131,8 +131,9 @@ func (a *API) pollUpdates(ctx context.Context, id string, q updatesQuery) (inbox
 			return page, nil
 		}
 		// The filter may have examined updates that did not match: the
-		// next read starts after them.
-		q.After = page.Last
+		// next read starts after them. A read of the newest updates that
+		// found none reads on forwards.
+		q.After, q.Newest = page.Last, false
 		pause := waits[min(i, len(waits)-1)]
 		left := time.Until(end)
 		if d, ok := ctx.Deadline(); ok {
@@ -156,10 +157,22 @@ func (a *API) pollUpdates(ctx context.Context, id string, q updatesQuery) (inbox
 // every invalid one.
 func parseUpdatesQuery(p map[string]string, gatewayID string) (updatesQuery, error) {
 	q := updatesQuery{UpdateQuery: inbox.UpdateQuery{After: -1, MaxBytes: MaxUpdatePageBytes, MaxRead: maxUpdatesRead}}
-	fe := unknownParams(p, "cursor", "limit", "type", "chatId", "wait")
+	fe := unknownParams(p, "cursor", "limit", "tail", "type", "chatId", "wait")
 	limit, lfe := parseLimit(p, DefaultUpdateLimit, MaxUpdateLimit)
 	fe = append(fe, lfe...)
 	q.Limit = limit
+	if t, ok := p["tail"]; ok {
+		n, err := strconv.Atoi(t)
+		_, withCursor := p["cursor"]
+		_, withLimit := p["limit"]
+		switch {
+		case err != nil || n < 1 || n > MaxUpdateLimit:
+			fe = append(fe, gateway.FieldError{Field: "tail", Message: "must be an integer from 1 to " + strconv.Itoa(MaxUpdateLimit)})
+		case withCursor || withLimit:
+			fe = append(fe, gateway.FieldError{Field: "tail", Message: "reads the newest updates: it goes without cursor and limit"})
+		}
+		q.Limit, q.Newest = n, true
+	}
 	if c, ok := p["cursor"]; ok {
 		after, err := decodeUpdateCursor(c, gatewayID)
 		if err != nil {

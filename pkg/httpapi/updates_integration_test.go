@@ -156,6 +156,21 @@ func TestUpdates(t *testing.T) {
 		t.Errorf("after an empty filtered read, the cursor reads on from %v, want [90]", all.ids())
 	}
 
+	// The newest updates, oldest first, and a cursor to poll on from.
+	_, p = h.updates(alice, bot.ID, map[string]string{"tail": "2"})
+	if fmt.Sprint(p.ids()) != "[80 90]" {
+		t.Errorf("tail 2: %v", p.ids())
+	}
+	h.receive(in, bot.ID, 95, -200, "message")
+	_, after := h.updates(alice, bot.ID, map[string]string{"cursor": p.NextCursor})
+	if fmt.Sprint(after.ids()) != "[95]" {
+		t.Errorf("after tail: %v", after.ids())
+	}
+	_, p = h.updates(alice, bot.ID, map[string]string{"tail": "2", "chatId": "-200"})
+	if fmt.Sprint(p.ids()) != "[60 95]" {
+		t.Errorf("tail 2 of chat -200: %v", p.ids())
+	}
+
 	// Tenancy, other types and cursors of other gateways.
 	if r, _ := h.updates(bob, bot.ID, nil); r.status != http.StatusNotFound {
 		t.Errorf("bob reads alice's updates: %d", r.status)
@@ -194,6 +209,8 @@ func TestUpdatesRefusals(t *testing.T) {
 		{name: "cursor garbage", query: map[string]string{"cursor": "u1.%%%"}, field: "cursor"},
 		{name: "cursor other version", query: map[string]string{"cursor": "v9.abc"}, field: "cursor"},
 		{name: "unknown parameter", query: map[string]string{"offset": "3"}, field: "offset"},
+		{name: "tail 0", query: map[string]string{"tail": "0"}, field: "tail"},
+		{name: "tail and limit", query: map[string]string{"tail": "5", "limit": "5"}, field: "tail"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r, _ := h.updates(alice, bot.ID, tt.query)
@@ -230,6 +247,16 @@ func TestUpdatesLongPoll(t *testing.T) {
 	_, p = h.updates(alice, bot.ID, map[string]string{"cursor": first.NextCursor, "wait": "10"})
 	if waited := time.Since(start); fmt.Sprint(p.ids()) != "[2]" || waited > 5*time.Second {
 		t.Fatalf("a poll that an update ends: %v after %v", p.ids(), waited)
+	}
+	// A poll for the newest updates of a bot that has none yet waits for
+	// its first.
+	fresh := h.create(alice, telegramBody("Fresh"))
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		h.receive(in, fresh.ID, 7, 100, "message")
+	}()
+	if _, f := h.updates(alice, fresh.ID, map[string]string{"tail": "10", "wait": "10"}); fmt.Sprint(f.ids()) != "[7]" {
+		t.Fatalf("tail poll of a new bot: %v", f.ids())
 	}
 	// A filtered poll is not ended by an update it does not match.
 	go func() {

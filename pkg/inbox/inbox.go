@@ -81,6 +81,10 @@ type UpdateQuery struct {
 	// or not, so that a filter that matches little costs a bounded read;
 	// the page then ends early, with Last where the read stopped.
 	MaxRead int
+	// Newest reads the newest matching updates instead of those after
+	// After (which it ignores): still returned oldest first, with Last the
+	// newest update kept, from which to read on.
+	Newest bool
 }
 
 // UpdatePage is one read of a gateway's updates.

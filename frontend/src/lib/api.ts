@@ -133,6 +133,8 @@ export interface UpdatesFilter {
   cursor?: string | null;
   /** 1–100 (the server's default is 50). */
   limit?: number;
+  /** Instead of cursor and limit: the newest updates (1–100), still oldest first; nextCursor is then the newest. */
+  tail?: number;
   /** An update type ("message", "callback_query", …). */
   type?: string;
   chatId?: number | null;
@@ -255,7 +257,7 @@ export class ApiClient {
    */
   async updates(id: string, f: UpdatesFilter = {}, signal?: AbortSignal): Promise<UpdatesPage> {
     const r = await this.request<UpdatesPage>('GET', `/api/gateways/${encodeURIComponent(id)}/updates`, {
-      query: { cursor: f.cursor, limit: f.limit, type: f.type, chatId: f.chatId, wait: f.wait },
+      query: { cursor: f.cursor, limit: f.limit, tail: f.tail, type: f.type, chatId: f.chatId, wait: f.wait },
       signal,
     });
     // nextCursor is always sent; without one, stay where we were.

@@ -1,8 +1,8 @@
 // Telegram: the updates the bot received (GET …/updates), newest first and
-// live. The API answers oldest first from a cursor, so the panel reads from
-// the oldest retained update up to the newest, keeping the latest MAX_KEPT,
-// then long-polls from where it got to (wait) while it is mounted, the tab is
-// visible and nobody paused it. Transient failures (network, 429, 5xx) are
+// live. The panel first reads the newest PAGE_SIZE updates (tail), then
+// long-polls from there (cursor, wait) while it is mounted, the tab is
+// visible and nobody paused it, paging on at once when a poll comes back
+// full, and keeps the latest MAX_KEPT. Transient failures (network, 429, 5xx) are
 // retried after a growing delay, others when asked to; either way the list
 // stays. Hidden where the server has no updates route.
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
@@ -211,9 +211,11 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
         req = ac;
         const started = Date.now();
         try {
-          const page = await api.updates(gateway.id, {
-            cursor, limit: PAGE_SIZE, type: filter.type, chatId: filter.chatId, wait: caughtUp ? WAIT_SECONDS : undefined,
-          }, ac.signal);
+          const first = cursor === null;
+          const page = await api.updates(gateway.id, first
+            ? { tail: PAGE_SIZE, type: filter.type, chatId: filter.chatId }
+            : { cursor, limit: PAGE_SIZE, type: filter.type, chatId: filter.chatId, wait: caughtUp ? WAIT_SECONDS : undefined },
+          ac.signal);
           if (stopped) return;
           if (ac.signal.aborted) continue;
           answered = true;
@@ -225,7 +227,9 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
           if (polled && fresh) announce(fresh);
           kept = next;
           setItems(kept);
-          const more = page.items.length >= PAGE_SIZE;
+          // The newest updates leave nothing to catch up on; a full page
+          // of a poll means more are waiting.
+          const more = !first && page.items.length >= PAGE_SIZE;
           caughtUp ||= !more;
           setMode(caughtUp ? 'live' : 'loading');
           // A full page means more are waiting; the first live poll follows the catch-up at once.
