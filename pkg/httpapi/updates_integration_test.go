@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,16 +14,8 @@ import (
 
 // updatesPage is the answer of GET …/updates.
 type updatesPage struct {
-	Items []struct {
-		UpdateID    int64           `json:"updateId"`
-		Type        string          `json:"type"`
-		ChatID      *int64          `json:"chatId"`
-		SenderID    *int64          `json:"senderId"`
-		MessageDate *time.Time      `json:"messageDate"`
-		ReceivedAt  time.Time       `json:"receivedAt"`
-		Update      json.RawMessage `json:"update"`
-	} `json:"items"`
-	NextCursor string `json:"nextCursor"`
+	Items      []httpapi.UpdateJSON `json:"items"`
+	NextCursor string               `json:"nextCursor"`
 }
 
 func (p updatesPage) ids() []int64 {
