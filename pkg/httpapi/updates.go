@@ -33,7 +33,7 @@ const (
 
 // Long polls read the table again after each of these waits, growing from
 // the first to the last: an update is seen within a quarter second while
-// a bot is active, and an idle poll of 20 s costs about 25 reads.
+// a bot is active, and an idle poll of 20 s costs about 23 reads.
 var defaultPollWaits = []time.Duration{250 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second}
 
 // UpdateReader reads a gateway's received updates; pkg/dynamo's Inbox is
