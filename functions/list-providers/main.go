@@ -12,6 +12,6 @@ import (
 func main() {
 	fn := bootstrap.FromOS(httpapi.FnProviders)
 	api := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)),
-		httpapi.WithLogger(fn.Log), httpapi.WithOrgsClaim(fn.Config.OrgsClaim), httpapi.WithRequestTimeout(fn.Config.Timeouts.Request))
+		httpapi.WithSettings(fn.Log, fn.Config.OrgsClaim, fn.Config.Timeouts.Request))
 	fn.Start(api.Providers)
 }

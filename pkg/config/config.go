@@ -45,14 +45,6 @@ func FromMap(m map[string]string) *Env {
 // Err returns every problem the helpers recorded, joined; nil when none.
 func (e *Env) Err() error { return errors.Join(e.errs...) }
 
-// Fail records a problem found outside the helpers (a setting that is
-// required only in combination with another, say).
-func (e *Env) Fail(err error) {
-	if err != nil {
-		e.errs = append(e.errs, err)
-	}
-}
-
 // value returns the trimmed value of name and whether it is set and not
 // empty.
 func (e *Env) value(name string) (string, bool) {

@@ -51,6 +51,17 @@ func WithOrgsClaim(name string) Option { return func(a *API) { a.orgsClaim = nam
 // edge.DefaultRequestTimeout); see edge.BoundContext.
 func WithRequestTimeout(d time.Duration) Option { return func(a *API) { a.requestTimeout = d } }
 
+// WithSettings are the options every route's function configures: the
+// logger, the claim naming the caller's organisations (ORGS_CLAIM) and the
+// request timeout (REQUEST_TIMEOUT; zero is the default).
+func WithSettings(log *slog.Logger, orgsClaim string, requestTimeout time.Duration) Option {
+	return func(a *API) {
+		for _, o := range []Option{WithLogger(log), WithOrgsClaim(orgsClaim), WithRequestTimeout(requestTimeout)} {
+			o(a)
+		}
+	}
+}
+
 // New returns the API over life (and the gateway service under it). It does
 // no I/O.
 func New(life *lifecycle.Service, opts ...Option) *API {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -102,13 +101,9 @@ func (e *Env) Stop() {
 	os.RemoveAll(e.Dir)
 }
 
-// AWSConfig is an SDK configuration with static test credentials.
-func AWSConfig() aws.Config {
-	return aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}
-}
+// AWSConfig is an SDK configuration with static credentials for the
+// emulators (emulator.AWSConfig without endpoints: clients name theirs).
+func AWSConfig() aws.Config { return emulator.AWSConfig(nil) }
 
 // DynamoDBClient returns a client for the DynamoDB emulator.
 func (e *Env) DynamoDBClient(optFns ...func(*dynamodb.Options)) *dynamodb.Client {

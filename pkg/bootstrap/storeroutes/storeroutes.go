@@ -28,9 +28,5 @@ func API(fn *bootstrap.Function) *httpapi.API {
 // Options are the settings of every route: the logger, the claim naming
 // the caller's organisations, the request timeout.
 func Options(fn *bootstrap.Function) []httpapi.Option {
-	return []httpapi.Option{
-		httpapi.WithLogger(fn.Log),
-		httpapi.WithOrgsClaim(fn.Config.OrgsClaim),
-		httpapi.WithRequestTimeout(fn.Config.Timeouts.Request),
-	}
+	return []httpapi.Option{httpapi.WithSettings(fn.Log, fn.Config.OrgsClaim, fn.Config.Timeouts.Request)}
 }

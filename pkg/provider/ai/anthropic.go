@@ -69,24 +69,22 @@ func (anthropic) chat(ctx context.Context, a api, c chatCall) (ChatResponse, err
 }
 
 func (anthropic) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	var out struct {
+	type answer struct {
 		Data *[]struct {
 			ID          string `json:"id"`
 			DisplayName string `json:"display_name"`
 		} `json:"data"`
 	}
-	latency, err := a.call(ctx, http.MethodGet, "/v1/models?limit=1000", nil, &out)
-	if err != nil {
-		return nil, latency, err
-	}
-	if out.Data == nil {
-		return nil, latency, a.malformed(reasonNoModelList)
-	}
-	var models []Model
-	for _, m := range *out.Data {
-		models = append(models, Model{ID: m.ID, Name: m.DisplayName})
-	}
-	return models, latency, nil
+	return fetchModels(ctx, a, "/v1/models?limit=1000", func(out answer) []Model {
+		if out.Data == nil {
+			return nil
+		}
+		models := []Model{}
+		for _, m := range *out.Data {
+			models = append(models, Model{ID: m.ID, Name: m.DisplayName})
+		}
+		return models
+	})
 }
 
 // readError reads {"type":"error","error":{"type","message"}}.

@@ -96,24 +96,22 @@ func (gemini) chat(ctx context.Context, a api, c chatCall) (ChatResponse, error)
 }
 
 func (gemini) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	var out struct {
+	type answer struct {
 		Models *[]struct {
 			Name        string `json:"name"`
 			DisplayName string `json:"displayName"`
 		} `json:"models"`
 	}
-	latency, err := a.call(ctx, http.MethodGet, "/v1beta/models?pageSize=1000", nil, &out)
-	if err != nil {
-		return nil, latency, err
-	}
-	if out.Models == nil {
-		return nil, latency, a.malformed(reasonNoModelList)
-	}
-	var models []Model
-	for _, m := range *out.Models {
-		models = append(models, Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName})
-	}
-	return models, latency, nil
+	return fetchModels(ctx, a, "/v1beta/models?pageSize=1000", func(out answer) []Model {
+		if out.Models == nil {
+			return nil
+		}
+		models := []Model{}
+		for _, m := range *out.Models {
+			models = append(models, Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName})
+		}
+		return models
+	})
 }
 
 // readError reads google.rpc.Status: {"error":{"code","message","status",

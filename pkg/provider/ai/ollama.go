@@ -52,23 +52,21 @@ func (ollama) chat(ctx context.Context, a api, c chatCall) (ChatResponse, error)
 }
 
 func (ollama) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	var out struct {
+	type answer struct {
 		Models *[]struct {
 			Name string `json:"name"`
 		} `json:"models"`
 	}
-	latency, err := a.call(ctx, http.MethodGet, "/api/tags", nil, &out)
-	if err != nil {
-		return nil, latency, err
-	}
-	if out.Models == nil {
-		return nil, latency, a.malformed(reasonNoModelList)
-	}
-	var models []Model
-	for _, m := range *out.Models {
-		models = append(models, Model{ID: m.Name})
-	}
-	return models, latency, nil
+	return fetchModels(ctx, a, "/api/tags", func(out answer) []Model {
+		if out.Models == nil {
+			return nil
+		}
+		models := []Model{}
+		for _, m := range *out.Models {
+			models = append(models, Model{ID: m.Name})
+		}
+		return models
+	})
 }
 
 // readError reads {"error":"…"}.

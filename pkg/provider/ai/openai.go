@@ -85,23 +85,21 @@ func contentText(raw json.RawMessage) string {
 }
 
 func (openAI) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	var out struct {
+	type answer struct {
 		Data *[]struct {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	latency, err := a.call(ctx, http.MethodGet, "/models", nil, &out)
-	if err != nil {
-		return nil, latency, err
-	}
-	if out.Data == nil {
-		return nil, latency, a.malformed(reasonNoModelList)
-	}
-	var models []Model
-	for _, m := range *out.Data {
-		models = append(models, Model{ID: m.ID})
-	}
-	return models, latency, nil
+	return fetchModels(ctx, a, "/models", func(out answer) []Model {
+		if out.Data == nil {
+			return nil
+		}
+		models := []Model{}
+		for _, m := range *out.Data {
+			models = append(models, Model{ID: m.ID})
+		}
+		return models
+	})
 }
 
 // readError reads {"error":{"message","type","code"}}, and the shapes

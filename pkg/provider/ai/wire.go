@@ -35,6 +35,22 @@ type wireFormat interface {
 // without the model list.
 const reasonNoModelList = "the answer has no model list"
 
+// fetchModels is every format's listModels: GET path, decoded as an
+// answer of type A, whose model list read returns (nil when the answer
+// has none, which is a malformed answer).
+func fetchModels[A any](ctx context.Context, a api, path string, read func(A) []Model) ([]Model, time.Duration, error) {
+	var out A
+	latency, err := a.call(ctx, http.MethodGet, path, nil, &out)
+	if err != nil {
+		return nil, latency, err
+	}
+	models := read(out)
+	if models == nil {
+		return nil, latency, a.malformed(reasonNoModelList)
+	}
+	return models, latency, nil
+}
+
 // target is one resolved AI endpoint: a vendor, its base URL without a
 // trailing slash, and the key.
 type target struct {
