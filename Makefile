@@ -89,6 +89,8 @@ rotate-credentials:
 # Interface Emulator next to a hello-world bootstrap, natively (amd64 here)
 # and as deployed (arm64, under qemu on another host).
 bench: tools
+	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -timeout 60m -run TestDeliveryLoad -v ./pkg/delivery/ -args -load-updates 10000 | grep -v '^=== '
+	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -timeout 60m -run TestDeliveryLoad -v ./pkg/delivery/ -args -load-updates 600 -load-rate 5 | grep -v '^=== '
 	$(GO) run ./bench/healthsweep
 	$(GO) run ./bench/coldstart -n $${N:-11} -arch $$($(GO) env GOARCH)
 	$(GO) run ./bench/coldstart -n $${N:-11}

@@ -347,9 +347,11 @@ func (e *Engine) HandleStream(ctx context.Context, records []Record) Result {
 		}
 	}
 
+	prog, failing := newProgress(), &failures{}
+	defer e.flush(ctx, prog)
 	e.parallel(ctx, len(lanes), func(i int) {
 		w := lanes[i]
-		if at, err := e.streamLane(ctx, w); err != nil {
+		if at, err := e.streamLane(ctx, w, prog, failing); err != nil {
 			fail(w.seqs[at], err)
 		}
 	})
@@ -397,7 +399,7 @@ func (e *Engine) leaseUntil(ctx context.Context) time.Time {
 // streamLane delivers one lane's updates of a stream batch: straight away
 // when the lane is idle, else through its queue. On an error it returns
 // the index of the first update that is not durable.
-func (e *Engine) streamLane(ctx context.Context, w *work) (int, error) {
+func (e *Engine) streamLane(ctx context.Context, w *work, prog *progress, failing *failures) (int, error) {
 	owner := newOwner()
 	now := e.now()
 	st, ok, err := e.store.Acquire(ctx, w.lane, owner, e.leaseUntil(ctx), now, AcquireIdle)
@@ -417,26 +419,27 @@ func (e *Engine) streamLane(ctx context.Context, w *work) (int, error) {
 		if st.NextAttemptAt != nil && st.NextAttemptAt.After(due) {
 			due = *st.NextAttemptAt
 		}
+		// The holder (which looks again before it lets go), or the sweep
+		// when due, delivers them: a backlog is never worked off here, so
+		// a route catching up never holds the stream up.
 		if err := e.store.Persist(ctx, w.lane, queued(w.updates[start:]), due, "", nil); err != nil {
 			return start, err
 		}
-		if st.Leased || due.After(now) {
-			return 0, nil // the holder, or the sweep when due, delivers them
-		}
-		e.drain(ctx, w.lane, w.route)
 		return 0, nil
 	}
 	through := st.DeliveredThrough
 	var last *inbox.Update
-	defer func() { e.delivered(ctx, w.route, last) }()
+	defer func() { prog.delivered(w.route, last) }()
 	for i := start; i < len(w.updates); i++ {
 		u := w.updates[i]
-		if w.route.Status == route.StatusPaused || ctx.Err() != nil {
-			// Paused (or out of time): queue the rest for later.
+		if w.route.Status == route.StatusPaused || ctx.Err() != nil || failing.failing(w.route) {
+			// Paused, out of time, or a target that keeps failing: queue
+			// the rest for the sweep, so the stream never waits on it.
 			return i, e.persistRest(ctx, w, i, owner, through, nil, "")
 		}
 		err := e.send(ctx, w.route, u, false)
 		if err != nil {
+			failing.failed(w.route)
 			first := e.now()
 			next := e.backoff(1, err)
 			return i, e.persistRest(ctx, w, i, owner, through, &first, errorText(err), next)
@@ -494,15 +497,61 @@ func (e *Engine) send(ctx context.Context, r *route.Route, u *inbox.Update, repl
 	return e.sender.Send(actx, Message{Route: r, Update: u, WebhookID: route.WebhookID(r.ID, u.UpdateID), Replay: replay, Body: body})
 }
 
-// delivered records on the route the last update a lane delivered (one
-// write per lane run, not per update).
-func (e *Engine) delivered(ctx context.Context, r *route.Route, u *inbox.Update) {
+// failingAfter is how many failures in a row take a route off the
+// stream's fast path: its updates then go through its queue and the
+// sweep, so a target that keeps failing or hanging never makes the stream
+// (and the other routes and bots on it) wait. A success in the sweep
+// brings it back.
+const failingAfter = 3
+
+// failures are the routes that failed during one stream invocation.
+type failures struct{ m sync.Map }
+
+func (f *failures) failed(r *route.Route) { f.m.Store(r.ID, true) }
+
+// failing reports whether r's updates skip the fast path.
+func (f *failures) failing(r *route.Route) bool {
+	if r.ConsecutiveFailures >= failingAfter || r.Status == route.StatusError {
+		return true
+	}
+	_, ok := f.m.Load(r.ID)
+	return ok
+}
+
+// progress collects, during one invocation, the newest update each route
+// delivered, so that route state costs one write per route and
+// invocation, not one per update.
+type progress struct {
+	mu   sync.Mutex
+	last map[string]routeProgress
+}
+
+type routeProgress struct {
+	r *route.Route
+	u *inbox.Update
+}
+
+func newProgress() *progress { return &progress{last: map[string]routeProgress{}} }
+
+// delivered notes that r delivered u (nil: nothing).
+func (p *progress) delivered(r *route.Route, u *inbox.Update) {
 	if u == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur, ok := p.last[r.ID]; !ok || u.UpdateID > cur.u.UpdateID {
+		p.last[r.ID] = routeProgress{r: r, u: u}
+	}
+}
+
+// flush records each route's progress.
+func (e *Engine) flush(ctx context.Context, p *progress) {
 	now := e.now()
-	if err := e.store.Delivered(context.WithoutCancel(ctx), r, u.UpdateID, now, now.Sub(u.ReceivedAt)); err != nil {
-		e.log.Warn("delivery: route state not recorded", "routeId", r.ID, "error", err)
+	for _, rp := range p.last {
+		if err := e.store.Delivered(context.WithoutCancel(ctx), rp.r, rp.u.UpdateID, now, now.Sub(rp.u.ReceivedAt)); err != nil {
+			e.log.Warn("delivery: route state not recorded", "routeId", rp.r.ID, "error", err)
+		}
 	}
 }
 
@@ -568,19 +617,21 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		mu.Unlock()
 		return r, nil
 	}
+	prog := newProgress()
+	defer e.flush(ctx, prog)
 	e.parallel(ctx, len(lanes), func(i int) {
 		r, err := routeOf(lanes[i])
 		if err != nil {
 			e.log.Warn("delivery: route of a due lane unreadable", "routeId", lanes[i].RouteID, "error", err)
 			return
 		}
-		e.drain(ctx, lanes[i], r)
+		e.drain(ctx, lanes[i], r, prog)
 	})
 	return len(lanes), nil
 }
 
 // drain delivers a lane's queue in order while it can, then settles it.
-func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route) {
+func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route, prog *progress) {
 	for round := 0; round < 3 && ctx.Err() == nil; round++ {
 		owner := newOwner()
 		st, ok, err := e.store.Acquire(ctx, l, owner, e.leaseUntil(ctx), e.now(), AcquireDue)
@@ -590,7 +641,7 @@ func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route) {
 			}
 			return
 		}
-		if !e.drainLeased(ctx, l, r, owner, st) {
+		if !e.drainLeased(ctx, l, r, owner, st, prog) {
 			return
 		}
 	}
@@ -598,11 +649,11 @@ func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route) {
 
 // drainLeased works through the leased lane's queue. It reports true when
 // the lane should be looked at again (more was queued meanwhile).
-func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner string, st LaneState) bool {
+func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner string, st LaneState, prog *progress) bool {
 	through := st.DeliveredThrough
 	var done int64
 	var last *inbox.Update
-	defer func() { e.delivered(ctx, r, last) }()
+	defer func() { prog.delivered(r, last) }()
 	release := func(rel Release) bool {
 		rel.PendingDelta, rel.DeliveredThrough = -done, through
 		after, lost, err := e.store.Release(context.WithoutCancel(ctx), l, owner, rel)

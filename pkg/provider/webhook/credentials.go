@@ -16,13 +16,19 @@ var (
 )
 
 // CheckCredentials checks the credentials' shape without any call: an
-// absolute https URL, and a signing secret, when there is one, of at least
-// MinSigningSecretLength printable ASCII characters. Whether the URL may be
-// dialled is the SSRF guard's question, asked by ValidateCredentials.
+// absolute https URL (or http, where the operator lets Gatehouse reach
+// private networks: a laptop's receiver on 127.0.0.1), and a signing
+// secret, when there is one, of at least MinSigningSecretLength printable
+// ASCII characters. Whether the URL may be dialled is the SSRF guard's
+// question, asked by ValidateCredentials.
 func (p *Provider) CheckCredentials(c gateway.Credentials) []gateway.FieldError {
 	var fe provider.FieldErrors
 	if fe.Required("credentials.url", c.URL) {
-		fe.URL("credentials.url", c.URL, "https")
+		schemes := []string{"https"}
+		if p.guard.AllowPrivate {
+			schemes = append(schemes, "http")
+		}
+		fe.URL("credentials.url", c.URL, schemes...)
 	}
 	if c.SigningSecret != "" {
 		fe.Secret("credentials.signingSecret", c.SigningSecret, MinSigningSecretLength)

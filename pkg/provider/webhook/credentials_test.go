@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
 func TestCheckCredentials(t *testing.T) {
@@ -35,6 +36,15 @@ func TestCheckCredentials(t *testing.T) {
 				t.Errorf("CheckCredentials = %v, want %v", got, tt.want)
 			}
 		})
+	}
+	// Where the operator lets Gatehouse reach private networks (make run),
+	// a receiver on the laptop may speak plain http; nothing else may.
+	local := New(Options{Guard: ssrf.Guard{AllowPrivate: true}})
+	if got := local.CheckCredentials(gateway.Credentials{URL: "http://127.0.0.1:8083/hook"}); len(got) != 0 {
+		t.Errorf("http with private networks allowed: %v", got)
+	}
+	if got := local.CheckCredentials(gateway.Credentials{URL: "ftp://127.0.0.1/hook"}); len(got) != 1 || got[0].Message != "must use https or http" {
+		t.Errorf("ftp with private networks allowed: %v", got)
 	}
 }
 
