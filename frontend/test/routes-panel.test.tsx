@@ -99,7 +99,7 @@ describe('Routes panel', () => {
     const s = routesServer([
       route({
         filters: { updateTypes: ['message', 'callback_query'], chatIds: [42, -1001234567890], commandPrefix: '/start' },
-        lastDeliveredUpdateId: 500002, lastDeliveredAt: ago(30), lag: 125, pending: 3, deadLetters: 2, consecutiveFailures: 4,
+        lastDeliveredUpdateId: 500002, lastDeliveredAt: ago(30), lastDeliveryLagMs: 850, lag: 125, pending: 1000, pendingCapped: true, deadLetters: 2, consecutiveFailures: 4,
         status: 'ERROR', statusReason: 'Delivery failed 4 times in a row; retrying in 5 min', lastError: 'the webhook endpoint answered HTTP 503 Service Unavailable', lastErrorAt: ago(90),
       }),
       route({ id: 'rt_2', target: { type: 'EVENTBRIDGE' }, status: 'PAUSED', statusReason: 'Paused by alice' }),
@@ -113,8 +113,8 @@ describe('Routes panel', () => {
     expect(within(a).getByTestId('route-status-reason').textContent).toBe('Delivery failed 4 times in a row; retrying in 5 min');
     expect(a.textContent).toMatch(/Types: message, callback_query.*Chats: 42, -1001234567890.*Command: \/start/s);
     expect(within(a).getByTestId('route-lag').textContent).toBe('2 min');
-    expect(within(a).getByTestId('route-pending').textContent).toBe('3');
-    expect(within(a).getByTestId('route-last-delivered').textContent).toMatch(/^Update 500002 · .*ago/);
+    expect(within(a).getByTestId('route-pending').textContent).toBe('1000+');
+    expect(within(a).getByTestId('route-last-delivered').textContent).toMatch(/^Update 500002 · .*ago · took 850 ms$/);
     expect(within(a).getByTestId('route-last-delivered').getAttribute('data-update-id')).toBe('500002');
     expect(within(a).getByTestId('route-dead-letters').textContent).toBe('2');
     expect(within(a).getByTestId('route-last-error').textContent).toMatch(/Last error \(.*ago\): the webhook endpoint answered HTTP 503.*4 failures in a row/);

@@ -148,9 +148,13 @@ export interface Route {
   statusReason: string | null;
   lastDeliveredUpdateId: number | null;
   lastDeliveredAt: string | null;
+  /** How long the last delivered update took from its receipt to its delivery, where the server says. */
+  lastDeliveryLagMs?: number | null;
   /** Seconds: the age of the oldest undelivered update, 0 when none waits. */
   lag: number;
   pending: number;
+  /** The server stopped counting: pending is a lower bound. */
+  pendingCapped?: boolean;
   deadLetters: number;
   consecutiveFailures: number;
   lastError: string | null;
@@ -171,6 +175,7 @@ export interface DeadLetter {
   updateId: number;
   type: string;
   chatId: number | null;
+  receivedAt?: string;
   failedAt: string;
   attempts: number;
   lastError: string;

@@ -8,7 +8,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError } from '../../lib/api';
-import { absoluteTime, duration, relativeTime } from '../../lib/format';
+import { absoluteTime, duration, ms, relativeTime } from '../../lib/format';
 import type { Gateway, Route, RouteStatus } from '../../lib/types';
 import { IconPlus, IconRoute, IconTrash } from '../icons';
 import { Button, Card, EmptyState, Link, Modal, Notice, ProblemAlert, Skeleton } from '../ui';
@@ -125,7 +125,10 @@ export function RoutesPanel({ gateway }: { gateway: Gateway }) {
       title="Routes" icon={<IconRoute size={18} />} id="routes"
       actions={!adding && <Button size="sm" icon={<IconPlus size={14} />} onClick={() => { setNotice(null); setAdding(true); }}>Add route</Button>}
     >
-      <p class="muted small">Each update the bot receives is pushed to every route whose filters it matches, in order, with retries.</p>
+      <p class="muted small">
+        Each update the bot receives is pushed to every route whose filters it matches, in order within each chat. A failed delivery is
+        retried; an update that keeps failing becomes a dead letter, which you can replay.
+      </p>
       {notice && <Notice kind="success" title={notice} onDismiss={() => setNotice(null)} />}
       {error ? <ProblemAlert error={error} compact onRetry={() => refresh.current()} /> : null}
       {adding && (
@@ -235,12 +238,16 @@ function RouteRow({ bot, route: r, webhooks, target, onChanged, onDeleted, onNot
       </div>
       <dl class="route-stats">
         <div><dt>Lag</dt><dd data-testid="route-lag">{r.lag > 0 ? duration(r.lag) : 'None'}</dd></div>
-        <div><dt>Pending</dt><dd data-testid="route-pending">{r.pending}</dd></div>
+        <div><dt>Pending</dt><dd data-testid="route-pending">{r.pending}{r.pendingCapped ? '+' : ''}</dd></div>
         <div>
           <dt>Last delivered</dt>
           <dd data-testid="route-last-delivered" data-update-id={r.lastDeliveredUpdateId ?? undefined}>
             {r.lastDeliveredUpdateId != null ? (
-              <>Update <span class="mono">{r.lastDeliveredUpdateId}</span>{r.lastDeliveredAt && <time dateTime={r.lastDeliveredAt} title={absoluteTime(r.lastDeliveredAt)}> · {relativeTime(r.lastDeliveredAt)}</time>}</>
+              <>
+                Update <span class="mono">{r.lastDeliveredUpdateId}</span>
+                {r.lastDeliveredAt && <time dateTime={r.lastDeliveredAt} title={absoluteTime(r.lastDeliveredAt)}> · {relativeTime(r.lastDeliveredAt)}</time>}
+                {r.lastDeliveryLagMs != null && <span class="muted" title="From its receipt to its delivery"> · took {ms(r.lastDeliveryLagMs)}</span>}
+              </>
             ) : <span class="muted">Nothing yet</span>}
           </dd>
         </div>
