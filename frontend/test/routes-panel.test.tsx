@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/preact';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describeAudit } from '../src/components/detail/AuditPanel';
 import { parseChatIds, routeFieldOf } from '../src/components/detail/RouteForm';
 import { replayBody } from '../src/components/detail/RouteReplay';
 import { REFRESH_MS, RoutesPanel } from '../src/components/detail/RoutesPanel';
@@ -411,6 +412,39 @@ describe('Gateway detail', () => {
       expect(s.calls.some((c) => c.url.includes('/routes'))).toBe(false);
     }
   });
+});
+
+describe('Gateway detail audit', () => {
+  it("reads the bot's audit trail again after a route change", async () => {
+    const s = routesServer([], (r) => {
+      if (r.url === '/api/gateways/gw_1') return json(200, gateway(), { ETag: '"1"' });
+      if (r.url.includes('/updates')) return json(200, { items: [], nextCursor: 'c0' });
+      if (r.url.includes('/audit')) return json(200, { items: [], nextCursor: null });
+      return undefined;
+    });
+    render(withApp(makeApi(s.fetch), <GatewayDetailPage id="gw_1" />));
+    await screen.findByText('No routes yet');
+    await waitFor(() => expect(calls(s, 'GET', '/audit')).toHaveLength(1));
+    fireEvent.click(within(panel()).getAllByRole('button', { name: 'Add route' })[0]);
+    fireEvent.change(within(panel()).getByLabelText('Deliver to', { exact: false }), { target: { value: 'EVENTBRIDGE' } });
+    fireEvent.submit(within(panel()).getByTestId('route-form'));
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    await waitFor(() => expect(calls(s, 'GET', '/audit')).toHaveLength(2));
+  });
+
+  const ev = (action: string, details: Record<string, unknown> = {}, changes: string[] = []) => ({ id: 'a', action, at: '2026-01-01T00:00:00Z', actor: {}, details, changes });
+  it.each([
+    { e: ev('route.created', { routeId: 'rt_1', target: 'WEBHOOK', targetGatewayId: 'gw_hook' }), want: 'Added a route to a webhook' },
+    { e: ev('route.created', { target: 'EVENTBRIDGE' }), want: 'Added a route to EventBridge' },
+    { e: ev('route.updated', {}, ['filters']), want: "Changed a route's filters" },
+    { e: ev('route.status_changed', { oldStatus: 'ACTIVE', newStatus: 'PAUSED' }), want: 'Paused a route' },
+    { e: ev('route.status_changed', { oldStatus: 'PAUSED', newStatus: 'ACTIVE' }), want: 'Resumed a route' },
+    { e: ev('route.status_changed', { oldStatus: 'ERROR', newStatus: 'ACTIVE' }), want: 'Retried a failing route' },
+    { e: ev('route.deleted'), want: 'Deleted a route' },
+    { e: ev('route.replayed', { queued: '7', fromUpdateId: '500000' }), want: 'Replayed 7 updates along a route' },
+    { e: ev('route.replayed', { queued: '2', deadLetters: 'true' }), want: "Replayed a route's dead letters (2)" },
+    { e: ev('route.something_new'), want: 'Route something new' },
+  ])('describes $e.action as "$want"', ({ e, want }) => expect(describeAudit(e)).toBe(want));
 });
 
 describe('route form helpers', () => {

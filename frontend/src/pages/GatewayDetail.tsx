@@ -32,6 +32,8 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const [gateway, setGateway] = useState<Gateway | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [refreshKey, setRefreshKey] = useState(0);
+  // Route changes are audited in the bot's trail: read it again after one.
+  const [routeChanges, setRouteChanges] = useState(0);
   const [flash, clearFlash] = useFlash();
   const [op, setOp] = useState<Op | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
@@ -166,9 +168,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
           </Card>
           {gateway.type === 'TELEGRAM_BOT' && <TelegramPanel gateway={gateway} refreshKey={refreshKey} />}
           {gateway.type === 'TELEGRAM_BOT' && <UpdatesPanel gateway={gateway} />}
-          {gateway.type === 'TELEGRAM_BOT' && <RoutesPanel gateway={gateway} />}
+          {gateway.type === 'TELEGRAM_BOT' && <RoutesPanel gateway={gateway} onChange={() => setRouteChanges((n) => n + 1)} />}
           {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
-          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey} />
+          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
         </div>
         <div class="detail-side">
           <HealthPanel gatewayId={gateway.id} refreshKey={refreshKey} />

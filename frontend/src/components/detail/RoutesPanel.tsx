@@ -40,7 +40,8 @@ async function allPages<T>(page: (cursor: string | null) => Promise<{ items: T[]
   return out;
 }
 
-export function RoutesPanel({ gateway }: { gateway: Gateway }) {
+/** onChange: a route was added, changed, replayed or deleted here (the bot's audit trail has news). */
+export function RoutesPanel({ gateway, onChange }: { gateway: Gateway; onChange?: () => void }) {
   const { api } = useApp();
   const [routes, setRoutes] = useState<Route[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -117,6 +118,7 @@ export function RoutesPanel({ gateway }: { gateway: Gateway }) {
   const said = (text: string) => {
     setNotice(text);
     refresh.current();
+    onChange?.();
   };
   const targetName = (r: Route) => targetLabel(r, webhooks);
 
@@ -154,7 +156,7 @@ export function RoutesPanel({ gateway }: { gateway: Gateway }) {
           {routes.map((r) => (
             <RouteRow
               key={r.id} bot={gateway} route={r} webhooks={webhooks} target={targetName(r)}
-              onChanged={replace} onNotice={said}
+              onChanged={(x) => { replace(x); onChange?.(); }} onNotice={said}
               onDeleted={() => {
                 setRoutes((rs) => (rs ?? []).filter((x) => x.id !== r.id));
                 said(`Route to ${targetName(r)} deleted.`);
