@@ -27,6 +27,7 @@ SAM_FUNCTIONS := \
 	DeleteGatewayFunction:delete-gateway \
 	GatewayAuditFunction:gateway-audit \
 	ListUpdatesFunction:list-updates \
+	RoutesFunction:routes \
 	TestGatewayFunction:test-gateway \
 	GatewayActionFunction:gateway-action \
 	ListProvidersFunction:list-providers \
@@ -34,7 +35,8 @@ SAM_FUNCTIONS := \
 	TelegramWebhookFunction:telegram-webhook \
 	HealthCheckFunction:health-check \
 	HealthWorkerFunction:health-worker \
-	RotateCredentialsFunction:rotate-credentials
+	RotateCredentialsFunction:rotate-credentials \
+	DeliveryFunction:delivery
 SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 .PHONY: package deploy $(SAM_TARGETS)
 

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/deliverer"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
@@ -29,6 +30,8 @@ type Settings struct {
 	Health healthcheck.Config
 	// Rotation tunes key rotation.
 	Rotation rekey.Config
+	// Delivery tunes the delivery engine.
+	Delivery deliverer.Config
 }
 
 // ReadSettings reads Settings from env as the functions do.
@@ -38,6 +41,7 @@ func ReadSettings(env *config.Env) Settings {
 		UpdateTTL: receiver.ReadUpdateTTL(env),
 		Health:    healthcheck.ReadConfig(env),
 		Rotation:  rotation.ReadConfig(env),
+		Delivery:  deliverer.ReadConfig(env),
 	}
 }
 
@@ -55,6 +59,7 @@ func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 		httpapi.FnGatewayAudit:         read.GatewayAudit,
 		httpapi.FnHealthHistory:        read.HealthHistory,
 		httpapi.FnListUpdates:          read.ListUpdates,
+		httpapi.FnRoutes:               read.Routes,
 		httpapi.FnCreateGateway:        live.CreateGateway,
 		httpapi.FnUpdateGateway:        live.UpdateGateway,
 		httpapi.FnUpdateStatus:         live.UpdateStatus,

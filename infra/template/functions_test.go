@@ -212,9 +212,10 @@ func TestEnvironment(t *testing.T) {
 }
 
 // TestHealthSchedule: the coordinator runs on the HealthCheckSchedule
-// parameter (the local runner reads its default), the worker on nothing
-// but its invokes.
+// parameter and delivery's retries on DeliveryRetrySchedule (the local
+// runner reads their defaults), the worker on nothing but its invokes.
 func TestHealthSchedule(t *testing.T) {
+	want := map[string]string{"HealthCheckFunction": "HealthCheckSchedule", "DeliveryFunction": "DeliveryRetrySchedule"}
 	for _, f := range functions(t) {
 		var schedules []string
 		for name, e := range f.Events {
@@ -222,12 +223,12 @@ func TestHealthSchedule(t *testing.T) {
 				schedules = append(schedules, name)
 				if p := e.Properties; p == nil || p.ScheduleEvent == nil {
 					t.Errorf("%s: event %s: no Schedule properties", f.ID, name)
-				} else if r, _ := template.Ref(p.ScheduleEvent.Schedule); r != "HealthCheckSchedule" {
-					t.Errorf("%s: event %s: Schedule %v, want !Ref HealthCheckSchedule", f.ID, name, template.Decode(p.ScheduleEvent.Schedule))
+				} else if r, _ := template.Ref(p.ScheduleEvent.Schedule); r != want[f.ID] {
+					t.Errorf("%s: event %s: Schedule %v, want !Ref %s", f.ID, name, template.Decode(p.ScheduleEvent.Schedule), want[f.ID])
 				}
 			}
 		}
-		if want := f.ID == "HealthCheckFunction"; want != (len(schedules) == 1) {
+		if want := want[f.ID] != ""; want != (len(schedules) == 1) {
 			t.Errorf("%s: schedule events %v", f.ID, schedules)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/infra/template"
+	"github.com/gatehouse/gatehouse/pkg/delivery"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
 )
@@ -75,8 +76,8 @@ func TestPermissions(t *testing.T) {
 				t.Errorf("%s: the webhook function may have no kms action, has %s", f.ID, g)
 			case f.Dir != "health-check" && action == "lambda:InvokeFunction":
 				t.Errorf("%s: only the health check's coordinator may invoke workers, has %s", f.ID, g)
-			case f.Dir != "health-worker" && action == "events:PutEvents":
-				t.Errorf("%s: only the health worker may put events, has %s", f.ID, g)
+			case f.Dir != "health-worker" && f.Dir != "delivery" && action == "events:PutEvents":
+				t.Errorf("%s: only the health worker and delivery may put events, has %s", f.ID, g)
 			}
 		}
 	}
@@ -159,13 +160,17 @@ func grantSet(gs []Grant) []string {
 
 // resourceName names a statement's resource as functions/permissions.json
 // does: !GetAtt X.Arn is X (LogGroup for the function's own log group),
-// !Sub "${X.Arn}/rest" is X/rest, and the EventBusName bus is EventBus.
+// !Sub "${X.Arn}/rest" is X/rest, !GetAtt X.StreamArn is X/stream, and
+// the EventBusName bus is EventBus.
 func resourceName(v any, logGroup string) (string, bool) {
 	if res, attr, ok := template.GetAtt(v); ok && attr == "Arn" {
 		if res == logGroup {
 			return "LogGroup", true
 		}
 		return res, true
+	}
+	if res, attr, ok := template.GetAtt(v); ok && attr == "StreamArn" {
+		return res + "/stream", true
 	}
 	s, ok := template.Sub(v)
 	if !ok {
@@ -200,10 +205,12 @@ func checkCondition(action, resource string, cond any) ([]string, error) {
 		}
 		return keys, nil
 	case action == "events:PutEvents":
-		if !reflect.DeepEqual(c, map[string]any{"StringEquals": map[string]any{"events:source": health.EventSource}}) {
-			return nil, fmt.Errorf("want StringEquals events:source %s, got %v", health.EventSource, cond)
+		for _, source := range []string{health.EventSource, delivery.EventSource} {
+			if reflect.DeepEqual(c, map[string]any{"StringEquals": map[string]any{"events:source": source}}) {
+				return nil, nil
+			}
 		}
-		return nil, nil
+		return nil, fmt.Errorf("want StringEquals events:source %s or %s, got %v", health.EventSource, delivery.EventSource, cond)
 	case cond != nil:
 		return nil, fmt.Errorf("unexpected Condition %v", cond)
 	}

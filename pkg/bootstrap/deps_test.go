@@ -20,26 +20,25 @@ const (
 )
 
 var (
-	fanout       = []string{lambdaAPI, mod + "pkg/health/healthlambda"}
-	statusEvents = []string{eventBridge, mod + "pkg/health/healthbus"}
-	rotation     = []string{mod + "pkg/rekey", mod + "pkg/rekey/rekeydynamo"}
-	sealing      = []string{kmsAPI, mod + "pkg/envelope"}
-	providers    = []string{mod + "pkg/provider/telegram", mod + "pkg/provider/ai", mod + "pkg/provider/webhook"}
-	handlers     = []string{mod + "pkg/httpapi", mod + "pkg/telegramhook", mod + "pkg/edge", mod + "infra/local"}
+	fanout    = []string{lambdaAPI, mod + "pkg/health/healthlambda"}
+	rotation  = []string{mod + "pkg/rekey", mod + "pkg/rekey/rekeydynamo"}
+	sealing   = []string{kmsAPI, mod + "pkg/envelope"}
+	providers = []string{mod + "pkg/provider/telegram", mod + "pkg/provider/ai", mod + "pkg/provider/webhook"}
+	handlers  = []string{mod + "pkg/httpapi", mod + "pkg/telegramhook", mod + "pkg/edge", mod + "infra/local"}
 )
 
 // TestEachFunctionLinksOnlyWhatItUses: a Lambda binary links the packages
 // its main imports, and their package-level initialisation runs at every
 // cold start, so each function's imports are held to what it runs: none
 // but the health check's coordinator links Lambda invokes, none but its
-// worker EventBridge, none but key rotation the rotation; the routes that
+// worker and delivery EventBridge, none but key rotation the rotation; the routes that
 // only read the table, the webhook and the coordinator link no KMS client
 // and no provider, list-providers no AWS client at all. And the DynamoDB
 // store links no HTTP code.
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
-	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history", "list-updates"}
-	all := []string{"create-gateway", "delete-gateway", "gateway-action", "gateway-audit", "get-gateway", "health-check",
-		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "rotate-credentials", "telegram-webhook",
+	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history", "list-updates", "routes"}
+	all := []string{"create-gateway", "delete-gateway", "delivery", "gateway-action", "gateway-audit", "get-gateway", "health-check",
+		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "rotate-credentials", "routes", "telegram-webhook",
 		"test-gateway", "update-gateway", "update-gateway-status"}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	if len(dirs) != len(all) {
@@ -54,7 +53,10 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 			f = append(f, fanout...)
 		}
 		if fn != "health-worker" {
-			f = append(f, statusEvents...)
+			f = append(f, mod+"pkg/health/healthbus")
+			if fn != "delivery" {
+				f = append(f, eventBridge)
+			}
 		}
 		if fn != "rotate-credentials" {
 			f = append(f, rotation...)
@@ -74,6 +76,8 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 			f = append(f, dynamoAPI, mod+"pkg/dynamo", mod+"pkg/httpapi", mod+"pkg/telegramhook")
 		case "health-worker", "rotate-credentials":
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook")
+		case "delivery":
+			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook", mod+"pkg/provider/telegram", mod+"pkg/provider/ai", mod+"pkg/lifecycle")
 		}
 		forbidden["./functions/"+fn] = f
 	}
@@ -86,6 +90,8 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 		"./functions/rotate-credentials": {mod + "pkg/rekey/rekeydynamo", kmsAPI},
 		"./functions/create-gateway":     append([]string{kmsAPI, dynamoAPI, mod + "pkg/httpapi"}, providers...),
 		"./functions/telegram-webhook":   {dynamoAPI, mod + "pkg/telegramhook", mod + "pkg/edge"},
+		"./functions/delivery":           {dynamoAPI, kmsAPI, eventBridge, mod + "pkg/delivery", mod + "pkg/provider/webhook"},
+		"./functions/routes":             {dynamoAPI, mod + "pkg/route", mod + "pkg/httpapi"},
 	}
 
 	// One go list for every package: .Deps is each one's whole closure.

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -122,35 +120,13 @@ func (in *Inbox) PutUpdate(ctx context.Context, u *inbox.Update) error {
 	if u == nil || u.GatewayID == "" || u.UpdateID < 0 || len(u.Raw) == 0 {
 		return &gateway.Error{Code: gateway.CodeInvalid, Message: "The update is invalid.", Op: op}
 	}
-	w := itemWriter{
-		AttrPK: sv(gatewayPK(u.GatewayID)),
-		AttrSK: sv(updateSK(u.UpdateID)),
+	w, err := updateAttrs(u, op)
+	if err != nil {
+		return err
 	}
-	w.str(AttrUpdateGatewayID, u.GatewayID)
-	w.num(AttrUpdateID, u.UpdateID)
-	w.str(AttrUpdateType, u.Type)
-	if u.ChatID != nil {
-		w.num(AttrUpdateChatID, *u.ChatID)
-	}
-	if u.SenderID != nil {
-		w.num(AttrUpdateSenderID, *u.SenderID)
-	}
-	w.optTime(AttrUpdateMessageDate, u.MessageDate)
-	w.time(AttrUpdateReceivedAt, u.ReceivedAt)
+	w[AttrPK], w[AttrSK] = sv(gatewayPK(u.GatewayID)), sv(updateSK(u.UpdateID))
 	w.num(AttrTTL, u.ExpiresAt.Unix())
-	if len(u.Raw) <= maxInlineRaw {
-		w.str(AttrUpdateRaw, string(u.Raw))
-	} else {
-		z, err := gzipped(u.Raw)
-		if err != nil {
-			return gateway.Internal(op, err)
-		}
-		if len(z) > maxStoredRaw {
-			return &gateway.Error{Code: gateway.CodeTooLarge, Message: "The update is too large to store.", Op: op}
-		}
-		w.bytes(AttrUpdateRawGzip, z)
-	}
-	_, err := in.client.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err = in.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &in.table, Item: w,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
@@ -369,8 +345,52 @@ func (in *Inbox) readNewest(ctx context.Context, op string, query *dynamodb.Quer
 	}
 }
 
+// updateAttrs are the attributes of update u in an item (the inbox's, a
+// route's queue's): everything but the keys and the expiry.
+func updateAttrs(u *inbox.Update, op string) (itemWriter, error) {
+	w := itemWriter{}
+	w.str(AttrUpdateGatewayID, u.GatewayID)
+	w.num(AttrUpdateID, u.UpdateID)
+	w.str(AttrUpdateType, u.Type)
+	if u.ChatID != nil {
+		w.num(AttrUpdateChatID, *u.ChatID)
+	}
+	if u.SenderID != nil {
+		w.num(AttrUpdateSenderID, *u.SenderID)
+	}
+	w.optTime(AttrUpdateMessageDate, u.MessageDate)
+	w.time(AttrUpdateReceivedAt, u.ReceivedAt)
+	if len(u.Raw) <= maxInlineRaw {
+		w.str(AttrUpdateRaw, string(u.Raw))
+		return w, nil
+	}
+	z, err := gzipped(u.Raw)
+	if err != nil {
+		return nil, gateway.Internal(op, err)
+	}
+	if len(z) > maxStoredRaw {
+		return nil, &gateway.Error{Code: gateway.CodeTooLarge, Message: "The update is too large to store.", Op: op}
+	}
+	w.bytes(AttrUpdateRawGzip, z)
+	return w, nil
+}
+
 // parseUpdate is the inverse of PutUpdate's item.
 func parseUpdate(item map[string]types.AttributeValue) (*inbox.Update, error) {
+	u, err := parseUpdateAttrs(item)
+	if err != nil {
+		return nil, err
+	}
+	sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+	if sk == nil || sk.Value != updateSK(u.UpdateID) {
+		return nil, fmt.Errorf("attribute %q does not match updateId", AttrSK)
+	}
+	return u, nil
+}
+
+// parseUpdateAttrs is the inverse of updateAttrs (and reads the expiry
+// when there is one).
+func parseUpdateAttrs(item map[string]types.AttributeValue) (*inbox.Update, error) {
 	r := itemReader{m: item}
 	u := &inbox.Update{
 		GatewayID:   r.str(AttrUpdateGatewayID),
@@ -390,10 +410,6 @@ func parseUpdate(item map[string]types.AttributeValue) (*inbox.Update, error) {
 			r.fail(AttrUpdateRawGzip, "does not decompress")
 		}
 		u.Raw = raw
-	}
-	sk := r.str(AttrSK)
-	if n, err := strconv.ParseInt(strings.TrimPrefix(sk, updatePrefix), 10, 64); err != nil || n != u.UpdateID {
-		r.fail(AttrSK, "does not match updateId")
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -375,3 +375,17 @@ func jsonEqual(a, b json.RawMessage) bool {
 	}
 	return bytes.Equal(x.Bytes(), y.Bytes())
 }
+
+// Event returns a new audit event of gateway gatewayID at the service's
+// clock, for changes that other packages make to what belongs to a
+// gateway (its routes) in the same write as the event.
+func (s *Service) Event(actor Actor, gatewayID, action string, changes []string, details map[string]string) AuditEvent {
+	return s.event(actor, gatewayID, action, changes, details)
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// NewToken returns 26 characters of random lower-case base32 (128 bits),
+// the unguessable part of every id Gatehouse makes.
+func NewToken() string { return randomToken() }

@@ -333,3 +333,7 @@ func typeNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// DecodeObject decodes a request body that must be one JSON object,
+// strictly, with the same errors as the gateway routes' bodies.
+func DecodeObject(body []byte) (map[string]json.RawMessage, error) { return decodeObject(body) }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+	"github.com/gatehouse/gatehouse/pkg/route"
 )
 
 // Request limits.
@@ -35,6 +36,7 @@ type API struct {
 	requestTimeout time.Duration
 	updates        UpdateReader    // nil: ListUpdates answers 503
 	pollWaits      []time.Duration // between a long poll's reads
+	routes         *route.Service  // nil: Routes answers 503
 }
 
 // Option configures an API.
@@ -90,6 +92,7 @@ func (a *API) Handlers() map[string]Handler {
 		FnProviders:     a.Providers,
 		FnHealthHistory: a.HealthHistory,
 		FnListUpdates:   a.ListUpdates,
+		FnRoutes:        a.Routes,
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package storeroutes assembles the routes that only read the table —
 // list-gateways, get-gateway, gateway-audit, health-history and
-// list-updates: a DynamoDB client, the gateway store, the health samples
-// and the received updates behind pkg/httpapi.
+// list-updates — and routes, which writes routes and their queues: a
+// DynamoDB client, the gateway store, the health samples, the received
+// updates and the routes behind pkg/httpapi.
 // They seal and open no credentials and call no provider, so they link no
 // KMS client and no provider.
 package storeroutes
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
+	"github.com/gatehouse/gatehouse/pkg/route"
 )
 
 // API returns the API whose read routes fn serves. It does no I/O.
@@ -22,7 +24,8 @@ func API(fn *bootstrap.Function) *httpapi.API {
 	svc := gateway.NewService(dynamo.New(ddb, table), nil)
 	return httpapi.New(lifecycle.New(svc, nil), append(Options(fn),
 		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)),
-		httpapi.WithUpdates(dynamo.NewInbox(ddb, table)))...)
+		httpapi.WithUpdates(dynamo.NewInbox(ddb, table)),
+		httpapi.WithRoutes(route.NewService(svc, dynamo.NewRoutes(ddb, table), dynamo.NewInbox(ddb, table))))...)
 }
 
 // Options are the settings of every route: the logger, the claim naming

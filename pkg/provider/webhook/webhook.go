@@ -241,7 +241,21 @@ func (p *Provider) Send(ctx context.Context, creds gateway.Credentials, eventTyp
 	if err != nil {
 		return Delivery{}, &provider.InvalidParamsError{Action: "send", Fields: []gateway.FieldError{{Field: "params.payload", Message: "is not valid JSON"}}}
 	}
-	id := newMessageID()
+	return p.post(ctx, url, key, newMessageID(), now, body)
+}
+
+// Deliver POSTs body, a JSON document, signed as message id: a caller
+// that retries a message on its own passes the same id every time, so the
+// receiver can tell a retry from a new message. Errors: as Send.
+func (p *Provider) Deliver(ctx context.Context, creds gateway.Credentials, id string, body []byte) (Delivery, error) {
+	url, key, err := p.endpoint(creds)
+	if err != nil {
+		return Delivery{}, err
+	}
+	return p.post(ctx, url, key, id, p.now(), body)
+}
+
+func (p *Provider) post(ctx context.Context, url string, key []byte, id string, now time.Time, body []byte) (Delivery, error) {
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "Gatehouse-Webhook/1")
