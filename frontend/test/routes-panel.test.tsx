@@ -466,6 +466,7 @@ describe('route form helpers', () => {
     { text: ' 42, -1001234567890\n7 42 ', want: { value: [42, -1001234567890, 7] } },
     { text: '42,,', want: { value: [42] } },
     { text: '4.2', want: { error: '“4.2” must be an integer, like 42 or -1001234567890' } },
+    { text: '42, 0', want: { error: '“0” is not a chat id: chat ids are non-zero' } },
     { text: '99999999999999999999', want: { error: '“99999999999999999999” is too large' } },
   ])('reads chat ids "$text"', ({ text, want }) => expect(parseChatIds(text)).toEqual(want));
 

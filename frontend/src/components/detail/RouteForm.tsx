@@ -28,6 +28,8 @@ export function parseChatIds(text: string): { value: number[] } | { error: strin
   for (const part of text.split(/[\s,]+/).filter(Boolean)) {
     const c = parseChatId(part);
     if ('error' in c) return { error: `“${part}” ${c.error}` };
+    // No chat has id 0; the server refuses it too.
+    if (c.value === 0) return { error: `“${part}” is not a chat id: chat ids are non-zero` };
     if (c.value !== null && !out.includes(c.value)) out.push(c.value);
   }
   return { value: out };

@@ -158,7 +158,11 @@ export function DeadLetters({ route, onQueued }: { route: Route; onQueued: (text
 
   return (
     <div class="dead-letters stack" data-testid="dead-letters">
-      {error ? <ProblemAlert error={error} compact onRetry={() => setReloadKey((k) => k + 1)} /> : null}
+      {error ? (
+        <ProblemAlert error={error} compact onRetry={() => setReloadKey((k) => k + 1)}>
+          {error instanceof ApiError && error.errors.filter((f) => f.field).map((f) => <p class="alert__detail">{f.message}</p>)}
+        </ProblemAlert>
+      ) : null}
       {items === null ? (!error && <Skeleton lines={2} />) : items.length === 0 ? (
         <p class="muted small">No dead letters.</p>
       ) : (
