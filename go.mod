@@ -13,6 +13,9 @@ require (
 	// pkg/bootstrap's TestEachFunctionLinksOnlyWhatItUses keeps them there;
 	// lift the pin when the SDK builds schemas lazily.
 	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0
+	// The same release as dynamodb v1.68.0; v1.42.0 is schema-based. Only
+	// the local runner's stream reader (infra/local/stream) links it.
+	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.41.0
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.48.7
 	github.com/aws/aws-sdk-go-v2/service/kms v1.60.0
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.108.0

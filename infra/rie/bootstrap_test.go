@@ -215,6 +215,28 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	if len(updates.Items) != 1 || updates.Items[0].Type != "message" || updates.NextCursor == "" {
 		t.Errorf("updates: %+v", updates)
 	}
+	// A route to the bus; the delivery function, handed the stream record
+	// of the stored update, puts it on the bus; its schedule sweeps.
+	var rt struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	s.http("RoutesFunction", "routes/event.json", ids, 201, &rt)
+	if rt.ID == "" || rt.Status != "ACTIVE" {
+		t.Errorf("route: %+v", rt)
+	}
+	var batch struct {
+		Failures []any `json:"batchItemFailures"`
+	}
+	s.invokeJSON("DeliveryFunction", "delivery/event.json", ids, &batch)
+	if len(batch.Failures) != 0 {
+		t.Errorf("delivery: batch item failures %v", batch.Failures)
+	}
+	if evs := aws.events(); len(evs) != 1 || !strings.Contains(evs[0], `"DetailType":"Telegram Update Received"`) || !strings.Contains(evs[0], rt.ID) {
+		t.Errorf("delivery put %d events on the bus: %q", len(evs), evs)
+	}
+	var swept struct{ Lanes int }
+	s.invokeJSON("DeliveryFunction", "delivery/schedule-event.json", nil, &swept)
 	var st struct{ ID, Type, Status string }
 	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", ids, 200, &st)
 	if st.ID != g.ID || st.Type != "TELEGRAM_BOT" || st.Status != "CONNECTED" {
@@ -444,6 +466,7 @@ func (s *suite) checkCoverage() {
 type awsStandIn struct {
 	mu      sync.Mutex
 	invokes map[string][][]byte
+	puts    []string // PutEvents bodies
 }
 
 func (a *awsStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -464,11 +487,21 @@ func (a *awsStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents" {
+		a.mu.Lock()
+		a.puts = append(a.puts, string(body))
+		a.mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		fmt.Fprint(w, `{"Entries":[{"EventId":"11111111-2222-3333-4444-555555555555"}],"FailedEntryCount":0}`)
 		return
 	}
 	http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+}
+
+// events returns the bodies of the PutEvents calls.
+func (a *awsStandIn) events() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.puts)
 }
 
 func (a *awsStandIn) invocations(fn string) [][]byte {

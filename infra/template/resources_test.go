@@ -98,8 +98,8 @@ func TestTableMatchesTheStore(t *testing.T) {
 	if p := tbl.PointInTimeRecoverySpecification; p == nil || p.PointInTimeRecoveryEnabled == nil || !*p.PointInTimeRecoveryEnabled {
 		t.Error("point-in-time recovery is off")
 	}
-	if s := tbl.StreamSpecification; s == nil || s.StreamViewType != "NEW_IMAGE" {
-		t.Errorf("StreamSpecification %+v, want NEW_IMAGE for the update inbox's consumers", s)
+	if s := tbl.StreamSpecification; s == nil || s.StreamViewType != string(want.StreamSpecification.StreamViewType) {
+		t.Errorf("StreamSpecification %+v, want TableInput's %s (the stream's consumers read new images)", s, want.StreamSpecification.StreamViewType)
 	}
 	if s := tbl.SSESpecification; s == nil || !s.SSEEnabled {
 		t.Error("server-side encryption is off")

@@ -427,6 +427,8 @@ func (e *Engine) streamLane(ctx context.Context, w *work) (int, error) {
 		return 0, nil
 	}
 	through := st.DeliveredThrough
+	var last *inbox.Update
+	defer func() { e.delivered(ctx, w.route, last) }()
 	for i := start; i < len(w.updates); i++ {
 		u := w.updates[i]
 		if w.route.Status == route.StatusPaused || ctx.Err() != nil {
@@ -439,7 +441,7 @@ func (e *Engine) streamLane(ctx context.Context, w *work) (int, error) {
 			next := e.backoff(1, err)
 			return i, e.persistRest(ctx, w, i, owner, through, &first, errorText(err), next)
 		}
-		through = u.UpdateID
+		through, last = u.UpdateID, u
 	}
 	_, _, err = e.store.Release(ctx, w.lane, owner, Release{DeliveredThrough: through})
 	if err != nil {
@@ -481,7 +483,7 @@ func queued(us []*inbox.Update) []route.Queued {
 	return out
 }
 
-// send makes one delivery attempt and records a success on the route.
+// send makes one delivery attempt.
 func (e *Engine) send(ctx context.Context, r *route.Route, u *inbox.Update, replay bool) error {
 	body, err := Body(r, u, replay)
 	if err != nil {
@@ -489,14 +491,19 @@ func (e *Engine) send(ctx context.Context, r *route.Route, u *inbox.Update, repl
 	}
 	actx, cancel := context.WithTimeout(ctx, e.cfg.AttemptTimeout)
 	defer cancel()
-	if err := e.sender.Send(actx, Message{Route: r, Update: u, WebhookID: route.WebhookID(r.ID, u.UpdateID), Replay: replay, Body: body}); err != nil {
-		return err
+	return e.sender.Send(actx, Message{Route: r, Update: u, WebhookID: route.WebhookID(r.ID, u.UpdateID), Replay: replay, Body: body})
+}
+
+// delivered records on the route the last update a lane delivered (one
+// write per lane run, not per update).
+func (e *Engine) delivered(ctx context.Context, r *route.Route, u *inbox.Update) {
+	if u == nil {
+		return
 	}
 	now := e.now()
-	if err := e.store.Delivered(ctx, r, u.UpdateID, now, now.Sub(u.ReceivedAt)); err != nil {
+	if err := e.store.Delivered(context.WithoutCancel(ctx), r, u.UpdateID, now, now.Sub(u.ReceivedAt)); err != nil {
 		e.log.Warn("delivery: route state not recorded", "routeId", r.ID, "error", err)
 	}
-	return nil
 }
 
 func (e *Engine) recordFailure(ctx context.Context, r *route.Route, msg string) {
@@ -594,6 +601,8 @@ func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route) {
 func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner string, st LaneState) bool {
 	through := st.DeliveredThrough
 	var done int64
+	var last *inbox.Update
+	defer func() { e.delivered(ctx, r, last) }()
 	release := func(rel Release) bool {
 		rel.PendingDelta, rel.DeliveredThrough = -done, through
 		after, lost, err := e.store.Release(context.WithoutCancel(ctx), l, owner, rel)
@@ -668,6 +677,9 @@ func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner 
 			}
 			done++
 			through = max(through, p.Update.UpdateID)
+			if last == nil || p.Update.UpdateID > last.UpdateID {
+				last = &p.Update
+			}
 		}
 	}
 	return release(Release{})

@@ -35,8 +35,10 @@ const (
 
 // TableInput is the definition of the table named name: string keys pk and
 // sk, the owner index projecting every attribute (a listing needs the whole
-// gateway, and a second read per item would cost more than the storage), and
-// on-demand billing. TTL is not part of CreateTable; EnsureTable turns it on.
+// gateway, and a second read per item would cost more than the storage),
+// on-demand billing, and a stream of new images (StreamViewType) for the
+// functions that react to written items. TTL is not part of CreateTable;
+// EnsureTable turns it on.
 func TableInput(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -53,9 +55,15 @@ func TableInput(name string) *dynamodb.CreateTableInput {
 			KeySchema:  []types.KeySchemaElement{key(AttrGSI1PK, types.KeyTypeHash), key(AttrGSI1SK, types.KeyTypeRange)},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
-		BillingMode: types.BillingModePayPerRequest,
+		BillingMode:         types.BillingModePayPerRequest,
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: StreamViewType},
 	}
 }
+
+// StreamViewType is what the table's stream records hold of an item: its
+// image after the change, all an insert has and all the stream's consumers
+// read. template.yaml declares the same.
+const StreamViewType = types.StreamViewTypeNewImage
 
 // TableAPI is the part of *dynamodb.Client that EnsureTable uses.
 type TableAPI interface {
@@ -63,6 +71,7 @@ type TableAPI interface {
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
+	UpdateTable(ctx context.Context, in *dynamodb.UpdateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTableOutput, error)
 }
 
 // tableActiveWait bounds how long EnsureTable waits for a new table; DynamoDB
@@ -70,15 +79,21 @@ type TableAPI interface {
 const tableActiveWait = 2 * time.Minute
 
 // EnsureTable makes the table named name exist as TableInput describes it,
-// be ACTIVE, and expire items by AttrTTL. It is idempotent: an existing table
-// is checked, not changed, except that TTL is turned on when it is off.
+// be ACTIVE, have its stream, and expire items by AttrTTL. It is idempotent:
+// an existing table is checked, not changed, except that TTL is turned on
+// when it is off and the stream when the table has none (a table made
+// before the stream was part of TableInput, such as a developer's local
+// data). An enabled stream keeps its ARN, so its readers keep their place.
 //
 // It returns the SDK's error, wrapped, when DynamoDB fails, and an error
-// naming the difference when an existing table has other keys or lacks the
-// owner index (changing keys needs a new table, never an in-place fix).
+// naming the difference when an existing table has other keys, lacks the
+// owner index (changing keys needs a new table, never an in-place fix), or
+// streams less than new images (another view needs a new stream, which its
+// readers would have to start over on: a decision for a person).
 func EnsureTable(ctx context.Context, client TableAPI, name string) error {
 	desc, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	var notFound *types.ResourceNotFoundException
+	enableStream := false
 	switch {
 	case errors.As(err, &notFound):
 		_, err = client.CreateTable(ctx, TableInput(name))
@@ -92,9 +107,26 @@ func EnsureTable(ctx context.Context, client TableAPI, name string) error {
 		if err := checkSchema(desc.Table); err != nil {
 			return fmt.Errorf("dynamo.EnsureTable(%q): %w", name, err)
 		}
+		if enableStream, err = needsStream(desc.Table); err != nil {
+			return fmt.Errorf("dynamo.EnsureTable(%q): %w", name, err)
+		}
 	}
-	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveWait); err != nil {
-		return fmt.Errorf("dynamo.EnsureTable(%q): wait for ACTIVE: %w", name, err)
+	if err := waitActive(ctx, client, name); err != nil {
+		return err
+	}
+	if enableStream {
+		// The table is ACTIVE again once the stream exists; TTL cannot
+		// change while it is UPDATING.
+		_, err := client.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+			TableName:           aws.String(name),
+			StreamSpecification: TableInput(name).StreamSpecification,
+		})
+		if err != nil {
+			return fmt.Errorf("dynamo.EnsureTable(%q): enable stream: %w", name, err)
+		}
+		if err := waitActive(ctx, client, name); err != nil {
+			return err
+		}
 	}
 
 	// UpdateTimeToLive fails when TTL is already on, so look first.
@@ -114,6 +146,28 @@ func EnsureTable(ctx context.Context, client TableAPI, name string) error {
 		return fmt.Errorf("dynamo.EnsureTable(%q): enable TTL: %w", name, err)
 	}
 	return nil
+}
+
+func waitActive(ctx context.Context, client TableAPI, name string) error {
+	if err := dynamodb.NewTableExistsWaiter(client).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, tableActiveWait); err != nil {
+		return fmt.Errorf("dynamo.EnsureTable(%q): wait for ACTIVE: %w", name, err)
+	}
+	return nil
+}
+
+// needsStream reports whether an existing table lacks its stream, and
+// refuses one whose records hold no new image. NEW_AND_OLD_IMAGES holds
+// everything NEW_IMAGE does, so it is kept.
+func needsStream(t *types.TableDescription) (bool, error) {
+	s := t.StreamSpecification
+	if s == nil || !aws.ToBool(s.StreamEnabled) {
+		return true, nil
+	}
+	switch s.StreamViewType {
+	case StreamViewType, types.StreamViewTypeNewAndOldImages:
+		return false, nil
+	}
+	return false, fmt.Errorf("table streams %s, want %s (disable its stream and EnsureTable makes a new one)", s.StreamViewType, StreamViewType)
 }
 
 // checkSchema reports how an existing table differs from TableInput in what

@@ -127,6 +127,10 @@ type runner struct {
 	keyAlias         string // KMS_KEY_ALIAS
 	cfg              bootstrap.Config
 	settings         local.Settings
+	// sweepInterval (DELIVERY_SWEEP_INTERVAL) replaces the template's
+	// retry schedule; streamPoll (DELIVERY_STREAM_POLL) is how often an
+	// idle stream is read.
+	sweepInterval, streamPoll time.Duration
 }
 
 // readRunner reads the runner's configuration from the environment.
@@ -144,6 +148,10 @@ func readRunner() (*runner, error) {
 		keyAlias: env.String("KMS_KEY_ALIAS", "alias/gatehouse"),
 		cfg:      bootstrap.ReadConfig(env),
 		settings: local.ReadSettings(env),
+		// Every second locally: retries of a laptop's routes need not wait
+		// for a minute's schedule.
+		sweepInterval: env.Duration("DELIVERY_SWEEP_INTERVAL", time.Second, 10*time.Millisecond, 0),
+		streamPoll:    env.Duration("DELIVERY_STREAM_POLL", 100*time.Millisecond, time.Millisecond, 0),
 	}
 	if r.cfg.Table == "" {
 		r.cfg.Table = "gatehouse"
@@ -155,8 +163,10 @@ func readRunner() (*runner, error) {
 	if r.settings.Health.Health.Segments == 0 {
 		r.settings.Health.Health.Segments = localSegments
 	}
-	// In-process fan-out; status changes are logged.
+	// In-process fan-out; status changes and EVENTBRIDGE routes' events
+	// are logged.
 	r.settings.Health.EventBus = ""
+	r.settings.Delivery.EventBus = ""
 	var err error
 	r.dir, err = stateDir(env)
 	return r, errors.Join(err, env.Err())
@@ -209,6 +219,7 @@ func serve(args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
+	go r.runDelivery(ctx, bootstrap.New("delivery", r.cfg, r.awsConfig(), log), root, log)
 	r.printBanner(emu, routes)
 
 	select {

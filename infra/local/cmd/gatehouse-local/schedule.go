@@ -39,7 +39,7 @@ const healthFunctionCodeURI = "functions/health-check/"
 // delays it (the ticker drops the tick), as segment leases would in AWS.
 // Problems are logged: the API keeps serving without health checks.
 func runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthcheck.Config, root string, log *slog.Logger) {
-	every, expr, err := healthSchedule(filepath.Join(root, "template.yaml"))
+	every, expr, err := schedule(filepath.Join(root, "template.yaml"), healthFunctionCodeURI)
 	if err != nil {
 		log.Error("health: no schedule; sweeps are off (run `make health` by hand)", "error", err)
 		return
@@ -93,11 +93,11 @@ func healthCmd(args []string) error {
 	return nil
 }
 
-// healthSchedule returns the interval of the Schedule event of the
-// function whose CodeUri is functions/health-check/, reading a !Ref to a
-// parameter as that parameter's Default. Locally only rate() expressions
-// run; cron() would need a calendar the runner does not have.
-func healthSchedule(path string) (time.Duration, string, error) {
+// schedule returns the interval of the Schedule event of the function
+// whose CodeUri is codeURI, reading a !Ref to a parameter as that
+// parameter's Default. Locally only rate() expressions run; cron() would
+// need a calendar the runner does not have.
+func schedule(path, codeURI string) (time.Duration, string, error) {
 	tpl, err := template.Load(path)
 	if err != nil {
 		return 0, "", err
@@ -105,7 +105,7 @@ func healthSchedule(path string) (time.Duration, string, error) {
 	fns := tpl.CFN.GetAllServerlessFunctionResources()
 	for _, id := range slices.Sorted(maps.Keys(fns)) {
 		f := fns[id]
-		if f.CodeUri == nil || template.Plain(f.CodeUri.String) != healthFunctionCodeURI {
+		if f.CodeUri == nil || template.Plain(f.CodeUri.String) != codeURI {
 			continue
 		}
 		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
@@ -126,7 +126,7 @@ func healthSchedule(path string) (time.Duration, string, error) {
 			return d, expr, err
 		}
 	}
-	return 0, "", fmt.Errorf("no function with CodeUri %s and a Schedule event", healthFunctionCodeURI)
+	return 0, "", fmt.Errorf("no function with CodeUri %s and a Schedule event", codeURI)
 }
 
 var rateExpr = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
