@@ -52,7 +52,7 @@ PACKAGE_DIR := $(BUILD_DIR)/package
 help:
 	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
 	@echo "make token   SUB=alice ORGS=acme,beta  print a local bearer token"
-	@echo "make standins  local Telegram and OpenAI-compatible stand-ins (no internet needed)"
+	@echo "make standins  local Telegram and OpenAI-compatible stand-ins and a webhook receiver (no internet needed)"
 	@echo "make test    run every test (installs emulators and tools first)"
 	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
 	@echo "make health  run one health-check sweep now (while make run is running)"
@@ -69,7 +69,8 @@ tools:
 run: tools frontend
 	GATEHOUSE_ALLOW_PRIVATE_NETWORKS=$${GATEHOUSE_ALLOW_PRIVATE_NETWORKS:-true} $(GO) run $(LOCAL) serve
 
-# Local stand-ins for the Telegram Bot API and an OpenAI-compatible provider.
+# Local stand-ins for the Telegram Bot API and an OpenAI-compatible provider,
+# and a webhook receiver that checks signatures (infra/local/cmd/gatehouse-standins).
 standins:
 	$(GO) run ./infra/local/cmd/gatehouse-standins
 

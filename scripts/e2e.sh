@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the dashboard. Builds frontend/, starts local stand-ins for
-# the Telegram Bot API and an OpenAI-compatible API (frontend/e2e/standins.mjs)
+# the Telegram Bot API, an OpenAI-compatible API and a webhook receiver
+# (frontend/e2e/standins.mjs)
 # and the local runner (DynamoDB Local, local-kms, the API and the built
 # dashboard) on free loopback ports with a throw-away state directory, drives
 # Debian's headless Chromium through frontend/e2e/journey.mjs with
@@ -75,9 +76,9 @@ read -r port ddb_port kms_port < <(node -e '
 node frontend/e2e/standins.mjs >"$tmp/standins.out" 2>&1 &
 standins_pid=$!
 for _ in $(seq 1 50); do grep -q '^telegram=' "$tmp/standins.out" 2>/dev/null && break; sleep 0.1; done
-read -r telegram_url openai_url < <(sed -n 's/^telegram=\(\S*\) openai=\(\S*\)$/\1 \2/p' "$tmp/standins.out")
-if [ -z "${telegram_url:-}" ]; then log "the stand-ins did not start:"; cat "$tmp/standins.out" >&2; exit 1; fi
-log "stand-ins: Telegram Bot API $telegram_url, OpenAI-compatible API $openai_url"
+read -r telegram_url openai_url receiver_url < <(sed -n 's/^telegram=\(\S*\) openai=\(\S*\) receiver=\(\S*\)$/\1 \2 \3/p' "$tmp/standins.out")
+if [ -z "${receiver_url:-}" ]; then log "the stand-ins did not start:"; cat "$tmp/standins.out" >&2; exit 1; fi
+log "stand-ins: Telegram Bot API $telegram_url, OpenAI-compatible API $openai_url, webhook receiver $receiver_url"
 
 log "starting the runner on 127.0.0.1:$port (DynamoDB Local :$ddb_port, local-kms :$kms_port)"
 GATEHOUSE_STATE_DIR="$tmp/state" PORT=$port GATEHOUSE_DYNAMODB_PORT=$ddb_port GATEHOUSE_KMS_PORT=$kms_port \
@@ -102,6 +103,6 @@ log "runner ready after ${SECONDS}s total"
 export HEALTH_SWEEP_CMD="env GATEHOUSE_STATE_DIR=$tmp/state PORT=$port GATEHOUSE_DYNAMODB_PORT=$ddb_port GATEHOUSE_KMS_PORT=$kms_port GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true TELEGRAM_API_BASE_URL=$telegram_url $tmp/gatehouse-local health"
 
 start=$(date +%s%N)
-BASE_URL=$base AI_BASE_URL=$openai_url TELEGRAM_STANDIN_URL=$telegram_url node frontend/e2e/journey.mjs
+BASE_URL=$base AI_BASE_URL=$openai_url TELEGRAM_STANDIN_URL=$telegram_url RECEIVER_URL=$receiver_url node frontend/e2e/journey.mjs
 end=$(date +%s%N)
 log "journey passed in $(( (end - start) / 1000000 )) ms; screenshots in frontend/test-results/screenshots/"

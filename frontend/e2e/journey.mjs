@@ -8,6 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { RECEIVER_SECRET } from './standins.mjs';
 
 const BASE = process.env.BASE_URL;
 if (!BASE) {
@@ -123,6 +124,29 @@ try {
   // The Telegram stand-in (standins.mjs or `make standins`), whose
   // /_standin/telegram/webhooks tells the secret Gatehouse registered.
   const TELEGRAM_STANDIN_URL = process.env.TELEGRAM_STANDIN_URL ?? '';
+  // The webhook receiver stand-in, which checks signatures made with
+  // RECEIVER_SECRET and lists what it got at /_standin/receiver/requests.
+  const RECEIVER_URL = process.env.RECEIVER_URL ?? '';
+  /** Calls the API with the page's own token and organisation. */
+  const callApi = (method, path, body) => page.evaluate(async ({ method, path, body }) => {
+    const s = JSON.parse(sessionStorage.getItem('gatehouse.session'));
+    const h = { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' };
+    const org = sessionStorage.getItem('gatehouse.org');
+    if (org) h['X-Organization-Id'] = org;
+    const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : null };
+  }, { method, path, body });
+  /** Posts an update to the bot's webhook as Telegram would, with the secret the stand-in recorded. */
+  const postUpdate = async (botId, update) => {
+    const hooks = await (await fetch(`${TELEGRAM_STANDIN_URL}/_standin/telegram/webhooks`)).json();
+    const secret = hooks.setWebhookCalls?.findLast((c) => String(c.params?.url).endsWith(`/api/webhooks/telegram/${botId}`))?.params.secret_token;
+    assert.ok(secret, `the Telegram stand-in recorded no setWebhook with a secret for ${botId}`);
+    const r = await fetch(`${BASE}/api/webhooks/telegram/${botId}`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': secret }, body: JSON.stringify(update),
+    });
+    assert.equal(r.status, 200, `the webhook answered ${r.status}: ${await r.text()}`);
+  };
 
   await step('add a Telegram gateway (client checks, then create)', async () => {
     await page.locator('.empty').getByRole('link', { name: 'Add gateway' }).click();
@@ -189,9 +213,6 @@ try {
   if (TELEGRAM_STANDIN_URL) {
     await step('receive updates: the Updates panel shows them live, with their raw JSON', async () => {
       const id = page.url().split('/').pop();
-      const hooks = await (await fetch(`${TELEGRAM_STANDIN_URL}/_standin/telegram/webhooks`)).json();
-      const secret = hooks.setWebhookCalls?.findLast((c) => String(c.params?.url).endsWith(`/api/webhooks/telegram/${id}`))?.params.secret_token;
-      assert.ok(secret, `the Telegram stand-in recorded no setWebhook with a secret for ${id}`);
       const panel = page.locator('#updates');
       await expectText(panel, /No updates yet/);
       await expectText(panel.getByTestId('updates-live'), /^Live$/);
@@ -203,12 +224,7 @@ try {
         { update_id: 500002, callback_query: { id: '77', from, chat_instance: '1', data: 'journey:buy', message: { message_id: 11, date: now, chat } } },
       ];
       // Telegram's side: each update as Telegram posts it, with the secret.
-      for (const u of updates) {
-        const r = await fetch(`${BASE}/api/webhooks/telegram/${id}`, {
-          method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': secret }, body: JSON.stringify(u),
-        });
-        assert.equal(r.status, 200, `the webhook answered ${r.status}: ${await r.text()}`);
-      }
+      for (const u of updates) await postUpdate(id, u);
       // No reload: the panel's long poll (wait=20) brings them, newest first.
       const list = panel.getByTestId('update-row');
       await expectCount(list, 2, 25_000);
@@ -242,6 +258,84 @@ try {
     });
   } else {
     console.log('  - skipped: receive updates (TELEGRAM_STANDIN_URL is not set)');
+  }
+
+  if (TELEGRAM_STANDIN_URL && RECEIVER_URL) {
+    await step('route updates to a webhook: the receiver gets them signed, the route shows the delivery', async () => {
+      const botId = page.url().split('/').pop();
+      // A WEBHOOK gateway at the receiver stand-in (an http URL, which the
+      // dashboard's form refuses, so through the API).
+      const hook = await callApi('POST', '/api/gateways', { name: 'Orders hook', type: 'WEBHOOK', credentials: { url: `${RECEIVER_URL}/hook`, signingSecret: RECEIVER_SECRET } });
+      assert.equal(hook.status, 201, `creating the WEBHOOK gateway answered ${hook.status}: ${JSON.stringify(hook.body)}`);
+
+      const panel = page.locator('#routes');
+      await expectText(panel, /No routes yet/);
+      await panel.getByRole('button', { name: 'Add route' }).first().click();
+      const form = panel.getByTestId('route-form');
+      await form.getByLabel('Deliver to').selectOption({ label: 'Orders hook (webhook)' });
+      await form.getByLabel('message', { exact: true }).check();
+      await form.getByLabel('Chat IDs').fill('42');
+      await screenshot('routes-add');
+      await form.getByRole('button', { name: 'Add route' }).click();
+      const row = panel.getByTestId('route-row');
+      await expectCount(row, 1);
+      await expectText(row, /Orders hook.*Active.*Types: message.*Chats: 42.*Nothing yet/s);
+      await expectText(panel.locator('.alert--success'), /Route to Orders hook added/);
+      const routeId = await row.getAttribute('data-route-id');
+
+      // A callback query the filter leaves out, then a message it lets through.
+      const now = Math.floor(Date.now() / 1000);
+      const chat = { id: 42, type: 'private', first_name: 'Ada' };
+      const from = { id: 42, is_bot: false, first_name: 'Ada', username: 'ada' };
+      const skipped = { update_id: 500003, callback_query: { id: '78', from, chat_instance: '1', data: 'journey:skip', message: { message_id: 12, date: now, chat } } };
+      const routed = { update_id: 500004, message: { message_id: 13, date: now, chat, from, text: '/start routed by the journey' } };
+      await postUpdate(botId, skipped);
+      await postUpdate(botId, routed);
+
+      // The receiver gets the message, signed, in the delivery envelope.
+      const until = Date.now() + 30_000;
+      let got = [];
+      let delivery;
+      while (!delivery && Date.now() < until) {
+        got = (await (await fetch(`${RECEIVER_URL}/_standin/receiver/requests`)).json()).requests;
+        delivery = got.find((r) => r.body?.type === 'telegram.update' && r.body?.updateId === 500004);
+        if (!delivery) await page.waitForTimeout(250);
+      }
+      assert.ok(delivery, `the receiver got no delivery of update 500004 within 30 s; it got ${JSON.stringify(got.map((r) => r.body?.type))}`);
+      assert.ok(delivery['webhook-id'], 'the delivery has a webhook-id');
+      assert.equal(delivery.signatureValid, true, 'the delivery is signed with the gateway\'s secret');
+      assert.equal(delivery.path, '/hook');
+      assert.equal(delivery.body.gatewayId, botId);
+      assert.equal(delivery.body.routeId, routeId);
+      assert.deepEqual(delivery.body.update, routed);
+      assert.ok(!got.some((r) => r.body?.updateId === 500003), 'the callback query the filter leaves out was not delivered');
+
+      // The row shows it without a reload (the panel reads routes every 5 s).
+      await expectText(row.getByTestId('route-last-delivered'), /Update 500004/, 15_000);
+      await expectText(row.getByTestId('route-pending'), /^0$/);
+      await screenshot('routes-delivered');
+      await page.setViewportSize({ width: 360, height: 780 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the Routes panel overflows by ${overflow}px at 360 px`);
+      await screenshot('mobile-routes');
+      await page.setViewportSize({ width: 1280, height: 900 });
+
+      // Pause and resume; then delete it, and the WEBHOOK gateway, so the
+      // rest of the journey sees the two gateways it made.
+      await row.getByRole('button', { name: 'Pause' }).click();
+      await expectText(row.getByTestId('route-status'), /Paused/);
+      await row.getByRole('button', { name: 'Resume' }).click();
+      await expectText(row.getByTestId('route-status'), /Active/);
+      await row.getByRole('button', { name: /^Delete/ }).click();
+      const dialog = page.getByRole('dialog');
+      await expectText(dialog.getByRole('heading'), /Delete the route to “Orders hook”\?/);
+      await dialog.getByRole('button', { name: 'Delete route' }).click();
+      await expectText(panel, /No routes yet/);
+      const deleted = await callApi('DELETE', `/api/gateways/${hook.body.id}`);
+      assert.equal(deleted.status, 204, `deleting the WEBHOOK gateway answered ${deleted.status}: ${JSON.stringify(deleted.body)}`);
+    });
+  } else {
+    console.log('  - skipped: route updates to a webhook (TELEGRAM_STANDIN_URL or RECEIVER_URL is not set)');
   }
 
   await step('rename it', async () => {

@@ -1,15 +1,24 @@
 // Local stand-ins for the systems gateways talk to, so the browser journey
-// never leaves the machine: the Telegram Bot API (/bot<token>/<method>) and
-// an OpenAI-compatible chat API (/v1/models, /v1/chat/completions).
+// never leaves the machine: the Telegram Bot API (/bot<token>/<method>), an
+// OpenAI-compatible chat API (/v1/models, /v1/chat/completions) and a
+// webhook receiver, the consumer a WEBHOOK gateway delivers to.
 // They follow the documented paths and JSON shapes, including error bodies.
 // GET /_standin/telegram/webhooks on the Telegram port lists the setWebhook
 // calls, secret_token included, as `make standins` does, so a test can post
-// updates with the secret Telegram would send.
+// updates with the secret Telegram would send. The receiver is `make
+// standins`' too: POST on any path, Standard Webhooks signature checked
+// against RECEIVER_SECRET, 200 or the status ?status= asks for, the last 200
+// requests at GET /_standin/receiver/requests.
 //
-//   node e2e/standins.mjs            # prints "telegram=<url> openai=<url>"
+//   node e2e/standins.mjs            # prints "telegram=<url> openai=<url> receiver=<url>"
 //   import { startStandins } from './standins.mjs'
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
+
+/** The signing secret the receiver checks, the same as `make standins`' default (infra/local/cmd/gatehouse-standins). */
+export const RECEIVER_SECRET = 'whsec_Z2F0ZWhvdXNlLWxvY2FsLXJlY2VpdmVyLWtleS0wMDAx';
+const RECEIVER_KEPT = 200;
 
 const TOKEN = /^(\d{5,16}):[A-Za-z0-9_-]{30,64}$/;
 
@@ -124,6 +133,53 @@ export function openaiHandler(state = { calls: [] }) {
   return handler;
 }
 
+/** A signing secret's HMAC key, as pkg/provider/webhook.SigningKey reads it. */
+function signingKey(secret) {
+  return secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : Buffer.from(secret);
+}
+
+/** Whether one of the header's "v1,<base64>" entries signs id.timestamp.body with key. */
+function signatureValid(key, id, timestamp, header, body) {
+  if (!id || !/^\d+$/.test(timestamp ?? '') || !header) return false;
+  const want = Buffer.from(`v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`);
+  return header.split(' ').some((sig) => {
+    const got = Buffer.from(sig);
+    return got.length === want.length && timingSafeEqual(got, want);
+  });
+}
+
+export function receiverHandler(secret = RECEIVER_SECRET, state = { requests: [] }) {
+  const key = signingKey(secret);
+  const handler = async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const raw = await readBody(req);
+    if (url.pathname === '/_standin/receiver/requests') {
+      if (req.method !== 'GET') return send(res, 405, { error: 'method not allowed' }, { Allow: 'GET' });
+      return send(res, 200, { requests: state.requests });
+    }
+    if (req.method !== 'POST') return send(res, 405, { error: 'the receiver takes POST on any path' }, { Allow: 'POST' });
+    let status = 200;
+    if (url.searchParams.has('status')) {
+      status = Number(url.searchParams.get('status'));
+      if (!Number.isInteger(status) || status < 200 || status > 599) return send(res, 400, { error: '?status= must be an HTTP status from 200 to 599' });
+    }
+    let body = null;
+    try {
+      body = raw.trim() ? JSON.parse(raw) : null;
+    } catch {
+      body = raw;
+    }
+    const id = req.headers['webhook-id'] ?? '';
+    const timestamp = req.headers['webhook-timestamp'] ?? '';
+    const valid = signatureValid(key, id, timestamp, req.headers['webhook-signature'], raw);
+    state.requests.push({ 'webhook-id': id, timestamp, receivedAt: new Date().toISOString(), signatureValid: valid, path: url.pathname, status, body });
+    if (state.requests.length > RECEIVER_KEPT) state.requests.splice(0, state.requests.length - RECEIVER_KEPT);
+    return send(res, status, { received: status < 300, signatureValid: valid });
+  };
+  handler.state = state;
+  return handler;
+}
+
 function listen(handler) {
   return new Promise((resolve, reject) => {
     const s = createServer((req, res) => {
@@ -137,21 +193,25 @@ function listen(handler) {
 export async function startStandins() {
   const telegram = telegramHandler();
   const openai = openaiHandler();
+  const receiver = receiverHandler();
   const ts = await listen(telegram);
   const os = await listen(openai);
+  const rs = await listen(receiver);
   return {
     telegramUrl: `http://127.0.0.1:${ts.address().port}`,
     openaiUrl: `http://127.0.0.1:${os.address().port}/v1`,
+    receiverUrl: `http://127.0.0.1:${rs.address().port}`,
     telegram: telegram.state,
     openai: openai.state,
-    close: () => Promise.all([new Promise((r) => ts.close(r)), new Promise((r) => os.close(r))]),
+    receiver: receiver.state,
+    close: () => Promise.all([ts, os, rs].map((s) => new Promise((r) => s.close(r)))),
   };
 }
 
 // Run standalone: print the addresses and serve until killed.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const s = await startStandins();
-  console.log(`telegram=${s.telegramUrl} openai=${s.openaiUrl}`);
+  console.log(`telegram=${s.telegramUrl} openai=${s.openaiUrl} receiver=${s.receiverUrl}`);
   const stop = () => s.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

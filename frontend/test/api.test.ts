@@ -156,6 +156,56 @@ describe('ApiClient.updates', () => {
   });
 });
 
+describe('ApiClient routes', () => {
+  const api = (f: typeof fetch) => new ApiClient({ baseUrl: '', getToken: () => 'T', getOrg: () => 'acme', fetch: f });
+  const target = { type: 'WEBHOOK' as const, gatewayId: 'gw_hook' };
+
+  it('calls one path per endpoint, escaping the ids', async () => {
+    const f = fakeFetch((r) => (r.method === 'DELETE' ? new Response(null, { status: 204 })
+      : r.url.endsWith('/replay') ? json(202, { queued: 3 })
+      : r.url.includes('/dead-letters') || r.url.endsWith('/routes') || r.url.includes('/routes?') ? json(200, { items: [], nextCursor: null })
+      : json(r.method === 'POST' ? 201 : 200, { id: 'rt_1', version: 2 })));
+    const a = api(f.fetch);
+    await a.listRoutes('gw 1', 'c1');
+    await a.createRoute('gw 1', { target, filters: { chatIds: [42] } });
+    await a.getRoute('gw 1', 'rt/1');
+    await a.updateRoute('gw 1', 'rt/1', { target: { type: 'EVENTBRIDGE' } }, 4);
+    await a.setRouteStatus('gw 1', 'rt/1', 'PAUSED');
+    await a.deleteRoute('gw 1', 'rt/1');
+    await a.deadLetters('gw 1', 'rt/1', { cursor: 'd1', limit: 20 });
+    expect(await a.replayRoute('gw 1', 'rt/1', { from: '2026-03-01T10:30:00.000Z' })).toBe(3);
+    expect(f.calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'GET /api/gateways/gw%201/routes?cursor=c1',
+      'POST /api/gateways/gw%201/routes',
+      'GET /api/gateways/gw%201/routes/rt%2F1',
+      'PUT /api/gateways/gw%201/routes/rt%2F1',
+      'PATCH /api/gateways/gw%201/routes/rt%2F1',
+      'DELETE /api/gateways/gw%201/routes/rt%2F1',
+      'GET /api/gateways/gw%201/routes/rt%2F1/dead-letters?cursor=d1&limit=20',
+      'POST /api/gateways/gw%201/routes/rt%2F1/replay',
+    ]);
+    expect(f.calls[1].body).toEqual({ target, filters: { chatIds: [42] } });
+    expect(f.calls[3].headers['If-Match']).toBe('"4"');
+    expect(f.calls[3].body).toEqual({ target: { type: 'EVENTBRIDGE' } });
+    expect(f.calls[4].body).toEqual({ status: 'PAUSED' });
+    expect(f.calls[7].body).toEqual({ from: '2026-03-01T10:30:00.000Z' });
+    expect(f.calls.every((c) => c.headers['X-Organization-Id'] === 'acme')).toBe(true);
+  });
+
+  it('turns a stale edit into a conflict and a 422 into field errors', async () => {
+    const stale = await api(fakeFetch(() => json(412, { title: 'Precondition failed', status: 412 })).fetch).updateRoute('gw_1', 'rt_1', { target }, 1).catch((x) => x);
+    expect(stale.conflict).toBe(true);
+    const invalid = await api(fakeFetch(() => json(422, { title: 'Invalid request', status: 422, errors: [{ field: 'filters.chatIds[0]', message: 'is not a chat id' }] })).fetch)
+      .createRoute('gw_1', { target }).catch((x) => x);
+    expect(invalid.fieldErrors()).toEqual({ 'filters.chatIds[0]': 'is not a chat id' });
+  });
+
+  it('takes a route version from the ETag when the body lacks it', async () => {
+    const r = await api(fakeFetch(() => json(200, { id: 'rt_1' }, { ETag: '"9"' })).fetch).getRoute('gw_1', 'rt_1');
+    expect(r.version).toBe(9);
+  });
+});
+
 describe('helpers', () => {
   it('versionFromEtag', () => {
     expect(versionFromEtag('"3"')).toBe(3);

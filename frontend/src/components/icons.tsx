@@ -47,6 +47,7 @@ export const IconKey = (p: P) => <Svg {...p}><circle cx="7.5" cy="15.5" r="4.5" 
 export const IconSettings = (p: P) => <Svg {...p}><path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0" /><circle cx="16" cy="6" r="2" /><circle cx="10" cy="12" r="2" /><circle cx="18" cy="18" r="2" /></Svg>;
 export const IconInfo = (p: P) => <Svg {...p}><circle cx="12" cy="12" r="9" /><path d="M12 11v5M12 8h.01" /></Svg>;
 export const IconInbox = (p: P) => <Svg {...p}><path d="M3 13h5l1.5 3h5L16 13h5" /><path d="M5.5 5.2 3 13v5a2 2 0 0 0 2 2h14a2 2 0 0 0 2-2v-5l-2.5-7.8A2 2 0 0 0 16.6 4H7.4a2 2 0 0 0-1.9 1.2Z" /></Svg>;
+export const IconRoute = (p: P) => <Svg {...p}><circle cx="6" cy="19" r="2.5" /><circle cx="18" cy="5" r="2.5" /><path d="M8.5 19H17a3.5 3.5 0 0 0 0-7H7a3.5 3.5 0 0 1 0-7h8.5" /></Svg>;
 export const IconChat = (p: P) => <Svg {...p}><path d="M21 12a8 8 0 0 1-11.8 7L3 21l2-6A8 8 0 1 1 21 12Z" /></Svg>;
 
 export function TypeIcon({ type, size = 20 }: { type: GatewayType | string; size?: number }) {

@@ -2,8 +2,8 @@
 // header, and turns every failure into an ApiError carrying the problem's
 // title and detail (RFC 9457), whatever the server or the network did.
 import type {
-  AuditEvent, ChatResult, CreateGatewayBody, Gateway, GatewayStatus, GatewayType, HealthSample, Page,
-  TestResult, UpdateGatewayBody, UpdatesPage,
+  AuditEvent, ChatResult, CreateGatewayBody, DeadLetter, Gateway, GatewayStatus, GatewayType, HealthSample, Page,
+  ReplayBody, Route, RouteBody, TestResult, UpdateGatewayBody, UpdatesPage,
 } from './types';
 
 export interface FieldError {
@@ -35,7 +35,7 @@ export class ApiError extends Error {
     return this.status === 404 || this.status === 405 || this.status === 501;
   }
 
-  /** An If-Match precondition failed: someone else changed the gateway. */
+  /** An If-Match precondition failed: someone else changed the gateway or route. */
   get conflict(): boolean {
     return this.status === 412;
   }
@@ -264,6 +264,55 @@ export class ApiClient {
     return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? f.cursor ?? '' };
   }
 
+  // --- routes (push delivery of a TELEGRAM_BOT gateway's updates) ---------
+  // Every route method: ApiError 404 (no such bot or route), 409 (not a
+  // TELEGRAM_BOT gateway); an abort rejects with the AbortError.
+
+  /** One page of the bot's routes. */
+  async listRoutes(id: string, cursor?: string | null, signal?: AbortSignal): Promise<Page<Route>> {
+    const r = await this.request<Page<Route>>('GET', `/api/gateways/${encodeURIComponent(id)}/routes`, { query: { cursor }, signal });
+    return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
+  }
+
+  /** Adds a route. Errors: also ApiError 422, whose errors[] name the fields ("target.gatewayId", "filters.chatIds"…). */
+  async createRoute(id: string, body: RouteBody): Promise<Route> {
+    return withVersion(await this.request<Route>('POST', `/api/gateways/${encodeURIComponent(id)}/routes`, { body }));
+  }
+
+  async getRoute(id: string, routeId: string, signal?: AbortSignal): Promise<Route> {
+    return withVersion(await this.request<Route>('GET', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}`, { signal }));
+  }
+
+  /** Replaces a route's target and filters if it is still at version. Errors: also 412 (changed since), 422. */
+  async updateRoute(id: string, routeId: string, body: RouteBody, version: number): Promise<Route> {
+    return withVersion(await this.request<Route>('PUT', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}`, {
+      body, headers: { 'If-Match': `"${version}"` },
+    }));
+  }
+
+  /** Pauses or resumes a route; ACTIVE on an ERROR route also retries now. */
+  async setRouteStatus(id: string, routeId: string, status: 'ACTIVE' | 'PAUSED'): Promise<Route> {
+    return withVersion(await this.request<Route>('PATCH', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}`, { body: { status } }));
+  }
+
+  async deleteRoute(id: string, routeId: string): Promise<void> {
+    await this.request<null>('DELETE', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}`);
+  }
+
+  /** The updates a route gave up delivering, one page at a time. */
+  async deadLetters(id: string, routeId: string, f: { cursor?: string | null; limit?: number } = {}, signal?: AbortSignal): Promise<Page<DeadLetter>> {
+    const r = await this.request<Page<DeadLetter>>('GET', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}/dead-letters`, {
+      query: { cursor: f.cursor, limit: f.limit }, signal,
+    });
+    return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
+  }
+
+  /** Delivers stored updates again; returns how many were queued. Errors: also 422. */
+  async replayRoute(id: string, routeId: string, body: ReplayBody): Promise<number> {
+    const r = await this.request<{ queued?: number }>('POST', `/api/gateways/${encodeURIComponent(id)}/routes/${encodeURIComponent(routeId)}/replay`, { body });
+    return Number(r.data?.queued ?? 0);
+  }
+
   async health(id: string, signal?: AbortSignal): Promise<HealthSample[]> {
     const r = await this.request<{ items?: Record<string, unknown>[] } | Record<string, unknown>[]>(
       'GET', `/api/gateways/${encodeURIComponent(id)}/health`, { signal },
@@ -295,7 +344,8 @@ export class ApiClient {
   }
 }
 
-function withVersion(r: ApiResponse<Gateway>): Gateway {
+/** The body, with its version from the ETag when the body lacks one. */
+function withVersion<T extends { version: number }>(r: ApiResponse<T>): T {
   const g = r.data;
   const v = versionFromEtag(r.etag);
   if (g && typeof g.version !== 'number' && v !== null) g.version = v;

@@ -42,6 +42,20 @@ export function ms(n: number | null | undefined): string {
   return n >= 1000 ? `${(n / 1000).toFixed(n >= 10_000 ? 0 : 1)} s` : `${Math.round(n)} ms`;
 }
 
+/** A span of seconds, short: "0 s", "45 s", "12 min", "3 h 5 min", "2 d 4 h". */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86_400) {
+    const m = Math.floor((s % 3600) / 60);
+    return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
+  }
+  const h = Math.floor((s % 86_400) / 3600);
+  return `${Math.floor(s / 86_400)} d${h ? ` ${h} h` : ''}`;
+}
+
 /** "credentials.botToken" → "botToken"; "" → "". */
 export function fieldLeaf(path: string): string {
   const i = path.lastIndexOf('.');

@@ -122,3 +122,66 @@ export interface UpdateGatewayBody {
   config?: Record<string, unknown>;
   credentials?: Record<string, string>;
 }
+
+/** Where a route delivers: one of the owner's WEBHOOK gateways, or the account's EventBridge bus. */
+export type RouteTarget = { type: 'WEBHOOK'; gatewayId: string } | { type: 'EVENTBRIDGE' };
+
+/** Which updates a route delivers; an empty or missing filter lets every update through. */
+export interface RouteFilters {
+  updateTypes?: string[];
+  chatIds?: number[];
+  commandPrefix?: string | null;
+}
+
+export type RouteStatus = 'ACTIVE' | 'PAUSED' | 'ERROR';
+
+export const ROUTE_STATUSES: RouteStatus[] = ['ACTIVE', 'PAUSED', 'ERROR'];
+
+/** A route of a TELEGRAM_BOT gateway (GET /api/gateways/{id}/routes/{routeId}): push delivery of its updates. */
+export interface Route {
+  id: string;
+  /** The bot whose updates it delivers. */
+  gatewayId: string;
+  target: RouteTarget;
+  filters: { updateTypes: string[]; chatIds: number[]; commandPrefix: string | null };
+  status: RouteStatus;
+  statusReason: string | null;
+  lastDeliveredUpdateId: number | null;
+  lastDeliveredAt: string | null;
+  /** How long the last delivered update took from its receipt to its delivery, where the server says. */
+  lastDeliveryLagMs?: number | null;
+  /** Seconds: the age of the oldest undelivered update, 0 when none waits. */
+  lag: number;
+  pending: number;
+  /** The server stopped counting: pending is a lower bound. */
+  pendingCapped?: boolean;
+  deadLetters: number;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** POST …/routes and PUT …/routes/{routeId}. */
+export interface RouteBody {
+  target: RouteTarget;
+  filters?: RouteFilters;
+}
+
+/** An update a route gave up delivering (GET …/routes/{routeId}/dead-letters). */
+export interface DeadLetter {
+  updateId: number;
+  type: string;
+  chatId: number | null;
+  receivedAt?: string;
+  failedAt: string;
+  attempts: number;
+  lastError: string;
+  /** The update's JSON as Telegram sent it. */
+  update: Record<string, unknown>;
+}
+
+/** POST …/routes/{routeId}/replay: from an update id, from a time (RFC 3339), or the dead letters. */
+export type ReplayBody = { fromUpdateId: number } | { from: string } | { deadLetters: true };

@@ -1,7 +1,8 @@
 // Gateway detail: status with last error, masked
 // credentials, config; rename and edit config with If-Match; replace
 // credentials; connect / disconnect; test connection; type-specific panels
-// (Telegram webhook + test message and received updates, AI chat); health sparkline; audit trail;
+// (Telegram webhook + test message, received updates and the routes that
+// push them on, AI chat); health sparkline; audit trail;
 // delete with a confirmation that names the gateway.
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
@@ -9,6 +10,7 @@ import { AuditPanel } from '../components/detail/AuditPanel';
 import { ChatPanel } from '../components/detail/ChatPanel';
 import { CredentialsPanel } from '../components/detail/CredentialsPanel';
 import { HealthPanel } from '../components/detail/HealthPanel';
+import { RoutesPanel } from '../components/detail/RoutesPanel';
 import { SettingsPanel } from '../components/detail/SettingsPanel';
 import { TelegramPanel } from '../components/detail/TelegramPanel';
 import { UpdatesPanel } from '../components/detail/UpdatesPanel';
@@ -30,6 +32,8 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const [gateway, setGateway] = useState<Gateway | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [refreshKey, setRefreshKey] = useState(0);
+  // Route changes are audited in the bot's trail: read it again after one.
+  const [routeChanges, setRouteChanges] = useState(0);
   const [flash, clearFlash] = useFlash();
   const [op, setOp] = useState<Op | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
@@ -164,8 +168,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
           </Card>
           {gateway.type === 'TELEGRAM_BOT' && <TelegramPanel gateway={gateway} refreshKey={refreshKey} />}
           {gateway.type === 'TELEGRAM_BOT' && <UpdatesPanel gateway={gateway} />}
+          {gateway.type === 'TELEGRAM_BOT' && <RoutesPanel gateway={gateway} onChange={() => setRouteChanges((n) => n + 1)} />}
           {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
-          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey} />
+          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
         </div>
         <div class="detail-side">
           <HealthPanel gatewayId={gateway.id} refreshKey={refreshKey} />

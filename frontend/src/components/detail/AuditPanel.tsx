@@ -23,6 +23,18 @@ export function describeAudit(e: AuditEvent): string {
       return d.result ? `Tested the connection: ${String(d.result).replace(/_/g, ' ')}` : 'Tested the connection';
     case 'gateway.deleted':
       return 'Deleted the gateway';
+    // A bot's routes are audited in the bot's trail.
+    case 'route.created':
+      return d.target === 'EVENTBRIDGE' ? 'Added a route to EventBridge' : d.target === 'WEBHOOK' ? 'Added a route to a webhook' : 'Added a route';
+    case 'route.updated':
+      return changes.length ? `Changed a route's ${changes.join(', ')}` : 'Changed a route';
+    case 'route.status_changed':
+      return d.newStatus === 'PAUSED' ? 'Paused a route' : d.newStatus === 'ACTIVE' ? (d.oldStatus === 'ERROR' ? 'Retried a failing route' : 'Resumed a route') : 'Changed a route\'s status';
+    case 'route.deleted':
+      return 'Deleted a route';
+    case 'route.replayed':
+      if (d.deadLetters === 'true' || d.deadLetters === true) return `Replayed a route's dead letters${d.queued !== undefined ? ` (${String(d.queued)})` : ''}`;
+      return d.queued !== undefined ? `Replayed ${String(d.queued)} update${String(d.queued) === '1' ? '' : 's'} along a route` : 'Replayed updates along a route';
     default:
       return humanize(e.action.replace(/^gateway\./, '').replace(/\./g, ' '));
   }
@@ -33,6 +45,9 @@ const SAID: Record<string, string[]> = {
   'gateway.created': ['type'],
   'gateway.status_changed': ['from', 'to'],
   'gateway.tested': ['result'],
+  'route.created': ['target'],
+  'route.status_changed': ['oldStatus', 'newStatus'],
+  'route.replayed': ['queued', 'deadLetters'],
 };
 
 function extraDetails(e: AuditEvent): [string, unknown][] {

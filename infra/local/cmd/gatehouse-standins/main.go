@@ -1,15 +1,24 @@
 // Command gatehouse-standins serves local stand-ins for the Telegram Bot API
 // and an OpenAI-compatible AI provider, speaking their documented wire
-// formats, so that Gatehouse can be tried and tested end to end without the
-// internet (`make standins`):
+// formats, and a webhook receiver, so that Gatehouse can be tried and tested
+// end to end without the internet (`make standins`):
 //
 //	TELEGRAM_API_BASE_URL=http://127.0.0.1:8081 make run
 //
-// The Telegram stand-in accepts any well-formed bot token; the AI stand-in
-// accepts the API key given by -ai-key. GET /_standin/telegram/webhooks on the
-// Telegram port lists each bot's registered webhook (URL and secret token),
-// so a developer can post updates to Gatehouse with the secret Telegram
-// would send.
+// The Telegram stand-in (-telegram-port, 8081) accepts any well-formed bot
+// token; GET /_standin/telegram/webhooks there lists each bot's registered
+// webhook (URL and secret token), so a developer can post updates to
+// Gatehouse with the secret Telegram would send. The AI stand-in
+// (-ai-port, 8082) accepts the API key given by -ai-key.
+//
+// The webhook receiver (-receiver-port, 8083) plays the consumer of a
+// WEBHOOK gateway, such as a route's target: it accepts a POST on any path,
+// checks its Standard Webhooks signature against -receiver-secret
+// (DefaultReceiverSecret unless set; give the gateway the same secret),
+// answers 200, or the status a ?status=503 on the gateway's URL asks for,
+// prints one line per request (webhook-id, event type, update id, whether
+// the signature is valid) and lists the last 200 requests, bodies parsed,
+// at GET /_standin/receiver/requests.
 package main
 
 import (
@@ -32,7 +41,14 @@ func main() {
 	tgPort := flag.Int("telegram-port", 8081, "port of the Telegram Bot API stand-in")
 	aiPort := flag.Int("ai-port", 8082, "port of the OpenAI-compatible stand-in")
 	aiKey := flag.String("ai-key", "sk-local-standin-key", "the API key the AI stand-in accepts")
+	rcPort := flag.Int("receiver-port", 8083, "port of the webhook receiver")
+	rcSecret := flag.String("receiver-secret", DefaultReceiverSecret, "the signing secret the webhook receiver checks signatures with")
 	flag.Parse()
+
+	rc, err := newReceiver(*rcSecret, os.Stdout)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	tg := telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true})
 	tgMux := http.NewServeMux()
@@ -51,7 +67,7 @@ func main() {
 	tgMux.Handle("/", tg)
 	ai := aitest.NewServer(aitest.OpenAI, aitest.Options{APIKey: *aiKey})
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	serve := func(name string, port int, h http.Handler) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		l, err := net.Listen("tcp", addr)
@@ -63,11 +79,17 @@ func main() {
 	}
 	serve("telegram", *tgPort, tgMux)
 	serve("ai", *aiPort, ai)
+	serve("receiver", *rcPort, rc)
+	secretNote := "signing secret " + *rcSecret
+	if *rcSecret != DefaultReceiverSecret {
+		secretNote = "signing secret from -receiver-secret"
+	}
 	fmt.Fprintf(os.Stderr, `Stand-ins are running.
   Telegram Bot API   http://127.0.0.1:%d   (any well-formed token; webhooks: GET /_standin/telegram/webhooks)
   OpenAI-compatible  http://127.0.0.1:%d/v1   (API key %s)
+  Webhook receiver   http://127.0.0.1:%d/<any path>   (%s; requests: GET /_standin/receiver/requests)
 Start Gatehouse with TELEGRAM_API_BASE_URL=http://127.0.0.1:%d make run
-`, *tgPort, *aiPort, *aiKey, *tgPort)
+`, *tgPort, *aiPort, *aiKey, *rcPort, secretNote, *tgPort)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
