@@ -52,6 +52,9 @@ describe('Webhook credentials', () => {
   it('needs an https URL', () => {
     expect(errs(wh, {})).toEqual({ 'credentials.url': 'is required' });
     expect(errs(wh, { url: 'http://example.com/hook' })['credentials.url']).toBe('must use https');
+    expect(errs(wh, { url: 'http://127.0.0.1:8083/hook' })['credentials.url']).toBeUndefined();
+    expect(errs(wh, { url: 'http://localhost/hook' })['credentials.url']).toBeUndefined();
+    expect(errs(wh, { url: 'http://127.0.0.1.example.com/hook' })['credentials.url']).toBe('must use https');
     expect(errs(wh, { url: 'https://example.com/hook#frag' })['credentials.url']).toBe('must not contain a fragment');
     expect(errs(wh, { url: 'https://example.com/hook' })).toEqual({});
   });

@@ -83,6 +83,8 @@ export function parseChatId(text: string): { value: number | null } | { error: s
   return { value: n };
 }
 
+const LOOPBACK_HTTP = /^http:\/\/(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?(\/|$)/i;
+
 /** Field-level rules the server applies beyond "required" and "pattern". */
 function checkKnownCredential(type: GatewayType, field: string, value: string): string | null {
   switch (`${type}.${field}`) {
@@ -97,7 +99,10 @@ function checkKnownCredential(type: GatewayType, field: string, value: string): 
         ? `must be a model name of at most ${MAX_MODEL_LENGTH} characters without spaces`
         : null;
     case 'WEBHOOK.url':
-      return checkUrl(value, ['https']);
+      // http only to this machine (a local receiver under make run); the
+      // server has the last word: it takes http only where private
+      // networks are allowed.
+      return checkUrl(value, LOOPBACK_HTTP.test(value) ? ['http', 'https'] : ['https']);
     case 'WEBHOOK.signingSecret':
       return checkSecret(value, MIN_SIGNING_SECRET);
     default:
