@@ -118,8 +118,8 @@ type Store interface {
 	Persist(ctx context.Context, l Lane, items []route.Queued, due time.Time, owner string, rel *Release) error
 	// Queue reads up to limit queued updates of the lane, oldest first.
 	Queue(ctx context.Context, l Lane, limit int) ([]Pending, error)
-	// Done removes a delivered update from the queue.
-	Done(ctx context.Context, l Lane, updateID int64) error
+	// Done removes delivered updates from the lane's queue.
+	Done(ctx context.Context, l Lane, updateIDs []int64) error
 	// DeadLetter moves a queued update to the route's dead letters.
 	DeadLetter(ctx context.Context, l Lane, p Pending, failedAt time.Time, lastError string) error
 	// Due lists lanes whose markers are due at now (at most limit).
@@ -694,43 +694,68 @@ func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner 
 			}
 			continue
 		}
+		// Delivered updates leave the queue a page at a time (one batch
+		// write); a failure to remove them only means they go again, with
+		// the same webhook-id.
+		var sent []*Pending
+		dequeue := func() bool {
+			if len(sent) == 0 {
+				return true
+			}
+			ids := make([]int64, len(sent))
+			for i, p := range sent {
+				ids[i] = p.Update.UpdateID
+			}
+			if err := e.store.Done(context.WithoutCancel(ctx), l, ids); err != nil {
+				e.log.Warn("delivery: delivered updates not dequeued", "routeId", r.ID, "error", err)
+				sent = nil
+				return false
+			}
+			for _, p := range sent {
+				done++
+				through = max(through, p.Update.UpdateID)
+				if last == nil || p.Update.UpdateID > last.UpdateID {
+					last = &p.Update
+				}
+			}
+			sent = nil
+			return true
+		}
 		for i := range items {
 			p := &items[i]
 			if ctx.Err() != nil {
 				break
 			}
 			err := e.send(ctx, r, &p.Update, p.Replay)
-			now := e.now()
-			if err != nil {
-				first := now
-				if p.FirstAttemptAt != nil {
-					first = *p.FirstAttemptAt
-				}
-				msg := errorText(err)
-				e.recordFailure(ctx, r, msg)
-				if now.Sub(first) >= e.cfg.RetryFor {
-					if err := e.store.DeadLetter(context.WithoutCancel(ctx), l, *p, now, msg); err != nil {
-						e.log.Warn("delivery: dead letter not written", "routeId", r.ID, "error", err)
-						return release(Release{})
-					}
-					e.log.Warn("delivery: update dead-lettered", "routeId", r.ID, "updateId", p.Update.UpdateID, "attempts", p.Attempts+1)
-					continue
-				}
-				next := e.backoff(p.Attempts+1, err)
-				_ = e.store.Reschedule(ctx, l, next)
-				release(Release{NextAttemptAt: &next, Attempts: p.Attempts + 1, LastError: msg, FirstAttemptAt: &first, Head: p})
-				return false
+			if err == nil {
+				sent = append(sent, p)
+				continue
 			}
-			if err := e.store.Done(context.WithoutCancel(ctx), l, p.Update.UpdateID); err != nil {
-				// Delivered but still queued: it goes again, same webhook-id.
-				e.log.Warn("delivery: delivered update not dequeued", "routeId", r.ID, "error", err)
+			if !dequeue() {
 				return release(Release{})
 			}
-			done++
-			through = max(through, p.Update.UpdateID)
-			if last == nil || p.Update.UpdateID > last.UpdateID {
-				last = &p.Update
+			now := e.now()
+			first := now
+			if p.FirstAttemptAt != nil {
+				first = *p.FirstAttemptAt
 			}
+			msg := errorText(err)
+			e.recordFailure(ctx, r, msg)
+			if now.Sub(first) >= e.cfg.RetryFor {
+				if err := e.store.DeadLetter(context.WithoutCancel(ctx), l, *p, now, msg); err != nil {
+					e.log.Warn("delivery: dead letter not written", "routeId", r.ID, "error", err)
+					return release(Release{})
+				}
+				e.log.Warn("delivery: update dead-lettered", "routeId", r.ID, "updateId", p.Update.UpdateID, "attempts", p.Attempts+1)
+				continue
+			}
+			next := e.backoff(p.Attempts+1, err)
+			_ = e.store.Reschedule(ctx, l, next)
+			release(Release{NextAttemptAt: &next, Attempts: p.Attempts + 1, LastError: msg, FirstAttemptAt: &first, Head: p})
+			return false
+		}
+		if !dequeue() {
+			return release(Release{})
 		}
 	}
 	return release(Release{})

@@ -241,15 +241,13 @@ func (s *Routes) Queue(ctx context.Context, l delivery.Lane, limit int) ([]deliv
 	return items, nil
 }
 
-// Done deletes a delivered update from l's queue.
-func (s *Routes) Done(ctx context.Context, l delivery.Lane, updateID int64) error {
-	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.table, Key: map[string]types.AttributeValue{AttrPK: sv(gatewayPK(l.BotID)), AttrSK: sv(queueSK(l, updateID))},
-	})
-	if err != nil {
-		return storeError("dynamo.Done", err)
+// Done deletes delivered updates from l's queue with batch writes.
+func (s *Routes) Done(ctx context.Context, l delivery.Lane, updateIDs []int64) error {
+	keys := make([]map[string]types.AttributeValue, len(updateIDs))
+	for i, id := range updateIDs {
+		keys[i] = map[string]types.AttributeValue{AttrPK: sv(gatewayPK(l.BotID)), AttrSK: sv(queueSK(l, id))}
 	}
-	return nil
+	return s.deleteKeys(ctx, "dynamo.Done", keys)
 }
 
 // DeadLetter moves p from l's queue to the route's dead letters in one
