@@ -209,6 +209,9 @@ func DecodeStatus(body []byte) (Status, error) {
 
 // DecodeReplay validates a replay body: exactly one of
 // {"fromUpdateId":N}, {"from":"<RFC 3339>"} and {"deadLetters":true}.
+// Invalid fields are CodeInvalid; valid ones that are not exactly one
+// replay are CodeUnprocessable, naming each key given (or fromUpdateId
+// when none is).
 func DecodeReplay(body []byte) (Replay, error) {
 	var r Replay
 	obj, err := gateway.DecodeObject(body)
@@ -217,9 +220,9 @@ func DecodeReplay(body []byte) (Replay, error) {
 	}
 	var fe fields
 	fe.allow(obj, "", "fromUpdateId", "from", "deadLetters")
-	given := 0
+	var given []string
 	if raw, ok := obj["fromUpdateId"]; ok {
-		given++
+		given = append(given, "fromUpdateId")
 		id, ok := integer(raw)
 		if !ok || id < 0 || id > math.MaxInt64/2 {
 			fe.add("fromUpdateId", "must be an update id: a non-negative integer")
@@ -227,7 +230,7 @@ func DecodeReplay(body []byte) (Replay, error) {
 		r.FromUpdateID = &id
 	}
 	if raw, ok := obj["from"]; ok {
-		given++
+		given = append(given, "from")
 		var s string
 		t, err := time.Time{}, json.Unmarshal(raw, &s)
 		if err == nil {
@@ -240,15 +243,28 @@ func DecodeReplay(body []byte) (Replay, error) {
 		r.From = &t
 	}
 	if raw, ok := obj["deadLetters"]; ok {
-		given++
+		given = append(given, "deadLetters")
 		var b bool
 		if json.Unmarshal(raw, &b) != nil || !b {
 			fe.add("deadLetters", "must be true")
 		}
 		r.DeadLetters = b
 	}
-	if given != 1 && len(fe) == 0 {
-		fe.add("fromUpdateId", `give exactly one of "fromUpdateId", "from" and "deadLetters"`)
+	if len(fe) > 0 {
+		return r, fe.err()
 	}
-	return r, fe.err()
+	// Well-formed, but not one replay: 422 naming what was given (or,
+	// given nothing, the first choice).
+	const one = `give exactly one of "fromUpdateId", "from" and "deadLetters"`
+	switch len(given) {
+	case 1:
+		return r, nil
+	case 0:
+		fe.add("fromUpdateId", one)
+	default:
+		for _, k := range given {
+			fe.add(k, one)
+		}
+	}
+	return r, gateway.Unprocessable(fe...)
 }

@@ -138,8 +138,10 @@ func (s *Service) checkTarget(ctx context.Context, actor gateway.Actor, t Target
 	return err
 }
 
+// targetInvalid is 422, not 400: the id is well-formed, but names no
+// WEBHOOK gateway the caller has (now).
 func targetInvalid() error {
-	return gateway.Invalid(gateway.FieldError{Field: "target.gatewayId", Message: "must be the id of one of your WEBHOOK gateways"})
+	return gateway.Unprocessable(gateway.FieldError{Field: "target.gatewayId", Message: "must be the id of one of your WEBHOOK gateways"})
 }
 
 func (s *Service) get(ctx context.Context, actor gateway.Actor, botID, routeID string) (*gateway.Gateway, *Route, error) {
