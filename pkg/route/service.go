@@ -243,12 +243,18 @@ func (s *Service) Replace(ctx context.Context, actor gateway.Actor, botID, route
 		changes = append(changes, "filters")
 		r.Target, r.Filters = spec.Target, spec.Filters
 		return AuditUpdated, changes
-	}, func(r *Route) error { return s.checkTarget(ctx, actor, spec.Target) })
+	}, func(*Route) error { return s.checkTarget(ctx, actor, spec.Target) })
 }
 
 // SetStatus pauses or resumes a route. Resuming a route in ERROR, or one
-// already ACTIVE, retries its waiting deliveries now.
+// already ACTIVE, retries its waiting deliveries now. A WEBHOOK route
+// resumes only while its target is one of the actor's WEBHOOK gateways
+// (a deleted target pauses its routes; they must be pointed elsewhere).
 func (s *Service) SetStatus(ctx context.Context, actor gateway.Actor, botID, routeID string, st Status, ifMatch *int64) (View, error) {
+	var check func(*Route) error
+	if st == StatusActive {
+		check = func(r *Route) error { return s.checkTarget(ctx, actor, r.Target) }
+	}
 	v, err := s.change(ctx, actor, botID, routeID, ifMatch, func(r *Route) (string, []string) {
 		if r.Status == st && st == StatusPaused {
 			return "", nil
@@ -258,7 +264,7 @@ func (s *Service) SetStatus(ctx context.Context, actor gateway.Actor, botID, rou
 			r.StatusReason = "Paused by " + who(actor) + "."
 		}
 		return AuditStatusChanged, []string{"status"}
-	}, nil)
+	}, check)
 	if err == nil && st == StatusActive {
 		err = s.store.Kick(ctx, v.Route)
 	}
@@ -274,13 +280,11 @@ func who(a gateway.Actor) string {
 
 // change applies fn to the stored route and writes it with its audit
 // event; without ifMatch a concurrent change is re-read and fn re-applied.
+// check, when set, vets the stored route once it is known to be the
+// actor's and at the version asked for: a missing bot or route is 404
+// and a stale If-Match 412 whatever the check would say.
 func (s *Service) change(ctx context.Context, actor gateway.Actor, botID, routeID string, ifMatch *int64,
 	fn func(*Route) (action string, changes []string), check func(*Route) error) (View, error) {
-	if check != nil {
-		if err := check(nil); err != nil {
-			return View{}, err
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		_, cur, err := s.get(ctx, actor, botID, routeID)
 		if err != nil {
@@ -289,6 +293,11 @@ func (s *Service) change(ctx context.Context, actor gateway.Actor, botID, routeI
 		if ifMatch != nil && cur.Version != *ifMatch {
 			return View{}, &gateway.Error{Code: gateway.CodeVersionMismatch,
 				Message: "The route has been changed since it was read (it is at version " + strconv.FormatInt(cur.Version, 10) + "); fetch it again."}
+		}
+		if check != nil && attempt == 0 {
+			if err := check(cur); err != nil {
+				return View{}, err
+			}
 		}
 		next := *cur
 		action, changes := fn(&next)
