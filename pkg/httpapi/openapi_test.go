@@ -47,18 +47,20 @@ func templateRoutes(t *testing.T) []template.Route {
 }
 
 // checkContract fails the test when out is not a response the OpenAPI
-// document allows for the route of r's function and method.
+// document allows for the route of r's function and method (and path,
+// for a function that serves several paths with one method).
 func (h *harness) checkContract(r req, out events.APIGatewayV2HTTPResponse) {
 	h.t.Helper()
-	var path string
+	var paths []string
 	for _, rt := range templateRoutes(h.t) {
-		if rt.Function == r.fn && rt.Method == r.method {
-			path = rt.Path
+		if rt.Function == r.fn && rt.Method == r.method && (r.path == "" || rt.Path == r.path) {
+			paths = append(paths, rt.Path)
 		}
 	}
-	if path == "" {
-		h.t.Fatalf("openapi: template.yaml has no %s route for function %s", r.method, r.fn)
+	if len(paths) != 1 {
+		h.t.Fatalf("openapi: template.yaml has %d %s routes %v for function %s (path %q); a request must name one", len(paths), r.method, paths, r.fn, r.path)
 	}
+	path := paths[0]
 	if err := apitest.Must(h.t).CheckEvent(r.method, path, out); err != nil {
 		h.t.Errorf("openapi: the response breaks api/openapi.json: %v", err)
 	}
