@@ -319,13 +319,20 @@ func (s *Routes) UpdateRoute(ctx context.Context, r *route.Route, previous *rout
 	}
 }
 
-// DeleteRoute deletes the route, its back-reference and audit event in one
-// transaction, then its lanes, queue, markers and dead letters.
+// DeleteRoute deletes the route's lanes, queue, markers and dead letters,
+// then the route, its back-reference and audit event in one transaction,
+// then what was queued for it meanwhile. In this order a failure leaves
+// the route in place for a retry to finish, rather than items of a route
+// that is gone, which nothing would ever clean up (its due markers would
+// come back to every sweep).
 func (s *Routes) DeleteRoute(ctx context.Context, r *route.Route, ev gateway.AuditEvent) error {
 	const op = "dynamo.DeleteRoute"
 	audit, err := s.store.auditPut(r.GatewayID, ev)
 	if err != nil {
 		return gateway.Internal(op, err)
+	}
+	if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
+		return err
 	}
 	writes := []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &s.table, Key: routeKey(r.GatewayID, r.ID), ConditionExpression: aws.String("attribute_exists(pk)")}},
@@ -598,15 +605,17 @@ func (s *Routes) GatewayRemoved(ctx context.Context, id string) error {
 		return err
 	}
 	for _, r := range routes {
+		// What the route left first, the route last: a failure leaves it
+		// for the retry to find.
+		if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
+			return err
+		}
 		var keys []map[string]types.AttributeValue
 		keys = append(keys, routeKey(r.GatewayID, r.ID))
 		if r.Target.Type == route.TargetWebhook {
 			keys = append(keys, routeInKey(r))
 		}
 		if err := s.deleteKeys(ctx, op, keys); err != nil {
-			return err
-		}
-		if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
 			return err
 		}
 	}
