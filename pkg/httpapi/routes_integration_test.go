@@ -291,6 +291,15 @@ func TestRoutes(t *testing.T) {
 	if r, got = patch(`W/"4"`, "ACTIVE"); r.status != http.StatusOK || got.Status != route.StatusActive || got.StatusReason != nil || got.Version != 5 {
 		t.Errorf("resume: %d %+v", r.status, got)
 	}
+	// Changes that change nothing write nothing: resuming an active route
+	// (it retries what waits), replacing a route with itself.
+	if r, got = patch("", "ACTIVE"); r.status != http.StatusOK || got.Version != 5 {
+		t.Errorf("resuming an active route: %d, version %d", r.status, got.Version)
+	}
+	r = put(`"5"`, `{"target":`+webhookTarget(hook.ID)+`,"filters":{"updateTypes":[],"commandPrefix":null}}`)
+	if r.decode(t, &got); r.status != http.StatusOK || got.Version != 5 || r.headers["ETag"] != `"5"` {
+		t.Errorf("replacing a route with itself: %d, version %d", r.status, got.Version)
+	}
 
 	// Delete: 204, then gone everywhere, back-reference included.
 	r = h.do(alice, routeReq(http.MethodDelete, routePath, bot.ID, b.ID, ""))

@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -233,30 +234,43 @@ func (s *Service) Get(ctx context.Context, actor gateway.Actor, botID, routeID s
 }
 
 // Replace sets a route's target and filters. With ifMatch, another
-// version is CodeVersionMismatch.
+// version is CodeVersionMismatch. A replacement that changes nothing
+// writes nothing, as a gateway's update does.
 func (s *Service) Replace(ctx context.Context, actor gateway.Actor, botID, routeID string, spec Spec, ifMatch *int64) (View, error) {
 	return s.change(ctx, actor, botID, routeID, ifMatch, func(r *Route) (string, []string) {
 		var changes []string
 		if r.Target != spec.Target {
 			changes = append(changes, "target")
 		}
-		changes = append(changes, "filters")
+		if !sameFilters(r.Filters, spec.Filters) {
+			changes = append(changes, "filters")
+		}
+		if changes == nil {
+			return "", nil
+		}
 		r.Target, r.Filters = spec.Target, spec.Filters
 		return AuditUpdated, changes
 	}, func(*Route) error { return s.checkTarget(ctx, actor, spec.Target) })
 }
 
+// sameFilters reports whether a and b let the same updates through; an
+// empty list is no list.
+func sameFilters(a, b Filters) bool {
+	return slices.Equal(a.UpdateTypes, b.UpdateTypes) && slices.Equal(a.ChatIDs, b.ChatIDs) && a.CommandPrefix == b.CommandPrefix
+}
+
 // SetStatus pauses or resumes a route. Resuming a route in ERROR, or one
-// already ACTIVE, retries its waiting deliveries now. A WEBHOOK route
-// resumes only while its target is one of the actor's WEBHOOK gateways
-// (a deleted target pauses its routes; they must be pointed elsewhere).
+// already ACTIVE, retries its waiting deliveries now; setting the status
+// a route has writes nothing. A WEBHOOK route resumes only while its
+// target is one of the actor's WEBHOOK gateways (a deleted target pauses
+// its routes; they must be pointed elsewhere).
 func (s *Service) SetStatus(ctx context.Context, actor gateway.Actor, botID, routeID string, st Status, ifMatch *int64) (View, error) {
 	var check func(*Route) error
 	if st == StatusActive {
 		check = func(r *Route) error { return s.checkTarget(ctx, actor, r.Target) }
 	}
 	v, err := s.change(ctx, actor, botID, routeID, ifMatch, func(r *Route) (string, []string) {
-		if r.Status == st && st == StatusPaused {
+		if r.Status == st {
 			return "", nil
 		}
 		r.Status, r.StatusReason = st, ""
