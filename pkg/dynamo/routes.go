@@ -319,13 +319,20 @@ func (s *Routes) UpdateRoute(ctx context.Context, r *route.Route, previous *rout
 	}
 }
 
-// DeleteRoute deletes the route, its back-reference and audit event in one
-// transaction, then its lanes, queue, markers and dead letters.
+// DeleteRoute deletes the route's lanes, queue, markers and dead letters,
+// then the route, its back-reference and audit event in one transaction,
+// then what was queued for it meanwhile. In this order a failure leaves
+// the route in place for a retry to finish, rather than items of a route
+// that is gone, which nothing would ever clean up (its due markers would
+// come back to every sweep).
 func (s *Routes) DeleteRoute(ctx context.Context, r *route.Route, ev gateway.AuditEvent) error {
 	const op = "dynamo.DeleteRoute"
 	audit, err := s.store.auditPut(r.GatewayID, ev)
 	if err != nil {
 		return gateway.Internal(op, err)
+	}
+	if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
+		return err
 	}
 	writes := []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &s.table, Key: routeKey(r.GatewayID, r.ID), ConditionExpression: aws.String("attribute_exists(pk)")}},
@@ -424,22 +431,27 @@ func (s *Routes) Backlog(ctx context.Context, r *route.Route) (route.Backlog, er
 }
 
 // DeadLetters reads a page of the route's dead letters, oldest update
-// first. The cursor is the last update id of the page before.
+// first. The cursor is the last update id of the page before; the last
+// page has none.
+//
+// Errors: CodeInvalid (field "limit" or "cursor"); CodeUnavailable;
+// CodeInternal.
 func (s *Routes) DeadLetters(ctx context.Context, r *route.Route, limit int, cursor string) (route.DeadLetterPage, error) {
 	const op = "dynamo.DeadLetters"
 	if err := checkLimit(limit); err != nil {
 		return route.DeadLetterPage{}, err
 	}
+	// One more than the page, so that a full last page knows it is last.
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": sv(gatewayPK(r.GatewayID)), ":p": sv(deadPrefix + r.ID + "#")},
-		Limit:                     aws.Int32(int32(limit)),
+		Limit:                     aws.Int32(int32(limit + 1)),
 	}
 	if cursor != "" {
 		after, err := strconv.ParseInt(cursor, 10, 64)
 		if err != nil || after < 0 {
-			return route.DeadLetterPage{}, gateway.Errorf(gateway.CodeInvalid, "The cursor is invalid.")
+			return route.DeadLetterPage{}, gateway.Invalid(gateway.FieldError{Field: "cursor", Message: "must be a nextCursor of this route's dead letters"})
 		}
 		in.ExclusiveStartKey = map[string]types.AttributeValue{AttrPK: sv(gatewayPK(r.GatewayID)), AttrSK: sv(deadSK(r.ID, after))}
 	}
@@ -447,8 +459,10 @@ func (s *Routes) DeadLetters(ctx context.Context, r *route.Route, limit int, cur
 	if err != nil {
 		return route.DeadLetterPage{}, storeError(op, err)
 	}
+	// A page DynamoDB cut at 1 MB has fewer items, and a LastEvaluatedKey.
+	more := len(out.Items) > limit || len(out.LastEvaluatedKey) > 0
 	var page route.DeadLetterPage
-	for _, it := range out.Items {
+	for _, it := range out.Items[:min(len(out.Items), limit)] {
 		u, err := parseUpdateAttrs(it)
 		if err != nil {
 			return page, gateway.Internal(op, err)
@@ -460,7 +474,7 @@ func (s *Routes) DeadLetters(ctx context.Context, r *route.Route, limit int, cur
 		}
 		page.Items = append(page.Items, d)
 	}
-	if len(out.LastEvaluatedKey) > 0 && len(page.Items) > 0 {
+	if more && len(page.Items) > 0 {
 		page.Next = strconv.FormatInt(page.Items[len(page.Items)-1].Update.UpdateID, 10)
 	}
 	return page, nil
@@ -591,15 +605,17 @@ func (s *Routes) GatewayRemoved(ctx context.Context, id string) error {
 		return err
 	}
 	for _, r := range routes {
+		// What the route left first, the route last: a failure leaves it
+		// for the retry to find.
+		if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
+			return err
+		}
 		var keys []map[string]types.AttributeValue
 		keys = append(keys, routeKey(r.GatewayID, r.ID))
 		if r.Target.Type == route.TargetWebhook {
 			keys = append(keys, routeInKey(r))
 		}
 		if err := s.deleteKeys(ctx, op, keys); err != nil {
-			return err
-		}
-		if err := s.purgeRoute(ctx, op, r.GatewayID, r.ID); err != nil {
 			return err
 		}
 	}

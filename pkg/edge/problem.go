@@ -46,6 +46,7 @@ var statuses = map[string]struct {
 	gateway.CodeCredentialsUnreadable: {http.StatusConflict, "Credentials unreadable"},
 	gateway.CodeVersionMismatch:       {http.StatusPreconditionFailed, "Precondition failed"},
 	gateway.CodeIdempotencyConflict:   {http.StatusUnprocessableEntity, "Idempotency key reused"},
+	gateway.CodeUnprocessable:         {http.StatusUnprocessableEntity, "Unprocessable request"},
 	gateway.CodeTooLarge:              {http.StatusRequestEntityTooLarge, "Request too large"},
 	gateway.CodeUnsupportedMedia:      {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	gateway.CodeUnavailable:           {http.StatusServiceUnavailable, "Service unavailable"},

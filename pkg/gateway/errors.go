@@ -14,6 +14,7 @@ const (
 	CodeConflict              = "conflict"               // 409: the resource is not in a state that allows this
 	CodeVersionMismatch       = "version_mismatch"       // 412: If-Match names another version
 	CodeIdempotencyConflict   = "idempotency_conflict"   // 422: key reused with another body
+	CodeUnprocessable         = "unprocessable"          // 422: well-formed, but what it names or combines cannot be acted on (Fields say which)
 	CodeCredentialsUnreadable = "credentials_unreadable" // 409: stored credentials do not decrypt for this gateway
 	CodeTooLarge              = "too_large"              // 413
 	CodeUnsupportedMedia      = "unsupported_media_type" // 415
@@ -72,6 +73,14 @@ func Errorf(code, format string, args ...any) *Error {
 // Invalid returns a CodeInvalid error carrying field errors.
 func Invalid(fields ...FieldError) *Error {
 	return &Error{Code: CodeInvalid, Message: "The request is invalid.", Fields: fields}
+}
+
+// Unprocessable returns a CodeUnprocessable error carrying field errors: the
+// request is well-formed, but a field names something that cannot be used
+// (a route target that is not one of the caller's WEBHOOK gateways) or the
+// fields given do not go together.
+func Unprocessable(fields ...FieldError) *Error {
+	return &Error{Code: CodeUnprocessable, Message: "The request cannot be processed as it stands.", Fields: fields}
 }
 
 // Internal wraps an unexpected error; its text is logged, never shown.

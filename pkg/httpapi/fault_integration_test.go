@@ -128,6 +128,10 @@ type faultReq struct {
 	// timeout, when set, is the function's timeout: the handler's context
 	// has the deadline Lambda gives it. Zero is no deadline.
 	timeout time.Duration
+	// path is the route's path template, for the routes function: it
+	// becomes the event's route key. routeID is the {routeId} parameter.
+	path    string
+	routeID string
 }
 
 // faultResult is a request and its answer.
@@ -170,6 +174,12 @@ func (s *faultStack) send(r faultReq) faultResult {
 		if r.action != "" {
 			ev.PathParameters["action"] = r.action
 		}
+		if r.routeID != "" {
+			ev.PathParameters["routeId"] = r.routeID
+		}
+	}
+	if r.path != "" {
+		ev.RouteKey = r.method + " " + r.path
 	}
 	h := s.handlers[r.fn]
 	if h == nil {
@@ -199,7 +209,7 @@ func createBody(name string, token string) string {
 	return `{"name":"` + name + `","type":"TELEGRAM_BOT","credentials":{"botToken":"` + token + `"}}`
 }
 
-// idOf reads the id of a gateway answer.
+// idOf reads the id of a gateway (or route) answer.
 func idOf(r faultResult) string {
 	var g httpapi.GatewayJSON
 	_ = json.Unmarshal([]byte(r.body), &g)
@@ -270,16 +280,24 @@ func attrN(it map[string]types.AttributeValue, name string) int64 {
 	return -1
 }
 
-// trail is what the table holds of one gateway.
+// trail is what the table holds of one gateway, or of one route.
 type trail struct {
 	item    map[string]types.AttributeValue // nil when deleted or never written
 	actions []string                        // audit actions, oldest first
 }
 
-// trails groups the table by gateway, and maps each request id to the
-// audit actions it recorded.
-func (items tableItems) trails() (map[string]*trail, map[string][]string) {
+// trails groups the table by gateway and by route (a route's events are
+// in its bot's trail, with details.routeId), and maps each request id to
+// the audit actions it recorded.
+func (items tableItems) trails() (map[string]*trail, map[string]*trail, map[string][]string) {
 	byGateway := map[string]*trail{}
+	byRoute := map[string]*trail{}
+	routeTrail := func(id string) *trail {
+		if byRoute[id] == nil {
+			byRoute[id] = &trail{}
+		}
+		return byRoute[id]
+	}
 	byRequest := map[string][]string{}
 	for pk, part := range items {
 		id, ok := strings.CutPrefix(pk, "GW#")
@@ -297,9 +315,16 @@ func (items tableItems) trails() (map[string]*trail, map[string][]string) {
 			switch {
 			case sk == "GATEWAY":
 				tr.item = it
+			case strings.HasPrefix(sk, "ROUTE#"):
+				routeTrail(strings.TrimPrefix(sk, "ROUTE#")).item = it
 			case strings.HasPrefix(sk, "AUDIT#"):
 				action := attrS(it, "action")
-				tr.actions = append(tr.actions, action)
+				if details, ok := it["details"].(*types.AttributeValueMemberM); ok && strings.HasPrefix(action, "route.") {
+					rt := routeTrail(attrS(details.Value, "routeId"))
+					rt.actions = append(rt.actions, action)
+				} else {
+					tr.actions = append(tr.actions, action)
+				}
 				if actor, ok := it["actor"].(*types.AttributeValueMemberM); ok {
 					rid := attrS(actor.Value, "requestId")
 					byRequest[rid] = append(byRequest[rid], action)
@@ -310,7 +335,52 @@ func (items tableItems) trails() (map[string]*trail, map[string][]string) {
 			byGateway[id] = tr
 		}
 	}
-	return byGateway, byRequest
+	return byGateway, byRoute, byRequest
+}
+
+// checkRoutesWhole fails t for every route that is half-written: a route
+// is created, replaced and paused or resumed by one transaction that bumps
+// its version and appends one audit event to its bot's trail (replays
+// append one without a version), and deleted by one that removes it and
+// appends route.deleted. Nothing of a deleted route — lanes, queue, dead
+// letters, due markers, back-references — may be left behind.
+func checkRoutesWhole(t *testing.T, items tableItems, byRoute map[string]*trail) {
+	t.Helper()
+	for id, tr := range byRoute {
+		versioned := 0
+		for _, a := range tr.actions {
+			if a != "route.replayed" && a != "route.deleted" {
+				versioned++
+			}
+		}
+		deleted := slices.Contains(tr.actions, "route.deleted")
+		switch {
+		case tr.item == nil && len(tr.actions) > 0 && tr.actions[len(tr.actions)-1] != "route.deleted":
+			t.Errorf("route %s has no item but its events %v do not end in its deletion", id, tr.actions)
+		case tr.item != nil && deleted:
+			t.Errorf("route %s still exists after its deletion was audited", id)
+		case tr.item != nil && attrN(tr.item, "version") != int64(versioned):
+			t.Errorf("route %s is at version %d with events %v: half-written", id, attrN(tr.item, "version"), tr.actions)
+		}
+	}
+	for pk, part := range items {
+		for sk := range part {
+			var routeID string
+			switch {
+			case strings.HasPrefix(sk, "LANE#"), strings.HasPrefix(sk, "DLV#"), strings.HasPrefix(sk, "DEAD#"):
+				routeID = strings.Split(sk, "#")[1]
+			case strings.HasPrefix(sk, "ROUTEIN#"):
+				routeID = strings.Split(sk, "#")[2]
+			case strings.HasPrefix(pk, "DUE#"):
+				routeID = strings.Split(sk, "#")[1]
+			default:
+				continue
+			}
+			if tr := byRoute[routeID]; tr == nil || tr.item == nil {
+				t.Errorf("%s %s is left of route %s, which does not exist", pk, sk, routeID)
+			}
+		}
+	}
 }
 
 // checkWhole fails t for every gateway that is half-written: every change
@@ -345,6 +415,7 @@ type worker struct {
 	version    int64        // of its own gateway, as last seen; 0 when unknown
 	cycles     atomic.Int64 // finished
 	spares     []string
+	routes     []string // of its own gateway, oldest first
 	seq        int
 	results    []faultResult
 }
@@ -390,6 +461,7 @@ func (w *worker) cycle() {
 	w.do(faultReq{op: "health", fn: httpapi.FnHealthHistory, method: "GET", id: id})
 	w.do(faultReq{op: "updates", fn: httpapi.FnListUpdates, method: "GET", id: id})
 	w.do(faultReq{op: "providers", fn: httpapi.FnProviders, method: "GET"})
+	w.routeCycle(n)
 	if hook, _ := w.s.tg.Webhook(w.token); hook.SecretToken != "" {
 		w.do(faultReq{op: "webhook", fn: telegramhook.FnTelegramWebhook, method: "POST", id: id,
 			headers: map[string]string{"X-Telegram-Bot-Api-Secret-Token": hook.SecretToken},
@@ -401,6 +473,40 @@ func (w *worker) cycle() {
 		r := w.do(faultReq{op: "delete", fn: httpapi.FnDeleteGateway, method: "DELETE", id: spare, change: true})
 		if r.status == http.StatusNoContent || r.status == http.StatusNotFound {
 			w.spares = w.spares[1:]
+		}
+	}
+}
+
+// routeCycle calls every routes path on the worker's bot: it lists its
+// routes, adds one, reads, pauses, resumes and replays the oldest (the
+// bot's received updates go on its queue), reads its dead letters, and
+// deletes it when there is another, or every third cycle (so deletes are
+// sent while the store is down too).
+func (w *worker) routeCycle(n int) {
+	id := w.id
+	w.do(faultReq{op: "routes", fn: httpapi.FnRoutes, method: "GET", path: routesPath, id: id})
+	body := eventBridgeRoute
+	if n%2 == 0 {
+		body = `{"target":{"type":"EVENTBRIDGE"},"filters":{"chatIds":[42]}}`
+	}
+	if r := w.do(faultReq{op: "route create", fn: httpapi.FnRoutes, method: "POST", path: routesPath, id: id, change: true, body: body}); r.status == http.StatusCreated {
+		w.routes = append(w.routes, idOf(r))
+	}
+	if len(w.routes) == 0 {
+		return
+	}
+	rt := w.routes[0]
+	on := func(op, method, path, body string, change bool) faultResult {
+		return w.do(faultReq{op: op, fn: httpapi.FnRoutes, method: method, path: path, id: id, routeID: rt, change: change, body: body})
+	}
+	on("route get", "GET", routePath, "", false)
+	on("route pause", "PATCH", routePath, `{"status":"PAUSED"}`, true)
+	on("route resume", "PATCH", routePath, `{"status":"ACTIVE"}`, true)
+	on("route replay", "POST", replayPath, `{"fromUpdateId":0}`, true)
+	on("route dead letters", "GET", deadLettersPath, "", false)
+	if len(w.routes) > 1 || n%3 == 0 {
+		if r := on("route delete", "DELETE", routePath, "", true); r.status == http.StatusNoContent || r.status == http.StatusNotFound {
+			w.routes = w.routes[1:]
 		}
 	}
 }
@@ -574,16 +680,19 @@ func TestStoreOutage(t *testing.T) {
 	if during.unavailable == 0 {
 		t.Fatalf("no request was answered 503 while DynamoDB Local was down")
 	}
-	for _, op := range []string{"list", "create", "get", "connect", "test", "action", "audit", "health", "webhook", "disconnect"} {
+	for _, op := range []string{"list", "create", "get", "connect", "test", "action", "audit", "health", "webhook", "disconnect",
+		"routes", "route create", "route get", "route pause", "route resume", "route replay", "route dead letters", "route delete"} {
 		if statuses[op][http.StatusServiceUnavailable] == 0 {
 			t.Errorf("route %s was never answered 503 during the outage: %v", op, statuses[op])
 		}
 	}
 
 	items := s.scan()
-	trails, byRequest := items.trails()
+	trails, byRoute, byRequest := items.trails()
 	checkWhole(t, trails)
-	minEvents := map[string]int{"create": 1, "update": 1, "connect": 1, "test": 1, "delete": 1}
+	checkRoutesWhole(t, items, byRoute)
+	minEvents := map[string]int{"create": 1, "update": 1, "connect": 1, "test": 1, "delete": 1,
+		"route create": 1, "route pause": 1, "route resume": 1, "route replay": 1, "route delete": 1}
 	landed := 0 // changes answered 503 whose write was stored whole
 	for _, r := range all {
 		if !r.change {
@@ -721,6 +830,8 @@ func TestKMSOutage(t *testing.T) {
 		{op: "providers", fn: httpapi.FnProviders, method: "GET"},
 		{op: "rename (no credentials)", fn: httpapi.FnUpdateGateway, method: "PUT", id: b, headers: map[string]string{"If-Match": `"1"`}, body: `{"name":"b renamed"}`},
 		{op: "test a (its data key is cached)", fn: httpapi.FnTestGateway, method: "POST", id: a},
+		{op: "route create (opens no credentials)", fn: httpapi.FnRoutes, method: "POST", path: routesPath, id: b, body: eventBridgeRoute},
+		{op: "routes", fn: httpapi.FnRoutes, method: "GET", path: routesPath, id: b},
 	}
 	for _, r := range served {
 		if res := s.send(r); res.status/100 != 2 {
@@ -740,7 +851,7 @@ func TestKMSOutage(t *testing.T) {
 	mustStatus(s.send(faultReq{op: "replace credentials", fn: httpapi.FnUpdateGateway, method: "PUT", id: b, headers: map[string]string{"If-Match": `"2"`},
 		body: `{"credentials":{"botToken":"` + faultToken(103) + `"}}`}), http.StatusOK)
 	mustStatus(s.send(faultReq{op: "test b", fn: httpapi.FnTestGateway, method: "POST", id: b}), http.StatusOK)
-	trails, _ := s.scan().trails()
+	trails, _, _ := s.scan().trails()
 	checkWhole(t, trails)
 	t.Logf("KMS outage: %d requests refused with 503 and nothing stored, %d served; restart took %v",
 		len(refused), len(served), upAt.Sub(restartAt).Round(time.Millisecond))

@@ -38,10 +38,15 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 	"github.com/gatehouse/gatehouse/pkg/provider/webhook"
+	"github.com/gatehouse/gatehouse/pkg/route"
+	"github.com/gatehouse/gatehouse/pkg/route/routetest"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
-// The fuzz input's route byte indexes this list.
+// The fuzz input's route byte indexes this list. New routes go at its end,
+// so that the corpus's entries keep naming the route they were found on.
+// A path with {routeId} takes it from the input's action (see
+// fzPickRouteID).
 var fzRoutes = []struct {
 	fn, method, path string
 	hasID, hasAction bool
@@ -58,6 +63,14 @@ var fzRoutes = []struct {
 	{httpapi.FnProviders, "GET", "/api/providers", false, false},
 	{httpapi.FnHealthHistory, "GET", "/api/gateways/{id}/health", true, false},
 	{httpapi.FnListUpdates, "GET", "/api/gateways/{id}/updates", true, false},
+	{httpapi.FnRoutes, "POST", "/api/gateways/{id}/routes", true, false},
+	{httpapi.FnRoutes, "GET", "/api/gateways/{id}/routes", true, false},
+	{httpapi.FnRoutes, "GET", "/api/gateways/{id}/routes/{routeId}", true, false},
+	{httpapi.FnRoutes, "PUT", "/api/gateways/{id}/routes/{routeId}", true, false},
+	{httpapi.FnRoutes, "PATCH", "/api/gateways/{id}/routes/{routeId}", true, false},
+	{httpapi.FnRoutes, "DELETE", "/api/gateways/{id}/routes/{routeId}", true, false},
+	{httpapi.FnRoutes, "GET", "/api/gateways/{id}/routes/{routeId}/dead-letters", true, false},
+	{httpapi.FnRoutes, "POST", "/api/gateways/{id}/routes/{routeId}/replay", true, false},
 }
 
 // Route indexes, for seeds.
@@ -73,6 +86,15 @@ const (
 	fzAction
 	fzProviders
 	fzHealth
+	fzUpdates
+	fzCreateRoute
+	fzListRoutes
+	fzGetRoute
+	fzPutRoute
+	fzPatchRoute
+	fzDeleteRoute
+	fzDeadLetters
+	fzReplay
 )
 
 // Seeded secrets. None of them is in a seed input, so the fuzzer has no way
@@ -108,6 +130,28 @@ var (
 func fzPickID(id string) string {
 	if len(id) == 1 {
 		return fzSeededIDs[int(id[0])%len(fzSeededIDs)]
+	}
+	return id
+}
+
+// fzRouteID makes a route id (rt_ and 26 of [a-z2-7]) from a name.
+func fzRouteID(name string) string { return "rt_" + (name + strings.Repeat("a", 26))[:26] }
+
+// Seeded routes: alice's bot has a WEBHOOK route to her hook (with queued
+// updates and dead letters) and an EventBridge one; her organisation's
+// bot and bob's have one each. Seeds reach them by an id of one byte.
+var (
+	fzAliceHookRoute = fzRouteID("alicehookroute")
+	fzAliceBusRoute  = fzRouteID("alicebusroute")
+	fzAcmeRoute      = fzRouteID("acmeroute")
+	fzBobRoute       = fzRouteID("bobroute")
+	fzSeededRoutes   = []string{fzAliceHookRoute, fzAliceBusRoute, fzAcmeRoute, fzBobRoute}
+)
+
+// fzPickRouteID is fzPickID for routes.
+func fzPickRouteID(id string) string {
+	if len(id) == 1 {
+		return fzSeededRoutes[int(id[0])%len(fzSeededRoutes)]
 	}
 	return id
 }
@@ -178,11 +222,14 @@ type fzWorld struct {
 	handlers map[string]httpapi.Handler
 	store    *gatewaytest.Store
 	seeded   *gatewaytest.Store
-	tg       *telegramtest.Server
-	openai   *aitest.Server
-	hook     *hookReceiver
-	logs     *bytes.Buffer
-	secrets  []string
+	// routes and seededRoutes are the routes of store and seeded.
+	routes       *routetest.Store
+	seededRoutes *routetest.Store
+	tg           *telegramtest.Server
+	openai       *aitest.Server
+	hook         *hookReceiver
+	logs         *bytes.Buffer
+	secrets      []string
 }
 
 // loopbackOnly returns an HTTP client that reaches the stand-ins' addresses
@@ -238,8 +285,10 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	svc := gateway.NewService(w.store, sealer)
 	life := lifecycle.New(svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
+	w.routes, w.seededRoutes = routetest.NewStore(w.store), routetest.NewStore(w.seeded)
 	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{}),
-		httpapi.WithUpdates(memUpdates{}), httpapi.WithUpdatePolling(time.Millisecond)).Handlers()
+		httpapi.WithUpdates(memUpdates{}), httpapi.WithUpdatePolling(time.Millisecond),
+		httpapi.WithRoutes(route.NewService(svc, w.routes, memUpdates{}))).Handlers()
 
 	// The seeded world: alice's gateways of each type (one whose sealed
 	// credentials do not open), one of her organisation's, one of bob's.
@@ -283,19 +332,70 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	w.seeded.PutIdempotency(gateway.Idempotency{
 		Owner: gateway.Owner{UserID: "alice"}, Key: fzIdemKeyAlice, RequestHash: "0000", GatewayID: fzAliceBot, ExpiresAt: fzSeededAt.Add(24 * time.Hour)})
 	w.secrets = []string{fzTokenAlice, fzTokenAcme, fzTokenBob, fzTokenBroken, fzAIKey, fzSigning, fzWebhookSecret}
+	w.seedRoutes(tb)
 	return w
+}
+
+// seedRoutes adds the seeded routes; alice's WEBHOOK route has delivery
+// state, queued updates and dead letters.
+func (w *fzWorld) seedRoutes(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	mk := func(id, bot, owner string, target route.Target, f route.Filters) *route.Route {
+		r := &route.Route{ID: id, GatewayID: bot, Owner: owner, Target: target, Filters: f, Status: route.StatusActive,
+			CreatedAt: fzSeededAt, UpdatedAt: fzSeededAt, Version: 1}
+		w.seededRoutes.MustPut(tb, r)
+		return r
+	}
+	hook := mk(fzAliceHookRoute, fzAliceBot, "USER#alice", route.Target{Type: route.TargetWebhook, GatewayID: fzAliceHook},
+		route.Filters{UpdateTypes: []string{"message"}, ChatIDs: []int64{100, 300}, CommandPrefix: "/start"})
+	mk(fzAliceBusRoute, fzAliceBot, "USER#alice", route.Target{Type: route.TargetEventBridge}, route.Filters{})
+	mk(fzAcmeRoute, fzAcmeBot, "ORG#acme", route.Target{Type: route.TargetEventBridge}, route.Filters{ChatIDs: []int64{-100}})
+	mk(fzBobRoute, fzBobBot, "USER#bob", route.Target{Type: route.TargetEventBridge}, route.Filters{})
+	page, _ := memUpdates{}.ReadUpdates(ctx, fzAliceBot, inbox.UpdateQuery{After: -1, Limit: 5})
+	var queued []route.Queued
+	for _, u := range page.Updates {
+		queued = append(queued, route.Queued{Update: u})
+	}
+	if err := w.seededRoutes.Enqueue(ctx, hook, queued); err != nil {
+		tb.Fatal(err)
+	}
+	failed := fzSeededAt.Add(2 * time.Hour)
+	for _, u := range page.Updates[2:] {
+		if err := w.seededRoutes.DeadLetter(ctx, hook, u, failed, 12, "the target answered 500"); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	hook, err := w.seededRoutes.GetRoute(ctx, fzAliceBot, fzAliceHookRoute)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	delivered, lag := int64(2), int64(40)
+	hook.LastDeliveredUpdateID, hook.LastDeliveredAt, hook.LastLagMs = &delivered, &failed, &lag
+	hook.Status, hook.StatusReason = route.StatusError, "The target failed 5 deliveries in a row; they are being retried."
+	hook.ConsecutiveFailures, hook.LastError, hook.LastErrorAt = 5, "the target answered 500", &failed
+	w.seededRoutes.MustPut(tb, hook)
+}
+
+// snapshot is the whole world's stored content: gateways, trails,
+// idempotency records, routes, queues and dead letters.
+func (w *fzWorld) snapshot(tb testing.TB) []byte {
+	tb.Helper()
+	return append(w.store.Snapshot(tb), w.routes.Snapshot(tb)...)
 }
 
 // reset returns the world to its seeded state.
 func (w *fzWorld) reset() {
 	w.store.Restore(w.seeded)
+	w.routes.Restore(w.seededRoutes)
 	w.tg.Reset()
 	w.openai.Reset()
 	w.hook.deliveries()
 	w.logs.Reset()
 }
 
-// fzInput is one fuzzed request.
+// fzInput is one fuzzed request. action is the {action} path parameter,
+// or the {routeId} one.
 type fzInput struct {
 	route                uint8
 	body, headers, query string
@@ -337,6 +437,9 @@ func (in fzInput) event() (events.APIGatewayV2HTTPRequest, string) {
 		ev.PathParameters = map[string]string{"id": fzPickID(in.id)}
 		if rt.hasAction {
 			ev.PathParameters["action"] = in.action
+		}
+		if strings.Contains(rt.path, "{routeId}") {
+			ev.PathParameters["routeId"] = fzPickRouteID(in.action)
 		}
 	}
 	if in.sub != "" || in.orgs != "" {
@@ -396,7 +499,7 @@ func (w *fzWorld) secretsOf(in fzInput) []string {
 
 func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	w.reset()
-	before := w.store.Snapshot(t)
+	before := w.snapshot(t)
 	ev, fn := in.event()
 	resp, err := w.handlers[fn](context.Background(), ev)
 	if err != nil {
@@ -443,7 +546,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	provided := strings.HasPrefix(problemType, edge.ProblemTypeBase+"upstream_")
 	changes := w.changingCalls()
 	if st >= 400 && st < 500 && !provided {
-		if after := w.store.Snapshot(t); !bytes.Equal(after, before) {
+		if after := w.snapshot(t); !bytes.Equal(after, before) {
 			t.Fatalf("%s refused with %d but changed the store: %s", fn, st, resp.Body)
 		}
 		if len(changes) > 0 {
@@ -452,7 +555,7 @@ func (w *fzWorld) serve(t *testing.T, in fzInput) {
 	}
 
 	secrets := w.secretsOf(in)
-	after := string(w.store.Snapshot(t))
+	after := string(w.snapshot(t))
 	var hdrs strings.Builder
 	for k, v := range resp.Headers {
 		hdrs.WriteString(k + ": " + v + "\n")
@@ -522,7 +625,40 @@ var fzSeeds = []fzInput{
 	{route: fzProviders},
 	{route: fzHealth, id: "\x00", query: "limit=1"},
 	{route: fzHealth, id: "\x05"},
+	{route: fzUpdates, id: "\x00", query: "limit=2&chatId=300"},
+	{route: fzCreateRoute, id: "\x00", headers: fzJSON,
+		body: `{"target":{"type":"WEBHOOK","gatewayId":"` + fzAliceHook + `"},"filters":{"updateTypes":["message"],"chatIds":[100],"commandPrefix":"/start"}}`},
+	{route: fzCreateRoute, id: "\x00", headers: fzJSON, body: fzEventBridge},
+	{route: fzCreateRoute, id: "\x00", headers: fzJSON, body: `{"target":{"type":"WEBHOOK","gatewayId":"` + fzAliceAI + `"}}`},
+	{route: fzCreateRoute, id: "\x04", headers: fzJSON + "\nx-organization-id: acme", body: `{"target":{"type":"WEBHOOK","gatewayId":"` + fzAliceHook + `"}}`},
+	{route: fzCreateRoute, id: "\x05", headers: fzJSON, body: fzEventBridge},
+	{route: fzCreateRoute, id: "\x02", headers: fzJSON, body: fzEventBridge},
+	{route: fzCreateRoute, id: "\x00", headers: fzJSON,
+		body: `{"target":{"type":"EVENTBRIDGE","gatewayId":"x"},"filters":{"chatIds":["7",0],"updateTypes":["Message"],"commandPrefix":""},"owner":"bob"}`},
+	{route: fzListRoutes, id: "\x00"},
+	{route: fzListRoutes, id: "\x04", headers: "x-organization-id: acme"},
+	{route: fzListRoutes, id: "\x00", query: "cursor=x"},
+	{route: fzGetRoute, id: "\x00", action: "\x00"},
+	{route: fzGetRoute, id: "\x00", action: "\x02"},
+	{route: fzGetRoute, id: "\x00", action: "rt_nope"},
+	{route: fzPutRoute, id: "\x00", action: "\x00", headers: fzJSON + "\nif-match: \"1\"", body: `{"target":{"type":"EVENTBRIDGE"},"filters":{"chatIds":[5]}}`},
+	{route: fzPutRoute, id: "\x00", action: "\x01", headers: fzJSON + "\nIf-Match: \"9\"", body: fzEventBridge},
+	{route: fzPatchRoute, id: "\x00", action: "\x00", headers: fzJSON, body: `{"status":"ACTIVE"}`},
+	{route: fzPatchRoute, id: "\x00", action: "\x01", headers: fzJSON, body: `{"status":"PAUSED"}`},
+	{route: fzPatchRoute, id: "\x00", action: "\x01", headers: fzJSON, body: `{"status":"ERROR"}`},
+	{route: fzDeleteRoute, id: "\x00", action: "\x00"},
+	{route: fzDeleteRoute, id: "\x05", action: "\x03"},
+	{route: fzDeadLetters, id: "\x00", action: "\x00", query: "limit=1"},
+	{route: fzDeadLetters, id: "\x00", action: "\x00", query: "limit=2&cursor=3"},
+	{route: fzDeadLetters, id: "\x00", action: "\x00", query: "limit=51&cursor=-1&offset=2"},
+	{route: fzReplay, id: "\x00", action: "\x00", headers: fzJSON, body: `{"fromUpdateId":0}`},
+	{route: fzReplay, id: "\x00", action: "\x01", headers: fzJSON, body: `{"from":"2025-01-02T03:04:05Z"}`},
+	{route: fzReplay, id: "\x00", action: "\x00", headers: fzJSON, body: `{"deadLetters":true}`},
+	{route: fzReplay, id: "\x00", action: "\x00", headers: fzJSON, body: `{}`},
+	{route: fzReplay, id: "\x00", action: "\x00", headers: fzJSON, body: `{"fromUpdateId":"1","deadLetters":true}`},
 }
+
+const fzEventBridge = `{"target":{"type":"EVENTBRIDGE"}}`
 
 // FuzzRoutes drives every API route with fuzzed requests against the real
 // handlers, lifecycle, service, validation and providers, over an in-memory
@@ -563,15 +699,29 @@ func FuzzRoutes(f *testing.F) {
 func TestFuzzRoutesHarness(t *testing.T) {
 	w := newFzWorld(t)
 	w.reset()
-	before := w.store.Snapshot(t)
+	before := w.snapshot(t)
 	g, err := w.store.GetGateway(t.Context(), fzAliceBot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g.Name = "changed"
 	w.store.MustPut(t, g)
-	if bytes.Equal(before, w.store.Snapshot(t)) {
+	if bytes.Equal(before, w.snapshot(t)) {
 		t.Error("the snapshot does not see a changed name")
+	}
+	w.reset()
+	r, err := w.routes.GetRoute(t.Context(), fzAliceBot, fzAliceBusRoute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Filters.ChatIDs = []int64{7}
+	w.routes.MustPut(t, r)
+	if bytes.Equal(before, w.snapshot(t)) {
+		t.Error("the snapshot does not see a changed route")
+	}
+	w.reset()
+	if !bytes.Equal(before, w.snapshot(t)) {
+		t.Error("reset does not restore the seeded routes")
 	}
 	in := fzInput{route: fzCreate, headers: fzJSON, body: `{"name":"` + fzAIKey + `"}`, sub: fzAlice}
 	if s := w.secretsOf(in); slices.Contains(s, fzAIKey) {
@@ -580,7 +730,17 @@ func TestFuzzRoutesHarness(t *testing.T) {
 	if got := fzPickID("\x07"); got != fzSeededIDs[1] {
 		t.Errorf("fzPickID = %q, want %q", got, fzSeededIDs[1])
 	}
-	ev, fn := fzInput{route: fzList, query: "a=1&a=2&b", headers: "X-A: 1\nbad line\nx-b:2"}.event()
+	ev, fn := fzInput{route: fzDeadLetters, id: "\x00", action: "\x05"}.event()
+	if fn != httpapi.FnRoutes || ev.RouteKey != "GET /api/gateways/{id}/routes/{routeId}/dead-letters" ||
+		ev.PathParameters["id"] != fzAliceBot || ev.PathParameters["routeId"] != fzAliceBusRoute {
+		t.Errorf("route event = %s %s %v", fn, ev.RouteKey, ev.PathParameters)
+	}
+	for _, id := range fzSeededRoutes {
+		if !route.ValidID(id) {
+			t.Errorf("seeded route id %q is not valid", id)
+		}
+	}
+	ev, fn = fzInput{route: fzList, query: "a=1&a=2&b", headers: "X-A: 1\nbad line\nx-b:2"}.event()
 	if fn != httpapi.FnListGateways || ev.QueryStringParameters["a"] != "1,2" || ev.Headers["X-A"] != "1" || ev.Headers["x-b"] != "2" || len(ev.Headers) != 2 {
 		t.Errorf("event = %s %+v %+v", fn, ev.QueryStringParameters, ev.Headers)
 	}

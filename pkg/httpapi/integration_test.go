@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/provider/ai/aitest"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
+	"github.com/gatehouse/gatehouse/pkg/route"
 )
 
 // TestMain registers the secrets every test here uses and runs the tests
@@ -109,9 +110,15 @@ func newHarness(t *testing.T) *harness {
 	cfg := bootstrap.Config{TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true, PublicURL: "https://gatehouse.example.com"}
 	h.life = lifecycle.New(h.svc, providers.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
 	h.log = slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs, secretscan.Writer("httpapi harness")), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log)).Handlers()
+	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithRoutes(h.routeService())).Handlers()
 	t.Cleanup(func() { secretscan.Check(t) })
 	return h
+}
+
+// routeService is the routes service over the harness's table, as
+// storeroutes assembles it.
+func (h *harness) routeService() *route.Service {
+	return route.NewService(h.svc, dynamo.NewRoutes(h.ddb, h.table), dynamo.NewInbox(h.ddb, h.table))
 }
 
 // caller is who sends a request.
@@ -131,6 +138,11 @@ type req struct {
 	query   map[string]string
 	headers map[string]string
 	body    string
+	// path is the route's path template, for a function that serves
+	// several (routes): it becomes the event's route key, as API Gateway
+	// sets it. routeID is the {routeId} path parameter.
+	path    string
+	routeID string
 }
 
 type resp struct {
@@ -172,6 +184,15 @@ func (h *harness) doWith(c caller, r req, mutate func(*events.APIGatewayV2HTTPRe
 	}
 	if r.id != "" {
 		ev.PathParameters = map[string]string{"id": r.id}
+	}
+	if r.path != "" {
+		ev.RouteKey = r.method + " " + r.path
+		if strings.Contains(r.path, "{routeId}") {
+			if ev.PathParameters == nil {
+				ev.PathParameters = map[string]string{}
+			}
+			ev.PathParameters["routeId"] = r.routeID
+		}
 	}
 	if c.sub != "" {
 		claims := map[string]string{"sub": c.sub}

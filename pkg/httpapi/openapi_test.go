@@ -47,18 +47,20 @@ func templateRoutes(t *testing.T) []template.Route {
 }
 
 // checkContract fails the test when out is not a response the OpenAPI
-// document allows for the route of r's function and method.
+// document allows for the route of r's function and method (and path,
+// for a function that serves several paths with one method).
 func (h *harness) checkContract(r req, out events.APIGatewayV2HTTPResponse) {
 	h.t.Helper()
-	var path string
+	var paths []string
 	for _, rt := range templateRoutes(h.t) {
-		if rt.Function == r.fn && rt.Method == r.method {
-			path = rt.Path
+		if rt.Function == r.fn && rt.Method == r.method && (r.path == "" || rt.Path == r.path) {
+			paths = append(paths, rt.Path)
 		}
 	}
-	if path == "" {
-		h.t.Fatalf("openapi: template.yaml has no %s route for function %s", r.method, r.fn)
+	if len(paths) != 1 {
+		h.t.Fatalf("openapi: template.yaml has %d %s routes %v for function %s (path %q); a request must name one", len(paths), r.method, paths, r.fn, r.path)
 	}
+	path := paths[0]
 	if err := apitest.Must(h.t).CheckEvent(r.method, path, out); err != nil {
 		h.t.Errorf("openapi: the response breaks api/openapi.json: %v", err)
 	}
@@ -147,4 +149,65 @@ func replaceOnce(t *testing.T, s, old, repl string) string {
 		t.Fatalf("%q not in %s", old, s)
 	}
 	return s[:i] + repl + s[i+len(old):]
+}
+
+// TestOpenAPIRefusesWrongRouteResponses: the routes schemas have teeth
+// too. A real route, route list and replay answer pass; altered as a
+// regression would alter them, they do not.
+func TestOpenAPIRefusesWrongRouteResponses(t *testing.T) {
+	h := newHarness(t)
+	alice := user("alice")
+	bot := h.create(alice, telegramBody("contract"))
+	hook := h.create(alice, webhookBody("contract hook"))
+	rt := h.createRoute(alice, bot.ID, `{"target":`+webhookTarget(hook.ID)+`,"filters":{"chatIds":[42]}}`)
+	event := func(r resp) events.APIGatewayV2HTTPResponse {
+		return events.APIGatewayV2HTTPResponse{StatusCode: r.status, Headers: r.headers, Body: string(r.body)}
+	}
+	get := event(h.do(alice, routeReq("GET", routePath, bot.ID, rt.ID, "")))
+	list := event(h.do(alice, routeReq("GET", routesPath, bot.ID, "", "")))
+	replay := event(h.do(alice, routeReq("POST", replayPath, bot.ID, rt.ID, `{"fromUpdateId":0}`)))
+	c := apitest.Must(t)
+	tests := []struct {
+		name, method, path string
+		out                events.APIGatewayV2HTTPResponse
+		mutate             func(*events.APIGatewayV2HTTPResponse)
+	}{
+		{name: "version missing", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) { r.Body = replaceOnce(t, r.Body, `,"version":1`, "") }},
+		{name: "status not in enum", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"status":"ACTIVE"`, `"status":"RUNNING"`)
+		}},
+		{name: "a secret beside the target", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"target":{`, `"target":{"signingSecret":"`+signing+`",`)
+		}},
+		{name: "a WEBHOOK target without its gateway", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `,"gatewayId":"`+hook.ID+`"`, "")
+		}},
+		{name: "a chat id as a string", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"chatIds":[42]`, `"chatIds":["42"]`)
+		}},
+		{name: "no ETag", method: "GET", path: routePath, out: get, mutate: func(r *events.APIGatewayV2HTTPResponse) { delete(r.Headers, "ETag") }},
+		{name: "a list with a cursor", method: "GET", path: routesPath, out: list, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"nextCursor":null`, `"nextCursor":"x"`)
+		}},
+		{name: "replay answered 200", method: "POST", path: replayPath, out: replay, mutate: func(r *events.APIGatewayV2HTTPResponse) { r.StatusCode = 200 }},
+		{name: "a negative replay count", method: "POST", path: replayPath, out: replay, mutate: func(r *events.APIGatewayV2HTTPResponse) {
+			r.Body = replaceOnce(t, r.Body, `"queued":0`, `"queued":-1`)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := c.CheckEvent(tt.method, tt.path, tt.out); err != nil {
+				t.Fatalf("the real answer is refused: %v", err)
+			}
+			bad := tt.out
+			bad.Headers = map[string]string{}
+			for k, v := range tt.out.Headers {
+				bad.Headers[k] = v
+			}
+			tt.mutate(&bad)
+			if err := c.CheckEvent(tt.method, tt.path, bad); err == nil {
+				t.Errorf("a wrong response passed validation: %d %v %s", bad.StatusCode, bad.Headers, bad.Body)
+			}
+		})
+	}
 }

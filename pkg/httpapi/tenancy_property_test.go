@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 	"github.com/gatehouse/gatehouse/pkg/provider/webhook"
+	"github.com/gatehouse/gatehouse/pkg/route"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
@@ -58,7 +59,13 @@ import (
 //   - the stand-ins: every call they received carries a credential of the
 //     caller's scope, and a refused request caused none;
 //   - listings: walked page by page (random filters and limits) they return
-//     exactly the scope's gateways, and another scope's cursor is refused.
+//     exactly the scope's gateways, and another scope's cursor is refused;
+//   - routes: a bot's routes are reached only through the bot, in its
+//     scope (another tenant's bot is the 404 of a missing one, whatever
+//     the route id); a WEBHOOK target must be a live WEBHOOK gateway of
+//     the scope (else 422); a route step changes only its bot's partition,
+//     the route's back-reference in its target's, and its bot's due
+//     markers; a bot lists exactly the routes the run made on it.
 
 // tenancyChecks is the default number of rapid runs: the suite's time
 // budget, not rapid's default of 100. -rapid.checks (or RAPID_CHECKS)
@@ -81,8 +88,8 @@ func TestTenancyProperty(t *testing.T) {
 	var total tenancyStats
 	start := time.Now()
 	rapid.Check(t, tenancyProperty(t, nil, &total))
-	t.Logf("tenancy: %d runs, %d steps, %d requests (%d out of scope compared with a missing id, %d refused as non-members, %d list pages), %d gateways, %d stand-in calls traced, in %v",
-		total.runs, total.steps, total.requests, total.compared, total.forbidden, total.pages, total.gateways, total.traced, time.Since(start).Round(time.Millisecond))
+	t.Logf("tenancy: %d runs, %d steps, %d requests (%d out of scope compared with a missing id, %d refused as non-members, %d list pages), %d gateways, %d routes, %d stand-in calls traced, in %v",
+		total.runs, total.steps, total.requests, total.compared, total.forbidden, total.pages, total.gateways, total.routes, total.traced, time.Since(start).Round(time.Millisecond))
 }
 
 // tenancyProperty is the property, over handlers changed by plant when it
@@ -95,18 +102,22 @@ func tenancyProperty(t *testing.T, plant func(*tenancy), total *tenancyStats) fu
 		}
 		defer func() { total.add(m.stats) }()
 		rt.Repeat(map[string]func(*rapid.T){
-			"create":       m.create,
-			"create again": m.create, // twice as likely: the others need gateways
-			"get":          m.get,
-			"list":         m.list,
-			"update":       m.update,
-			"status":       m.setStatus,
-			"test":         m.test,
-			"action":       m.action,
-			"audit":        m.audit,
-			"health":       m.health,
-			"updates":      m.updates,
-			"delete":       m.delete,
+			"create":             m.create,
+			"create again":       m.create, // twice as likely: the others need gateways
+			"get":                m.get,
+			"list":               m.list,
+			"update":             m.update,
+			"status":             m.setStatus,
+			"test":               m.test,
+			"action":             m.action,
+			"audit":              m.audit,
+			"health":             m.health,
+			"updates":            m.updates,
+			"delete":             m.delete,
+			"route create":       m.routeCreate,
+			"route create again": m.routeCreate,
+			"route read":         m.routeRead,
+			"route change":       m.routeChange,
 		})
 	}
 }
@@ -124,7 +135,7 @@ func setFlags(t *testing.T, values map[string]string) {
 }
 
 type tenancyStats struct {
-	runs, steps, requests, compared, forbidden, pages, gateways, traced int
+	runs, steps, requests, compared, forbidden, pages, gateways, routes, traced int
 }
 
 func (s *tenancyStats) add(o tenancyStats) {
@@ -135,6 +146,7 @@ func (s *tenancyStats) add(o tenancyStats) {
 	s.forbidden += o.forbidden
 	s.pages += o.pages
 	s.gateways += o.gateways
+	s.routes += o.routes
 	s.traced += o.traced
 }
 
@@ -176,6 +188,13 @@ type modelGateway struct {
 	deleted   bool
 }
 
+// modelRoute is what the model knows of a route.
+type modelRoute struct {
+	id, bot string
+	target  string // its WEBHOOK target; "" for EventBridge
+	deleted bool
+}
+
 // snapshot is the table: partition → sort key → item.
 type snapshot map[string]map[string]map[string]types.AttributeValue
 
@@ -187,6 +206,10 @@ type allowed struct {
 	idem    bool   // an idempotency record of scope may appear
 	// calls says the stand-ins may be called, with credentials of scope.
 	calls bool
+	// route is the route of bot target the step may change: its items in
+	// the bot's partition, its back-reference in a target's, and the
+	// bot's due markers.
+	route string
 }
 
 type tenancy struct {
@@ -202,6 +225,7 @@ type tenancy struct {
 
 	users    []identity // each user with their orgs claim
 	gateways []*modelGateway
+	routes   []*modelRoute
 	// credOwner maps every credential the run made (bot token, API key,
 	// webhook path) to the scope that made it; "" for a refused caller.
 	credOwner map[string]string
@@ -266,7 +290,7 @@ func newTenancy(t *testing.T, rt *rapid.T) *tenancy {
 	m.reg = reg
 	m.life = lifecycle.New(h.svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
 	h.handlers = httpapi.New(m.life, httpapi.WithLogger(h.log), httpapi.WithHealthSamples(dynamo.NewHealth(h.ddb, h.table)),
-		httpapi.WithUpdates(dynamo.NewInbox(h.ddb, h.table))).Handlers()
+		httpapi.WithUpdates(dynamo.NewInbox(h.ddb, h.table)), httpapi.WithRoutes(h.routeService())).Handlers()
 
 	for _, u := range tenancyUsers {
 		id := identity{user: u}
@@ -539,16 +563,21 @@ func (m *tenancy) checkTable(rt *rapid.T, op string, id identity, before, after 
 			continue
 		}
 		gwID, isGateway := strings.CutPrefix(pk, "GW#")
+		routeIn := "ROUTEIN#" + ok.target + "#" + ok.route
 		switch {
 		case isGateway && ok.scope != "" && gwID == ok.target:
 			if ownerOf(b) != ok.scope || (a["GATEWAY"] != nil && ownerOf(a) != ok.scope) {
 				rt.Fatalf("%s by %s moved gateway %s from %q to %q", op, id, gwID, ownerOf(b), ownerOf(a))
 			}
 			for sk, item := range b {
-				if sk != "GATEWAY" && !reflect.DeepEqual(item, a[sk]) {
+				if sk != "GATEWAY" && !ofRoute(sk, ok.route) && !reflect.DeepEqual(item, a[sk]) {
 					rt.Fatalf("%s by %s changed or removed audit item %s of gateway %s", op, id, sk, gwID)
 				}
 			}
+		case isGateway && ok.scope != "" && ok.route != "" && onlyItem(b, a, routeIn) && (a[routeIn] == nil || ownerOf(a) == ok.scope):
+			// The route's back-reference, added to an in-scope target's
+			// partition or removed from its former target's.
+		case strings.HasPrefix(pk, "DUE#") && ok.scope != "" && ok.route != "" && onlyPrefix(b, a, ok.target+"#"+ok.route+"#"):
 		case isGateway && ok.scope != "" && gwID == ok.created:
 			if b != nil || ownerOf(a) != ok.scope {
 				rt.Fatalf("%s by %s created gateway %s owned by %q, want %q", op, id, gwID, ownerOf(a), ok.scope)
@@ -562,6 +591,42 @@ func (m *tenancy) checkTable(rt *rapid.T, op string, id identity, before, after 
 			rt.Fatalf("%s by %s (scope %q) changed partition %s (owner %q), which it may not touch", op, id, ok.scope, pk, owner)
 		}
 	}
+}
+
+// ofRoute reports whether sk is an item of route routeID in its bot's
+// partition: the route, its lanes, its queue, its dead letters.
+func ofRoute(sk, routeID string) bool {
+	if routeID == "" {
+		return false
+	}
+	for _, p := range []string{"ROUTE#", "LANE#", "DLV#", "DEAD#"} {
+		if strings.HasPrefix(sk, p+routeID) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyItem reports whether item sk is the only difference between b and a.
+func onlyItem(b, a map[string]map[string]types.AttributeValue, sk string) bool {
+	return onlyWhere(b, a, func(k string) bool { return k == sk })
+}
+
+// onlyPrefix reports whether items whose sort key starts with prefix are
+// the only differences between b and a.
+func onlyPrefix(b, a map[string]map[string]types.AttributeValue, prefix string) bool {
+	return onlyWhere(b, a, func(k string) bool { return strings.HasPrefix(k, prefix) })
+}
+
+func onlyWhere(b, a map[string]map[string]types.AttributeValue, may func(string) bool) bool {
+	for _, m := range []map[string]map[string]types.AttributeValue{b, a} {
+		for k := range m {
+			if !may(k) && !reflect.DeepEqual(b[k], a[k]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // storedVersion is a gateway's version in the table, 0 when it has none.
@@ -807,6 +872,261 @@ func (m *tenancy) delete(rt *rapid.T) {
 	})
 }
 
+// gatewayOf returns the model's gateway id, nil when the run made none.
+func (m *tenancy) gatewayOf(id string) *modelGateway {
+	for _, g := range m.gateways {
+		if g.id == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// drawBot picks who sends a route step and the gateway it names: mostly a
+// live bot of the run and one of the identities of its scope (or route
+// steps would hardly ever reach a route), else what drawIdentity and
+// drawTarget pick.
+func (m *tenancy) drawBot(rt *rapid.T) (identity, string, *modelGateway) {
+	var bots []*modelGateway
+	for _, g := range m.gateways {
+		if !g.deleted && g.typ == gateway.TypeTelegramBot {
+			bots = append(bots, g)
+		}
+	}
+	if len(bots) > 0 && rapid.IntRange(0, 9).Draw(rt, "a bot's own identity") < 6 {
+		g := rapid.SampledFrom(bots).Draw(rt, "bot")
+		var ids []identity
+		for _, u := range m.users {
+			if g.owner == "USER#"+u.user {
+				ids = append(ids, u)
+			}
+			for _, o := range u.orgs {
+				if g.owner == "ORG#"+o {
+					id := u
+					id.org = o
+					ids = append(ids, id)
+				}
+			}
+		}
+		if len(ids) > 0 {
+			return rapid.SampledFrom(ids).Draw(rt, "bot's identity"), g.id, g
+		}
+	}
+	id := m.drawIdentity(rt)
+	bot, g := m.drawTarget(rt)
+	return id, bot, g
+}
+
+// drawHook picks a route target: EventBridge (""), a live WEBHOOK gateway
+// of the identity's scope, a gateway of the run (any scope, type or
+// state) or one that never existed.
+func (m *tenancy) drawHook(rt *rapid.T, id identity) (string, string) {
+	var own []*modelGateway
+	for _, g := range m.gateways {
+		if m.validHook(id, g.id) {
+			own = append(own, g)
+		}
+	}
+	switch kind := rapid.IntRange(0, 9).Draw(rt, "route target kind"); {
+	case kind < 3:
+		return "", `{"target":{"type":"EVENTBRIDGE"}}`
+	case kind < 6 && len(own) > 0:
+		g := rapid.SampledFrom(own).Draw(rt, "own route target")
+		return g.id, `{"target":` + webhookTarget(g.id) + `}`
+	case kind < 9 && len(m.gateways) > 0:
+		g := rapid.SampledFrom(m.gateways).Draw(rt, "route target")
+		return g.id, `{"target":` + webhookTarget(g.id) + `}`
+	default:
+		id := gateway.NewID()
+		return id, `{"target":` + webhookTarget(id) + `}`
+	}
+}
+
+// validHook reports whether id may be a WEBHOOK target of the identity's
+// routes: a live WEBHOOK gateway of its scope.
+func (m *tenancy) validHook(id identity, hook string) bool {
+	g := m.gatewayOf(hook)
+	return inScope(id, g) && g.typ == gateway.TypeWebhook
+}
+
+// drawRoute picks the route id a request names: mostly one of bot's, else
+// a route of the run (of any bot, deleted or not), one that never
+// existed, or a malformed one.
+func (m *tenancy) drawRoute(rt *rapid.T, bot string) (string, *modelRoute) {
+	var own []*modelRoute
+	for _, r := range m.routes {
+		if r.bot == bot {
+			own = append(own, r)
+		}
+	}
+	switch kind := rapid.IntRange(0, 9).Draw(rt, "route kind"); {
+	case kind < 5 && len(own) > 0:
+		r := rapid.SampledFrom(own).Draw(rt, "bot's route")
+		return r.id, r
+	case kind < 7 && len(m.routes) > 0:
+		r := rapid.SampledFrom(m.routes).Draw(rt, "route")
+		return r.id, r
+	case kind < 9:
+		return route.NewID(), nil
+	default:
+		return rapid.SampledFrom([]string{"rt_nope", "../x", "ROUTE#x", strings.Repeat("r", 300)}).Draw(rt, "malformed route id"), nil
+	}
+}
+
+// expectRouteProblem fails unless r is a problem of status, naming field
+// when one is given.
+func expectRouteProblem(rt *rapid.T, op string, id identity, r resp, status int, field string) {
+	if r.status != status || r.headers["Content-Type"] != "application/problem+json" || (field != "" && !strings.Contains(string(r.body), `"field":"`+field+`"`)) {
+		rt.Fatalf("%s by %s: %d %s, want a %d problem naming %q", op, id, r.status, r.body, status, field)
+	}
+}
+
+func (m *tenancy) routeCreate(rt *rapid.T) {
+	id, bot, g := m.drawBot(rt)
+	m.step(rt, "route create", id, func() allowed {
+		hook, body := m.drawHook(rt, id)
+		out, mine := m.request(rt, "route create", id, bot, g, routeReq(http.MethodPost, routesPath, "", "", body), "")
+		switch {
+		case !mine:
+			return allowed{}
+		case g.typ != gateway.TypeTelegramBot:
+			expectRouteProblem(rt, "route create", id, out, http.StatusConflict, "")
+			return allowed{}
+		case hook != "" && !m.validHook(id, hook):
+			expectRouteProblem(rt, "route create to "+describe(m.gatewayOf(hook)), id, out, http.StatusUnprocessableEntity, "target.gatewayId")
+			return allowed{}
+		}
+		expectStatus(rt, "route create", id, out, http.StatusCreated, http.StatusConflict) // 409: ten routes already
+		if out.status != http.StatusCreated {
+			return allowed{}
+		}
+		var j httpapi.RouteJSON
+		out.decode(m.t, &j)
+		if j.GatewayID != bot || j.Target.GatewayID != hook {
+			rt.Fatalf("route create by %s on %s to %q answered %+v", id, bot, hook, j)
+		}
+		m.routes = append(m.routes, &modelRoute{id: j.ID, bot: bot, target: hook})
+		m.stats.routes++
+		return allowed{scope: id.scope(), target: bot, route: j.ID}
+	})
+}
+
+func (m *tenancy) routeRead(rt *rapid.T) {
+	id, bot, g := m.drawBot(rt)
+	m.step(rt, "route read", id, func() allowed {
+		routeID, r := m.drawRoute(rt, bot)
+		kind := rapid.SampledFrom([]string{"list", "get", "dead letters"}).Draw(rt, "route read")
+		rq := routeReq(http.MethodGet, routePath, "", routeID, "")
+		switch kind {
+		case "list":
+			rq = routeReq(http.MethodGet, routesPath, "", "", "")
+		case "dead letters":
+			rq = routeReq(http.MethodGet, deadLettersPath, "", routeID, "")
+		}
+		op := "route " + kind
+		out, mine := m.request(rt, op, id, bot, g, rq, "")
+		switch {
+		case !mine:
+		case g.typ != gateway.TypeTelegramBot:
+			expectRouteProblem(rt, op, id, out, http.StatusConflict, "")
+		case kind == "list":
+			expectStatus(rt, op, id, out, http.StatusOK)
+			var l routeList
+			out.decode(m.t, &l)
+			var got, want []string
+			for _, j := range l.Items {
+				if j.GatewayID != bot {
+					rt.Fatalf("%s by %s of %s answered a route of %s", op, id, bot, j.GatewayID)
+				}
+				got = append(got, j.ID)
+			}
+			for _, r := range m.routes {
+				if r.bot == bot && !r.deleted {
+					want = append(want, r.id)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				rt.Fatalf("%s by %s of %s: %v, the run made %v", op, id, bot, got, want)
+			}
+		case r == nil || r.bot != bot || r.deleted:
+			expectRouteProblem(rt, op, id, out, http.StatusNotFound, "")
+		default:
+			expectStatus(rt, op, id, out, http.StatusOK)
+			if kind == "get" {
+				var j httpapi.RouteJSON
+				out.decode(m.t, &j)
+				if j.ID != routeID || j.GatewayID != bot {
+					rt.Fatalf("%s by %s of %s/%s answered %s/%s", op, id, bot, routeID, j.GatewayID, j.ID)
+				}
+			}
+		}
+		return allowed{}
+	})
+}
+
+func (m *tenancy) routeChange(rt *rapid.T) {
+	id, bot, g := m.drawBot(rt)
+	m.step(rt, "route change", id, func() allowed {
+		routeID, r := m.drawRoute(rt, bot)
+		kind := rapid.SampledFrom([]string{"replace", "pause", "resume", "delete", "replay"}).Draw(rt, "route change")
+		var rq req
+		hook := ""
+		switch kind {
+		case "replace":
+			var body string
+			hook, body = m.drawHook(rt, id)
+			rq = routeReq(http.MethodPut, routePath, "", routeID, body)
+		case "pause", "resume":
+			st := map[string]string{"pause": "PAUSED", "resume": "ACTIVE"}[kind]
+			rq = routeReq(http.MethodPatch, routePath, "", routeID, `{"status":"`+st+`"}`)
+		case "delete":
+			rq = routeReq(http.MethodDelete, routePath, "", routeID, "")
+		case "replay":
+			rq = routeReq(http.MethodPost, replayPath, "", routeID, rapid.SampledFrom([]string{`{"fromUpdateId":0}`, `{"deadLetters":true}`}).Draw(rt, "replay"))
+		}
+		stale := (kind == "replace" || kind == "pause" || kind == "resume") && rapid.IntRange(0, 4).Draw(rt, "stale If-Match") == 0
+		if stale {
+			rq.headers = map[string]string{"If-Match": `"99"`}
+		}
+		op := "route " + kind
+		out, mine := m.request(rt, op, id, bot, g, rq, "")
+		switch {
+		case !mine:
+			return allowed{}
+		case g.typ != gateway.TypeTelegramBot:
+			expectRouteProblem(rt, op, id, out, http.StatusConflict, "")
+			return allowed{}
+		case r == nil || r.bot != bot || r.deleted:
+			expectRouteProblem(rt, op, id, out, http.StatusNotFound, "")
+			return allowed{}
+		case stale:
+			expectRouteProblem(rt, op, id, out, http.StatusPreconditionFailed, "")
+			return allowed{}
+		case kind == "replace" && hook != "" && !m.validHook(id, hook):
+			expectRouteProblem(rt, op+" to "+describe(m.gatewayOf(hook)), id, out, http.StatusUnprocessableEntity, "target.gatewayId")
+			return allowed{}
+		case kind == "resume" && r.target != "" && !m.validHook(id, r.target):
+			expectRouteProblem(rt, op+" towards "+describe(m.gatewayOf(r.target)), id, out, http.StatusUnprocessableEntity, "target.gatewayId")
+			return allowed{}
+		}
+		switch kind {
+		case "replace":
+			expectStatus(rt, op, id, out, http.StatusOK)
+			r.target = hook
+		case "pause", "resume":
+			expectStatus(rt, op, id, out, http.StatusOK)
+		case "delete":
+			expectStatus(rt, op, id, out, http.StatusNoContent)
+			r.deleted = true
+		case "replay":
+			expectStatus(rt, op, id, out, http.StatusAccepted)
+		}
+		return allowed{scope: id.scope(), target: bot, route: routeID}
+	})
+}
+
 // list walks every page of a random listing and compares it with the
 // table; now and then it sends another scope's cursor instead.
 func (m *tenancy) list(rt *rapid.T) {
@@ -957,7 +1277,7 @@ func (m *tenancy) wrap(fn string, bug func(ctx context.Context, out events.APIGa
 }
 
 // tenancyBugs are planted tenancy bugs, each with the words of the check
-// that must catch it. Three answer exactly as a correct API would and are
+// that must catch it. Four answer exactly as a correct API would and are
 // caught only by the table or the stand-ins.
 var tenancyBugs = []struct {
 	name, caughtBy string
@@ -997,6 +1317,22 @@ var tenancyBugs = []struct {
 						p.CheckHealth(ctx, creds, g.Config)
 					}
 				}
+			}
+			return out
+		})
+	}},
+	{"a route step on another tenant's bot tells it exists", "distinguishable from a missing gateway", func(m *tenancy) {
+		m.wrap(httpapi.FnRoutes, func(ctx context.Context, out events.APIGatewayV2HTTPResponse, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+			if m.foreignGateway(ctx, out, ev) != nil {
+				out.Body = strings.Replace(out.Body, "Gateway not found.", "Route not found.", 1)
+			}
+			return out
+		})
+	}},
+	{"a route created on another tenant's bot, answering 404", "which it may not touch", func(m *tenancy) {
+		m.wrap(httpapi.FnRoutes, func(ctx context.Context, out events.APIGatewayV2HTTPResponse, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+			if g := m.foreignGateway(ctx, out, ev); g != nil && g.Type == gateway.TypeTelegramBot && ev.RouteKey == http.MethodPost+" "+routesPath {
+				_, _ = m.h.routeService().Create(ctx, ownerActor(g), g.ID, route.Spec{Target: route.Target{Type: route.TargetEventBridge}})
 			}
 			return out
 		})

@@ -31,7 +31,7 @@ func (p updatesPage) ids() []int64 {
 func (h *harness) withUpdates() *dynamo.Inbox {
 	in := dynamo.NewInbox(h.ddb, h.table)
 	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithUpdates(in),
-		httpapi.WithUpdatePolling(20*time.Millisecond)).Handlers()
+		httpapi.WithUpdatePolling(20*time.Millisecond), httpapi.WithRoutes(h.routeService())).Handlers()
 	return in
 }
 

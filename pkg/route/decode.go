@@ -59,6 +59,17 @@ func (f *fields) allow(obj map[string]json.RawMessage, prefix string, names ...s
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
+// integer reads raw as a JSON integer literal. A string such as "5" is
+// not one, though json.Number would take it.
+func integer(raw json.RawMessage) (int64, bool) {
+	lit := bytes.TrimSpace(raw)
+	if len(lit) == 0 || (lit[0] != '-' && (lit[0] < '0' || lit[0] > '9')) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(lit), 10, 64)
+	return n, err == nil
+}
+
 // object decodes raw as a JSON object, or reports field as not one.
 func (f *fields) object(raw json.RawMessage, field string) (map[string]json.RawMessage, bool) {
 	var obj map[string]json.RawMessage
@@ -138,15 +149,13 @@ func (fe *fields) filters(f map[string]json.RawMessage) Filters {
 		}
 	}
 	if raw, ok := f["chatIds"]; ok && !isNull(raw) {
-		var ids []json.Number
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		if dec.Decode(&ids) != nil || len(ids) > MaxFilterChats {
+		var ids []json.RawMessage
+		if json.Unmarshal(raw, &ids) != nil || len(ids) > MaxFilterChats {
 			fe.add("filters.chatIds", "must be a list of at most "+strconv.Itoa(MaxFilterChats)+" chat ids")
 		} else {
 			for i, n := range ids {
-				id, err := strconv.ParseInt(string(n), 10, 64)
-				if err != nil || id == 0 {
+				id, ok := integer(n)
+				if !ok || id == 0 {
 					fe.add("filters.chatIds["+strconv.Itoa(i)+"]", "must be a chat id: a non-zero integer")
 				} else if !slices.Contains(out.ChatIDs, id) {
 					out.ChatIDs = append(out.ChatIDs, id)
@@ -200,6 +209,9 @@ func DecodeStatus(body []byte) (Status, error) {
 
 // DecodeReplay validates a replay body: exactly one of
 // {"fromUpdateId":N}, {"from":"<RFC 3339>"} and {"deadLetters":true}.
+// Invalid fields are CodeInvalid; valid ones that are not exactly one
+// replay are CodeUnprocessable, naming each key given (or fromUpdateId
+// when none is).
 func DecodeReplay(body []byte) (Replay, error) {
 	var r Replay
 	obj, err := gateway.DecodeObject(body)
@@ -208,23 +220,17 @@ func DecodeReplay(body []byte) (Replay, error) {
 	}
 	var fe fields
 	fe.allow(obj, "", "fromUpdateId", "from", "deadLetters")
-	given := 0
+	var given []string
 	if raw, ok := obj["fromUpdateId"]; ok {
-		given++
-		var n json.Number
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		id, err := int64(0), dec.Decode(&n)
-		if err == nil {
-			id, err = strconv.ParseInt(string(n), 10, 64)
-		}
-		if err != nil || id < 0 || id > math.MaxInt64/2 {
+		given = append(given, "fromUpdateId")
+		id, ok := integer(raw)
+		if !ok || id < 0 || id > math.MaxInt64/2 {
 			fe.add("fromUpdateId", "must be an update id: a non-negative integer")
 		}
 		r.FromUpdateID = &id
 	}
 	if raw, ok := obj["from"]; ok {
-		given++
+		given = append(given, "from")
 		var s string
 		t, err := time.Time{}, json.Unmarshal(raw, &s)
 		if err == nil {
@@ -237,15 +243,28 @@ func DecodeReplay(body []byte) (Replay, error) {
 		r.From = &t
 	}
 	if raw, ok := obj["deadLetters"]; ok {
-		given++
+		given = append(given, "deadLetters")
 		var b bool
 		if json.Unmarshal(raw, &b) != nil || !b {
 			fe.add("deadLetters", "must be true")
 		}
 		r.DeadLetters = b
 	}
-	if given != 1 && len(fe) == 0 {
-		fe.add("fromUpdateId", `give exactly one of "fromUpdateId", "from" and "deadLetters"`)
+	if len(fe) > 0 {
+		return r, fe.err()
 	}
-	return r, fe.err()
+	// Well-formed, but not one replay: 422 naming what was given (or,
+	// given nothing, the first choice).
+	const one = `give exactly one of "fromUpdateId", "from" and "deadLetters"`
+	switch len(given) {
+	case 1:
+		return r, nil
+	case 0:
+		fe.add("fromUpdateId", one)
+	default:
+		for _, k := range given {
+			fe.add(k, one)
+		}
+	}
+	return r, gateway.Unprocessable(fe...)
 }

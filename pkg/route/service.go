@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -138,8 +139,10 @@ func (s *Service) checkTarget(ctx context.Context, actor gateway.Actor, t Target
 	return err
 }
 
+// targetInvalid is 422, not 400: the id is well-formed, but names no
+// WEBHOOK gateway the caller has (now).
 func targetInvalid() error {
-	return gateway.Invalid(gateway.FieldError{Field: "target.gatewayId", Message: "must be the id of one of your WEBHOOK gateways"})
+	return gateway.Unprocessable(gateway.FieldError{Field: "target.gatewayId", Message: "must be the id of one of your WEBHOOK gateways"})
 }
 
 func (s *Service) get(ctx context.Context, actor gateway.Actor, botID, routeID string) (*gateway.Gateway, *Route, error) {
@@ -231,24 +234,43 @@ func (s *Service) Get(ctx context.Context, actor gateway.Actor, botID, routeID s
 }
 
 // Replace sets a route's target and filters. With ifMatch, another
-// version is CodeVersionMismatch.
+// version is CodeVersionMismatch. A replacement that changes nothing
+// writes nothing, as a gateway's update does.
 func (s *Service) Replace(ctx context.Context, actor gateway.Actor, botID, routeID string, spec Spec, ifMatch *int64) (View, error) {
 	return s.change(ctx, actor, botID, routeID, ifMatch, func(r *Route) (string, []string) {
 		var changes []string
 		if r.Target != spec.Target {
 			changes = append(changes, "target")
 		}
-		changes = append(changes, "filters")
+		if !sameFilters(r.Filters, spec.Filters) {
+			changes = append(changes, "filters")
+		}
+		if changes == nil {
+			return "", nil
+		}
 		r.Target, r.Filters = spec.Target, spec.Filters
 		return AuditUpdated, changes
-	}, func(r *Route) error { return s.checkTarget(ctx, actor, spec.Target) })
+	}, func(*Route) error { return s.checkTarget(ctx, actor, spec.Target) })
+}
+
+// sameFilters reports whether a and b let the same updates through; an
+// empty list is no list.
+func sameFilters(a, b Filters) bool {
+	return slices.Equal(a.UpdateTypes, b.UpdateTypes) && slices.Equal(a.ChatIDs, b.ChatIDs) && a.CommandPrefix == b.CommandPrefix
 }
 
 // SetStatus pauses or resumes a route. Resuming a route in ERROR, or one
-// already ACTIVE, retries its waiting deliveries now.
+// already ACTIVE, retries its waiting deliveries now; setting the status
+// a route has writes nothing. A WEBHOOK route resumes only while its
+// target is one of the actor's WEBHOOK gateways (a deleted target pauses
+// its routes; they must be pointed elsewhere).
 func (s *Service) SetStatus(ctx context.Context, actor gateway.Actor, botID, routeID string, st Status, ifMatch *int64) (View, error) {
+	var check func(*Route) error
+	if st == StatusActive {
+		check = func(r *Route) error { return s.checkTarget(ctx, actor, r.Target) }
+	}
 	v, err := s.change(ctx, actor, botID, routeID, ifMatch, func(r *Route) (string, []string) {
-		if r.Status == st && st == StatusPaused {
+		if r.Status == st {
 			return "", nil
 		}
 		r.Status, r.StatusReason = st, ""
@@ -256,7 +278,7 @@ func (s *Service) SetStatus(ctx context.Context, actor gateway.Actor, botID, rou
 			r.StatusReason = "Paused by " + who(actor) + "."
 		}
 		return AuditStatusChanged, []string{"status"}
-	}, nil)
+	}, check)
 	if err == nil && st == StatusActive {
 		err = s.store.Kick(ctx, v.Route)
 	}
@@ -272,13 +294,11 @@ func who(a gateway.Actor) string {
 
 // change applies fn to the stored route and writes it with its audit
 // event; without ifMatch a concurrent change is re-read and fn re-applied.
+// check, when set, vets the stored route once it is known to be the
+// actor's and at the version asked for: a missing bot or route is 404
+// and a stale If-Match 412 whatever the check would say.
 func (s *Service) change(ctx context.Context, actor gateway.Actor, botID, routeID string, ifMatch *int64,
 	fn func(*Route) (action string, changes []string), check func(*Route) error) (View, error) {
-	if check != nil {
-		if err := check(nil); err != nil {
-			return View{}, err
-		}
-	}
 	for attempt := 0; ; attempt++ {
 		_, cur, err := s.get(ctx, actor, botID, routeID)
 		if err != nil {
@@ -287,6 +307,11 @@ func (s *Service) change(ctx context.Context, actor gateway.Actor, botID, routeI
 		if ifMatch != nil && cur.Version != *ifMatch {
 			return View{}, &gateway.Error{Code: gateway.CodeVersionMismatch,
 				Message: "The route has been changed since it was read (it is at version " + strconv.FormatInt(cur.Version, 10) + "); fetch it again."}
+		}
+		if check != nil && attempt == 0 {
+			if err := check(cur); err != nil {
+				return View{}, err
+			}
 		}
 		next := *cur
 		action, changes := fn(&next)

@@ -385,6 +385,29 @@ func (s *Store) PutIdempotency(rec gateway.Idempotency) {
 	s.idem[idemKey(rec.Owner, rec.Key)] = rec
 }
 
+// RecordAudit records ev in gateway id's trail on its own, as another
+// store's write to the gateway's partition does (pkg/dynamo's routes put
+// their audit events there). The gateway need not exist: trails outlive
+// their gateways. It does not call the interceptor; the calling store
+// runs its own.
+//
+// Errors: CodeInternal for an event without an id, naming another
+// gateway, or already recorded.
+func (s *Store) RecordAudit(id string, ev gateway.AuditEvent) error {
+	const op = "gatewaytest.RecordAudit"
+	entry, err := auditOf(id, ev)
+	if err != nil {
+		return gateway.Internal(op, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded(id, entry.key) {
+		return gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", ev.ID, id))
+	}
+	s.record(id, entry)
+	return nil
+}
+
 // Trail returns the whole audit trail of gateway id, newest first, without
 // paging and without calling the interceptor.
 func (s *Store) Trail(id string) []gateway.AuditEvent {
