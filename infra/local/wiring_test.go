@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/local"
 	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/deliverer"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthsweep"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
@@ -53,7 +54,7 @@ func TestTemplateAndHandlersAgree(t *testing.T) {
 	}
 	// Every function folder is a deployed route, or one of the functions
 	// that no route invokes.
-	unrouted := map[string]bool{healthsweep.FnHealthCheck: true, healthcheck.FnHealthWorker: true, rotation.FnRotateCredentials: true}
+	unrouted := map[string]bool{healthsweep.FnHealthCheck: true, healthcheck.FnHealthWorker: true, rotation.FnRotateCredentials: true, deliverer.FnDelivery: true}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	for _, d := range dirs {
 		name := filepath.Base(filepath.Dir(d))

@@ -45,6 +45,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
 	"github.com/gatehouse/gatehouse/pkg/route"
 )
@@ -133,6 +134,12 @@ type Store interface {
 	// Delivered and Failed record a route's delivery outcome.
 	Delivered(ctx context.Context, r *route.Route, updateID int64, at time.Time, lag time.Duration) error
 	Failed(ctx context.Context, r *route.Route, at time.Time, msg string, errorAfter int64) error
+	// KickTargeting retries now the waiting lanes of every failing route
+	// whose target is WEBHOOK gateway id.
+	KickTargeting(ctx context.Context, id string) error
+	// ForgetLane deletes what a lane of a deleted route left: its marker,
+	// its item and its queue.
+	ForgetLane(ctx context.Context, l Lane) error
 	// GatewayRemoved deletes the routes of a deleted bot and pauses the
 	// routes that targeted a deleted gateway.
 	GatewayRemoved(ctx context.Context, id string) error
@@ -265,6 +272,10 @@ type Record struct {
 	Update *inbox.Update
 	// RemovedGateway is set for a deleted gateway item.
 	RemovedGateway string
+	// HealthyTarget is set for a WEBHOOK gateway written CONNECTED (its
+	// health check passed): routes to it that are waiting out a retry are
+	// retried at once.
+	HealthyTarget string
 }
 
 // Result says which records must be retried: the first one whose work is
@@ -318,6 +329,11 @@ func (e *Engine) HandleStream(ctx context.Context, records []Record) Result {
 		case rec.RemovedGateway != "":
 			if err := e.store.GatewayRemoved(ctx, rec.RemovedGateway); err != nil {
 				fail(rec.Seq, err)
+			}
+		case rec.HealthyTarget != "":
+			// Best effort: a missed kick only means the retry waits.
+			if err := e.store.KickTargeting(ctx, rec.HealthyTarget); err != nil {
+				e.log.Warn("delivery: routes to a recovered target not retried early", "gatewayId", rec.HealthyTarget, "error", err)
 			}
 		case rec.Update != nil:
 			u := rec.Update
@@ -621,8 +637,14 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 	defer e.flush(ctx, prog)
 	e.parallel(ctx, len(lanes), func(i int) {
 		r, err := routeOf(lanes[i])
+		if gateway.IsCode(err, gateway.CodeNotFound) {
+			// The route was deleted while this lane was being written to.
+			err = e.store.ForgetLane(ctx, lanes[i])
+		}
 		if err != nil {
 			e.log.Warn("delivery: route of a due lane unreadable", "routeId", lanes[i].RouteID, "error", err)
+		}
+		if r == nil || err != nil {
 			return
 		}
 		e.drain(ctx, lanes[i], r, prog)

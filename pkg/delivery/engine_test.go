@@ -134,7 +134,8 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	b := newBed(t, cfg)
 	rx := deliverytest.NewReceiver(t, secret)
 	rx.Behave(func(int) (int, string, time.Duration) { return http.StatusTooManyRequests, "120", 0 })
-	r := b.route(route.Target{Type: route.TargetWebhook, GatewayID: b.webhookTarget(rx.URL, secret)}, route.Filters{})
+	target := b.webhookTarget(rx.URL, secret)
+	b.route(route.Target{Type: route.TargetWebhook, GatewayID: target}, route.Filters{})
 	b.stream(b.update(1, 5, "x"))
 	n := rx.Requests()
 	b.engine.Sweep(context.Background())
@@ -148,10 +149,13 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if lanes, _ := b.routes.Due(context.Background(), time.Now().Add(125*time.Second), 10); len(lanes) != 1 {
 		t.Errorf("not due after Retry-After: %v", lanes)
 	}
-	// Resuming retries now.
+	// The target's health check passes: the route is retried at once.
 	rx.Behave(nil)
-	if err := b.routes.Kick(context.Background(), r); err != nil {
-		t.Fatal(err)
+	if res := b.engine.HandleStream(context.Background(), []delivery.Record{{Seq: "1", HealthyTarget: target}}); res.RetryFrom != "" {
+		t.Fatal("retry")
+	}
+	if lanes, _ := b.routes.Due(context.Background(), time.Now(), 10); len(lanes) != 1 {
+		t.Errorf("a healthy target's waiting lane is not due now: %v", lanes)
 	}
 	if !b.sweepUntil(5*time.Second, func() bool { return len(rx.Accepted()) == 1 }) {
 		t.Error("a kicked lane was not retried")
@@ -276,5 +280,35 @@ func TestDeletedGatewaysPauseOrRemoveRoutes(t *testing.T) {
 	}
 	if bl, _ := b.routes.Backlog(ctx, r); bl.Pending != 0 {
 		t.Errorf("backlog of a deleted bot's route: %d", bl.Pending)
+	}
+}
+
+func TestSweepForgetsLanesOfDeletedRoutes(t *testing.T) {
+	b := newBed(t, fastRetries())
+	rx := deliverytest.NewReceiver(t, secret)
+	r := b.route(route.Target{Type: route.TargetWebhook, GatewayID: b.webhookTarget(rx.URL, secret)}, route.Filters{})
+	ctx := context.Background()
+	if err := b.routes.DeleteRoute(ctx, r, auditEvent(b.bot)); err != nil {
+		t.Fatal(err)
+	}
+	// The engine queued an update for the route as it was being deleted.
+	l := delivery.Lane{BotID: b.bot, RouteID: r.ID, Chat: route.ChatKey(ptr(int64(9)), nil)}
+	if err := b.routes.Persist(ctx, l, []route.Queued{{Update: *b.update(1, 9, "late")}}, time.Now(), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if lanes, _ := b.routes.Due(ctx, time.Now(), 10); len(lanes) != 1 {
+		t.Fatalf("due lanes before the sweep: %v", lanes)
+	}
+	if _, err := b.engine.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lanes, _ := b.routes.Due(ctx, time.Now().Add(time.Hour), 10); len(lanes) != 0 {
+		t.Errorf("due lanes after the sweep: %v", lanes)
+	}
+	if bl, _ := b.routes.Backlog(ctx, r); bl.Pending != 0 {
+		t.Errorf("queue of a deleted route: %d", bl.Pending)
+	}
+	if n := len(rx.Accepted()); n != 0 {
+		t.Errorf("a deleted route delivered %d updates", n)
 	}
 }

@@ -431,3 +431,18 @@ func (s *Routes) Failed(ctx context.Context, r *route.Route, at time.Time, msg s
 	r.Status = route.StatusError
 	return nil
 }
+
+// ForgetLane deletes l's marker, lane item and queue: what is left of a
+// lane whose route was deleted.
+func (s *Routes) ForgetLane(ctx context.Context, l delivery.Lane) error {
+	const op = "dynamo.ForgetLane"
+	items, err := s.queryAll(ctx, op, gatewayPK(l.BotID), queuePrefix+l.RouteID+"#"+l.Chat+"#", "pk, sk", 0)
+	if err != nil {
+		return err
+	}
+	keys := []map[string]types.AttributeValue{markerKey(l), laneKey(l)}
+	for _, it := range items {
+		keys = append(keys, map[string]types.AttributeValue{AttrPK: it[AttrPK], AttrSK: it[AttrSK]})
+	}
+	return s.deleteKeys(ctx, op, keys)
+}

@@ -668,3 +668,34 @@ func IsGatewayItem(keys map[string]types.AttributeValue) (string, bool) {
 	}
 	return strings.TrimPrefix(pk.Value, gatewayPrefix), true
 }
+
+// KickTargeting kicks every route that targets gateway id and has failed
+// since its last delivery (found through the target's back-references).
+func (s *Routes) KickTargeting(ctx context.Context, id string) error {
+	const op = "dynamo.KickTargeting"
+	refs, err := s.queryAll(ctx, op, gatewayPK(id), routeInPrefix, "pk, sk", 0)
+	if err != nil {
+		return err
+	}
+	for _, ref := range refs {
+		rd := itemReader{m: ref}
+		bot, rid, ok := strings.Cut(strings.TrimPrefix(rd.str(AttrSK), routeInPrefix), "#")
+		if !ok {
+			continue
+		}
+		r, err := s.GetRoute(ctx, bot, rid)
+		if gateway.IsCode(err, gateway.CodeNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if r.ConsecutiveFailures == 0 || r.Status == route.StatusPaused {
+			continue
+		}
+		if err := s.Kick(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -159,6 +159,17 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 				// rather than block the shard.
 				continue
 			}
+		case string(events.DynamoDBOperationTypeModify):
+			item, err := FromStream(r.Change.NewImage)
+			if err != nil {
+				continue
+			}
+			if _, ok := dynamo.IsGatewayItem(item); !ok {
+				continue
+			}
+			if g, err := dynamo.ParseGateway(item); err == nil && g.Type == gateway.TypeWebhook && g.Status == gateway.StatusConnected {
+				rec.HealthyTarget = g.ID
+			}
 		case string(events.DynamoDBOperationTypeRemove):
 			keys, err := FromStream(r.Change.Keys)
 			if err != nil {
@@ -168,7 +179,7 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 				rec.RemovedGateway = id
 			}
 		}
-		if rec.Update != nil || rec.RemovedGateway != "" {
+		if rec.Update != nil || rec.RemovedGateway != "" || rec.HealthyTarget != "" {
 			records = append(records, rec)
 		}
 	}
