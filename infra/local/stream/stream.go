@@ -332,7 +332,8 @@ func (r *runner) startAt(id string, latest bool) position {
 	case ok && cp.SequenceNumber != "":
 		return position{typ: types.ShardIteratorTypeAfterSequenceNumber, seq: cp.SequenceNumber}
 	case ok && cp.Latest, latest:
-		r.cp.latest(id)
+		// Checkpointed as LATEST by readShard once a read from there has
+		// answered, so a checkpoint never claims a position not yet taken.
 		return position{typ: types.ShardIteratorTypeLatest}
 	}
 	return position{typ: types.ShardIteratorTypeTrimHorizon}
@@ -350,6 +351,7 @@ func (r *runner) readShard(ctx context.Context, id string, pos position) bool {
 		return ok
 	}
 	var iter *string
+	latestNoted := false
 	for ctx.Err() == nil {
 		if iter == nil {
 			in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(r.arn), ShardId: aws.String(id), ShardIteratorType: pos.typ}
@@ -380,6 +382,10 @@ func (r *runner) readShard(ctx context.Context, id string, pos position) bool {
 			iter = out.ShardIterator
 		}
 		out, err := r.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(limit)})
+		if err == nil && pos.typ == types.ShardIteratorTypeLatest && !latestNoted {
+			r.cp.latest(id)
+			latestNoted = true
+		}
 		if err != nil {
 			var expired *types.ExpiredIteratorException
 			switch {
