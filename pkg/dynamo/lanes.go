@@ -360,28 +360,32 @@ func (s *Routes) Reschedule(ctx context.Context, l delivery.Lane, at time.Time) 
 func (s *Routes) Delivered(ctx context.Context, r *route.Route, updateID int64, at time.Time, lag time.Duration) error {
 	const op = "dynamo.Delivered"
 	values := map[string]types.AttributeValue{":u": nv(updateID), ":at": sv(formatTime(at)), ":lag": nv(lag.Milliseconds()), ":zero": nv(0)}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: routeKey(r.GatewayID, r.ID),
 		UpdateExpression:          aws.String("SET lastDeliveredUpdateId = :u, lastDeliveredAt = :at, lastLagMs = :lag, consecutiveFailures = :zero"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(lastDeliveredUpdateId) OR lastDeliveredUpdateId < :u)"),
 		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	if isConditionFailed(err) {
 		// An older update (another chat's lane, or a replay): only the streak ends.
-		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		out, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &s.table, Key: routeKey(r.GatewayID, r.ID),
 			UpdateExpression:          aws.String("SET consecutiveFailures = :zero"),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND consecutiveFailures > :zero"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": nv(0)},
+			ReturnValues:              types.ReturnValueAllNew,
 		})
 		if isConditionFailed(err) {
-			err = nil
+			return nil // nothing to end
 		}
 	}
 	if err != nil {
 		return storeError(op, err)
 	}
-	if r.Status == route.StatusError {
+	// r is shared by the invocation's lanes and read-only here: the
+	// route's stored status says whether a streak of failures ends.
+	if rd := (itemReader{m: out.Attributes}); rd.str("status") == string(route.StatusError) {
 		_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &s.table, Key: routeKey(r.GatewayID, r.ID),
 			UpdateExpression:          aws.String("SET #status = :active REMOVE statusReason"),
@@ -392,7 +396,6 @@ func (s *Routes) Delivered(ctx context.Context, r *route.Route, updateID int64, 
 		if err != nil && !isConditionFailed(err) {
 			return storeError(op, err)
 		}
-		r.Status = route.StatusActive
 	}
 	return nil
 }
@@ -428,7 +431,6 @@ func (s *Routes) Failed(ctx context.Context, r *route.Route, at time.Time, msg s
 	if err != nil && !isConditionFailed(err) {
 		return storeError(op, err)
 	}
-	r.Status = route.StatusError
 	return nil
 }
 
