@@ -111,6 +111,8 @@ type Store interface {
 	// Acquire leases lane l to owner until until. It reports false, with
 	// the lane's state, when the lane does not meet mode or is leased.
 	Acquire(ctx context.Context, l Lane, owner string, until, now time.Time, mode AcquireMode) (LaneState, bool, error)
+	// Extend moves owner's lease of l to until; an error if it is lost.
+	Extend(ctx context.Context, l Lane, owner string, until time.Time) error
 	// Release lets the lane go (and records rel). It returns the state
 	// after; lost says the lease had expired and was taken.
 	Release(ctx context.Context, l Lane, owner string, rel Release) (st LaneState, lost bool, err error)
@@ -264,6 +266,9 @@ func New(store Store, sender Sender, cfg Config, log *slog.Logger, opts ...Optio
 // Config returns the engine's tuning.
 func (e *Engine) Config() Config { return e.cfg }
 
+// errLeaseLost stops a lane whose lease could not be kept.
+var errLeaseLost = errors.New("delivery: the lane's lease was lost")
+
 // Record is one stream record as the engine needs it.
 type Record struct {
 	// Seq identifies the record for a batch item failure.
@@ -324,11 +329,16 @@ func (e *Engine) HandleStream(ctx context.Context, records []Record) Result {
 	var lanes []*work
 	byLane := map[Lane]*work{}
 	routes := map[string][]*route.Route{}
+	// A record that fails here is retried with every record after it, so
+	// nothing after it may be delivered now: a later update of the same
+	// lane would overtake it (and be taken for delivered on the retry).
+records:
 	for _, rec := range records {
 		switch {
 		case rec.RemovedGateway != "":
 			if err := e.store.GatewayRemoved(ctx, rec.RemovedGateway); err != nil {
 				fail(rec.Seq, err)
+				break records
 			}
 		case rec.HealthyTarget != "":
 			// Best effort: a missed kick only means the retry waits.
@@ -342,7 +352,7 @@ func (e *Engine) HandleStream(ctx context.Context, records []Record) Result {
 				var err error
 				if rs, err = e.store.ListRoutes(ctx, u.GatewayID); err != nil {
 					fail(rec.Seq, err)
-					continue
+					break records
 				}
 				routes[u.GatewayID] = rs
 			}
@@ -402,23 +412,60 @@ func (e *Engine) parallel(ctx context.Context, n int, fn func(int)) {
 	wg.Wait()
 }
 
-// leaseUntil is how long a lease is held: past the invocation's end, so
-// that a lease outlives only a crashed holder.
-func (e *Engine) leaseUntil(ctx context.Context) time.Time {
-	d, ok := ctx.Deadline()
-	if !ok {
-		d = e.now().Add(e.cfg.Budget)
+// leaseFor is how long a lease lasts before its holder renews it: long
+// enough for a few attempts, short enough that a holder that died (or
+// whose release was lost) blocks its lane only briefly.
+func (e *Engine) leaseFor() time.Duration { return 3*e.cfg.AttemptTimeout + 5*time.Second }
+
+// lease is a held lane lease.
+type lease struct {
+	e     *Engine
+	lane  Lane
+	owner string
+	until time.Time
+}
+
+func (e *Engine) newLease(l Lane) *lease {
+	return &lease{e: e, lane: l, owner: newOwner(), until: e.now().Add(e.leaseFor())}
+}
+
+// keep renews the lease when less than an attempt's worth is left; false
+// means it is lost (or cannot be renewed): the holder must stop.
+func (ls *lease) keep(ctx context.Context) bool {
+	e := ls.e
+	if ls.until.Sub(e.now()) > e.cfg.AttemptTimeout+2*time.Second {
+		return true
 	}
-	return d.Add(e.cfg.AttemptTimeout + 5*time.Second)
+	until := e.now().Add(e.leaseFor())
+	if err := e.store.Extend(ctx, ls.lane, ls.owner, until); err != nil {
+		e.log.Warn("delivery: lane lease not renewed; stopping", "routeId", ls.lane.RouteID, "error", err)
+		return false
+	}
+	ls.until = until
+	return true
+}
+
+// release lets the lane go, retrying a failed write a few times: a lost
+// release blocks the lane until the lease runs out.
+func (e *Engine) release(ctx context.Context, l Lane, owner string, rel Release) (LaneState, bool, error) {
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 0; ; attempt++ {
+		st, lost, err := e.store.Release(ctx, l, owner, rel)
+		if err == nil || attempt == 2 {
+			return st, lost, err
+		}
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
 }
 
 // streamLane delivers one lane's updates of a stream batch: straight away
 // when the lane is idle, else through its queue. On an error it returns
 // the index of the first update that is not durable.
 func (e *Engine) streamLane(ctx context.Context, w *work, prog *progress, failing *failures) (int, error) {
-	owner := newOwner()
+	ls := e.newLease(w.lane)
+	owner := ls.owner
 	now := e.now()
-	st, ok, err := e.store.Acquire(ctx, w.lane, owner, e.leaseUntil(ctx), now, AcquireIdle)
+	st, ok, err := e.store.Acquire(ctx, w.lane, owner, ls.until, now, AcquireIdle)
 	if err != nil {
 		return 0, err
 	}
@@ -448,6 +495,11 @@ func (e *Engine) streamLane(ctx context.Context, w *work, prog *progress, failin
 	defer func() { prog.delivered(w.route, last) }()
 	for i := start; i < len(w.updates); i++ {
 		u := w.updates[i]
+		if !ls.keep(ctx) {
+			// The lease is gone or cannot be kept: the stream retries the
+			// rest, and whoever holds the lane now goes on in order.
+			return i, errLeaseLost
+		}
 		if w.route.Status == route.StatusPaused || ctx.Err() != nil || failing.failing(w.route) {
 			// Paused, out of time, or a target that keeps failing: queue
 			// the rest for the sweep, so the stream never waits on it.
@@ -462,7 +514,7 @@ func (e *Engine) streamLane(ctx context.Context, w *work, prog *progress, failin
 		}
 		through, last = u.UpdateID, u
 	}
-	_, _, err = e.store.Release(ctx, w.lane, owner, Release{DeliveredThrough: through})
+	_, _, err = e.release(ctx, w.lane, owner, Release{DeliveredThrough: through})
 	if err != nil {
 		e.log.Warn("delivery: lane release failed; its lease expires", "routeId", w.route.ID, "error", err)
 	}
@@ -655,15 +707,15 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 // drain delivers a lane's queue in order while it can, then settles it.
 func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route, prog *progress) {
 	for round := 0; round < 3 && ctx.Err() == nil; round++ {
-		owner := newOwner()
-		st, ok, err := e.store.Acquire(ctx, l, owner, e.leaseUntil(ctx), e.now(), AcquireDue)
+		ls := e.newLease(l)
+		st, ok, err := e.store.Acquire(ctx, l, ls.owner, ls.until, e.now(), AcquireDue)
 		if err != nil || !ok {
 			if err != nil {
 				e.log.Warn("delivery: lane not leased", "routeId", l.RouteID, "error", err)
 			}
 			return
 		}
-		if !e.drainLeased(ctx, l, r, owner, st, prog) {
+		if !e.drainLeased(ctx, l, r, ls, st, prog) {
 			return
 		}
 	}
@@ -671,14 +723,15 @@ func (e *Engine) drain(ctx context.Context, l Lane, r *route.Route, prog *progre
 
 // drainLeased works through the leased lane's queue. It reports true when
 // the lane should be looked at again (more was queued meanwhile).
-func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner string, st LaneState, prog *progress) bool {
+func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, ls *lease, st LaneState, prog *progress) bool {
+	owner := ls.owner
 	through := st.DeliveredThrough
 	var done int64
 	var last *inbox.Update
 	defer func() { prog.delivered(r, last) }()
 	release := func(rel Release) bool {
 		rel.PendingDelta, rel.DeliveredThrough = -done, through
-		after, lost, err := e.store.Release(context.WithoutCancel(ctx), l, owner, rel)
+		after, lost, err := e.release(ctx, l, owner, rel)
 		if err != nil || lost {
 			if err != nil {
 				e.log.Warn("delivery: lane release failed; its lease expires", "routeId", r.ID, "error", err)
@@ -747,6 +800,10 @@ func (e *Engine) drainLeased(ctx context.Context, l Lane, r *route.Route, owner 
 			p := &items[i]
 			if ctx.Err() != nil {
 				break
+			}
+			if !ls.keep(ctx) {
+				dequeue()
+				return false
 			}
 			err := e.send(ctx, r, &p.Update, p.Replay)
 			if err == nil {

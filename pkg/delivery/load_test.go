@@ -2,7 +2,9 @@ package delivery_test
 
 import (
 	"context"
+	"errors"
 	"flag"
+	mrand "math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
@@ -391,4 +394,144 @@ func healthyLags(arrivals []deliverytest.Arrival, b *bed) []time.Duration {
 		}
 	}
 	return lags
+}
+
+// flakyDynamo fails a share of the engine's DynamoDB calls before they
+// reach DynamoDB Local, as a network or DynamoDB's own 500s would.
+type flakyDynamo struct {
+	*dynamodb.Client
+	mu    sync.Mutex
+	n     int
+	every int // one call in every fails, at random
+	fails int
+}
+
+var errFlaky = &smithyhttp.RequestSendError{Err: errors.New("connection reset by peer")}
+
+func (f *flakyDynamo) fail() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	if mrand.IntN(f.every) == 0 {
+		f.fails++
+		return true
+	}
+	return false
+}
+
+func (f *flakyDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.GetItem(ctx, in, o...)
+}
+
+func (f *flakyDynamo) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.Query(ctx, in, o...)
+}
+
+func (f *flakyDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.PutItem(ctx, in, o...)
+}
+
+func (f *flakyDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.UpdateItem(ctx, in, o...)
+}
+
+func (f *flakyDynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.DeleteItem(ctx, in, o...)
+}
+
+func (f *flakyDynamo) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.TransactWriteItems(ctx, in, o...)
+}
+
+func (f *flakyDynamo) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	if f.fail() {
+		return nil, errFlaky
+	}
+	return f.Client.BatchWriteItem(ctx, in, o...)
+}
+
+// TestDynamoFailuresLoseNothing: with one DynamoDB call in twenty failing
+// (after the SDK's own retries would have given up), updates carried by
+// the real stream still all arrive, in order per chat, and every
+// duplicate is a retry with the same webhook-id.
+func TestDynamoFailuresLoseNothing(t *testing.T) {
+	env := emutest.Start(t)
+	cfg := fastRetries()
+	b := newBed(t, cfg)
+	flaky := &flakyDynamo{Client: env.DynamoDBClient(), every: 20}
+	engine := delivery.New(dynamo.NewRoutes(flaky, b.table),
+		deliverysend.New(b.creds, webhook.New(webhook.Options{Guard: ssrf.Guard{AllowPrivate: true}}), b.bus, time.Minute), cfg, quietLog())
+	rx := deliverytest.NewReceiver(t, secret)
+	r := b.route(route.Target{Type: route.TargetWebhook, GatewayID: b.webhookTarget(rx.URL, secret)}, route.Filters{})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, streams := stream.Clients(emulator.AWSConfig(emulator.Endpoints{"DynamoDB": env.DynamoDB.Endpoint}))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		handler := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			return deliverer.HandleStream(ctx, engine, ev), nil
+		}
+		_ = stream.Run(ctx, b.client, streams, b.table, handler, stream.Options{PollInterval: 50 * time.Millisecond, RetryWait: 20 * time.Millisecond, Log: quietLog()})
+	}()
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			_, _ = engine.Sweep(ctx)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	in := dynamo.NewInbox(b.client, b.table)
+	want := map[int64][]int64{}
+	const n, chats = 300, 10
+	for i := 0; i < n; i++ {
+		chat := int64(1 + i%chats)
+		id := int64(5000 + i)
+		want[chat] = append(want[chat], id)
+		if err := in.PutUpdate(ctx, b.update(id, chat, "x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) && deliverytest.Check(rx.Accepted(), r.ID, want).Distinct < n {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	rep := deliverytest.Check(rx.Accepted(), r.ID, want)
+	t.Logf("%d DynamoDB calls failed on purpose; %s", flaky.fails, rep)
+	if rep.Distinct != n || rep.OutOfOrder != 0 || rep.IDMismatch != 0 || len(rep.Missing) != 0 {
+		t.Errorf("with DynamoDB failing: %s", rep)
+		for _, id := range rep.Missing[:min(3, len(rep.Missing))] {
+			chat := int64(1 + (id-5000)%chats)
+			l := delivery.Lane{BotID: b.bot, RouteID: r.ID, Chat: route.ChatKey(&chat, nil)}
+			st, ok, err := b.routes.Acquire(context.Background(), l, "probe", time.Now(), time.Now(), delivery.AcquireDue)
+			q, _ := b.routes.Queue(context.Background(), l, 5)
+			due, _ := b.routes.Due(context.Background(), time.Now().Add(time.Hour), 100)
+			t.Logf("missing %d: lane %+v (leasable %v, %v), queue head %d items, due lanes %d", id, st, ok, err, len(q), len(due))
+		}
+	}
+	if flaky.fails == 0 {
+		t.Error("no call failed: the test tests nothing")
+	}
 }

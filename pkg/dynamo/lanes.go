@@ -448,3 +448,20 @@ func (s *Routes) ForgetLane(ctx context.Context, l delivery.Lane) error {
 	}
 	return s.deleteKeys(ctx, op, keys)
 }
+
+// Extend moves owner's lease of l to until.
+func (s *Routes) Extend(ctx context.Context, l delivery.Lane, owner string, until time.Time) error {
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: laneKey(l),
+		UpdateExpression:          aws.String("SET leaseUntil = :until"),
+		ConditionExpression:       aws.String("leaseOwner = :owner"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":until": ms(until), ":owner": sv(owner)},
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("dynamo.Extend: the lease of the lane was lost")
+	}
+	if err != nil {
+		return storeError("dynamo.Extend", err)
+	}
+	return nil
+}
