@@ -691,8 +691,10 @@ func TestStoreOutage(t *testing.T) {
 	trails, byRoute, byRequest := items.trails()
 	checkWhole(t, trails)
 	checkRoutesWhole(t, items, byRoute)
+	// Pausing a paused route or resuming an active one changes nothing and
+	// records nothing (its 200 is right), so those two may record no event.
 	minEvents := map[string]int{"create": 1, "update": 1, "connect": 1, "test": 1, "delete": 1,
-		"route create": 1, "route pause": 1, "route resume": 1, "route replay": 1, "route delete": 1}
+		"route create": 1, "route replay": 1, "route delete": 1}
 	landed := 0 // changes answered 503 whose write was stored whole
 	for _, r := range all {
 		if !r.change {
