@@ -61,11 +61,15 @@ func randomToken() string {
 // they are answered NotFound without a read. (Checked by hand: it runs on
 // every request, and a regular expression compiled at start-up costs every
 // cold start.)
-func ValidID(id string) bool {
-	if len(id) != 3+26 || id[:3] != "gw_" {
+func ValidID(id string) bool { return ValidTokenID(id, "gw_") }
+
+// ValidTokenID reports whether id is prefix and 26 characters of
+// lower-case base32 (a-z, 2-7): the shape of every id made from NewToken.
+func ValidTokenID(id, prefix string) bool {
+	if len(id) != len(prefix)+26 || id[:len(prefix)] != prefix {
 		return false
 	}
-	for i := 3; i < len(id); i++ {
+	for i := len(prefix); i < len(id); i++ {
 		if c := id[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
 			return false
 		}

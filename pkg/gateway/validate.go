@@ -207,6 +207,12 @@ func (v *validator) err() error {
 
 // allow reports every key of obj not in names as unknown, in a stable order.
 func (v *validator) allow(obj map[string]json.RawMessage, prefix string, names ...string) {
+	v.fields = append(v.fields, UnknownFields(obj, prefix, names...)...)
+}
+
+// UnknownFields names every key of obj not in names as "is not a known
+// field", prefixed with prefix, in a stable order.
+func UnknownFields(obj map[string]json.RawMessage, prefix string, names ...string) []FieldError {
 	var unknown []string
 	for k := range obj {
 		known := false
@@ -218,9 +224,11 @@ func (v *validator) allow(obj map[string]json.RawMessage, prefix string, names .
 		}
 	}
 	sort.Strings(unknown)
+	var fe []FieldError
 	for _, k := range unknown {
-		v.add(prefix+PrintableField(k), "is not a known field")
+		fe = append(fe, FieldError{Field: prefix + PrintableField(k), Message: "is not a known field"})
 	}
+	return fe
 }
 
 // PrintableField returns k, a name the client chose (a JSON key, a query

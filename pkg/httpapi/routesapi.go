@@ -50,23 +50,16 @@ type filtersJSON struct {
 	CommandPrefix *string  `json:"commandPrefix"`
 }
 
-func optStr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // routeToJSON renders v; lag is the age of its oldest undelivered update
 // in seconds (0 when it has none).
 func routeToJSON(v route.View, now time.Time) RouteJSON {
 	r := v.Route
 	j := RouteJSON{
-		ID: r.ID, GatewayID: r.GatewayID, Target: r.Target, Status: r.Status, StatusReason: optStr(r.StatusReason),
-		Filters:               filtersJSON{UpdateTypes: r.Filters.UpdateTypes, ChatIDs: r.Filters.ChatIDs, CommandPrefix: optStr(r.Filters.CommandPrefix)},
+		ID: r.ID, GatewayID: r.GatewayID, Target: r.Target, Status: r.Status, StatusReason: nullable(r.StatusReason),
+		Filters:               filtersJSON{UpdateTypes: r.Filters.UpdateTypes, ChatIDs: r.Filters.ChatIDs, CommandPrefix: nullable(r.Filters.CommandPrefix)},
 		LastDeliveredUpdateID: r.LastDeliveredUpdateID, LastDeliveredAt: r.LastDeliveredAt, LastDeliveryLagMs: r.LastLagMs,
 		Pending: v.Backlog.Pending, PendingCapped: v.Backlog.Capped, DeadLetters: max(r.DeadLetters, 0),
-		ConsecutiveFailures: r.ConsecutiveFailures, LastError: optStr(r.LastError), LastErrorAt: r.LastErrorAt,
+		ConsecutiveFailures: r.ConsecutiveFailures, LastError: nullable(r.LastError), LastErrorAt: r.LastErrorAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
 	if j.Filters.UpdateTypes == nil {
@@ -146,35 +139,19 @@ func (a *API) Routes(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 			for i, v := range vs {
 				items[i] = routeToJSON(v, now)
 			}
-			return response{status: http.StatusOK, body: map[string]any{"items": items, "nextCursor": nil}}, nil
+			return response{status: http.StatusOK, body: listJSON[RouteJSON]{Items: items}}, nil
 		case rkGetRoute:
 			v, err := a.routes.Get(ctx, r.actor, id, rid)
 			return one(v, err, http.StatusOK)
 		case rkPutRoute:
-			ifMatch, err := r.ifMatch()
-			if err != nil {
-				return response{}, err
-			}
-			body, err := r.jsonBody()
-			if err != nil {
-				return response{}, err
-			}
-			spec, err := route.DecodeSpec(body)
+			ifMatch, spec, err := decodeChange(r, route.DecodeSpec)
 			if err != nil {
 				return response{}, err
 			}
 			v, err := a.routes.Replace(ctx, r.actor, id, rid, spec, ifMatch)
 			return one(v, err, http.StatusOK)
 		case rkPatchRoute:
-			ifMatch, err := r.ifMatch()
-			if err != nil {
-				return response{}, err
-			}
-			body, err := r.jsonBody()
-			if err != nil {
-				return response{}, err
-			}
-			st, err := route.DecodeStatus(body)
+			ifMatch, st, err := decodeChange(r, route.DecodeStatus)
 			if err != nil {
 				return response{}, err
 			}
@@ -201,7 +178,7 @@ func (a *API) Routes(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 				items[i] = DeadLetterJSON{UpdateID: d.Update.UpdateID, Type: d.Update.Type, ChatID: d.Update.ChatID, ReceivedAt: d.Update.ReceivedAt,
 					FailedAt: d.FailedAt, Attempts: d.Attempts, LastError: d.LastError, Update: json.RawMessage(d.Update.Raw)}
 			}
-			return response{status: http.StatusOK, body: map[string]any{"items": items, "nextCursor": optStr(page.Next)}}, nil
+			return response{status: http.StatusOK, body: listJSON[DeadLetterJSON]{Items: items, NextCursor: nullable(page.Next)}}, nil
 		case rkReplayRoute:
 			body, err := r.jsonBody()
 			if err != nil {
@@ -226,6 +203,22 @@ func (a *API) Routes(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 		}
 		return response{}, gateway.Errorf(gateway.CodeNotFound, "No such route.")
 	})
+}
+
+// decodeChange reads a change's If-Match header and decodes its JSON body
+// with decode.
+func decodeChange[T any](r *request, decode func([]byte) (T, error)) (*int64, T, error) {
+	var zero T
+	ifMatch, err := r.ifMatch()
+	if err != nil {
+		return nil, zero, err
+	}
+	body, err := r.jsonBody()
+	if err != nil {
+		return nil, zero, err
+	}
+	v, err := decode(body)
+	return ifMatch, v, err
 }
 
 // routeKey is the event's route key, or one rebuilt from its method and

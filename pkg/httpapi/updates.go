@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
+	"github.com/gatehouse/gatehouse/pkg/route"
 )
 
 // Limits of GET /api/gateways/{id}/updates. A long poll waits at most
@@ -23,12 +24,11 @@ import (
 // a filter that matches nothing costs a bounded read (the cursor still
 // moves past what was examined).
 const (
-	DefaultUpdateLimit  = 50
-	MaxUpdateLimit      = 100
-	MaxUpdateWait       = 20 * time.Second
-	MaxUpdatePageBytes  = 4 << 20
-	maxUpdatesRead      = 1000
-	maxUpdateTypeLength = 64
+	DefaultUpdateLimit = 50
+	MaxUpdateLimit     = 100
+	MaxUpdateWait      = 20 * time.Second
+	MaxUpdatePageBytes = 4 << 20
+	maxUpdatesRead     = 1000
 )
 
 // Long polls read the table again after each of these waits, growing from
@@ -181,7 +181,7 @@ func parseUpdatesQuery(p map[string]string, gatewayID string) (updatesQuery, err
 		q.After, q.cursor = after, true
 	}
 	if t, ok := p["type"]; ok {
-		if !validUpdateType(t) {
+		if !route.ValidUpdateType(t) {
 			fe = append(fe, gateway.FieldError{Field: "type", Message: "must be an update type such as message or callback_query"})
 		}
 		q.Type = t
@@ -204,23 +204,6 @@ func parseUpdatesQuery(p map[string]string, gatewayID string) (updatesQuery, err
 		return q, gateway.Invalid(fe...)
 	}
 	return q, nil
-}
-
-// validUpdateType reports whether t can name an update type: a known one,
-// or lower-case letters and '_' (a type newer than this code).
-func validUpdateType(t string) bool {
-	if inbox.IsUpdateType(t) {
-		return true
-	}
-	if t == "" || len(t) > maxUpdateTypeLength {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		if c := t[i]; (c < 'a' || c > 'z') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // Update cursors are opaque to clients: "u1." and base64url of

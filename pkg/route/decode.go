@@ -43,18 +43,9 @@ func (f fields) err() error {
 	return gateway.Invalid(f...)
 }
 
-// allow names every key of obj outside names, in a stable order.
+// allow names every key of obj outside names.
 func (f *fields) allow(obj map[string]json.RawMessage, prefix string, names ...string) {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		if !slices.Contains(names, k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		f.add(prefix+gateway.PrintableField(k), "is not a known field")
-	}
+	*f = append(*f, gateway.UnknownFields(obj, prefix, names...)...)
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -119,17 +119,7 @@ const (
 func NewID() string { return "rt_" + gateway.NewToken() }
 
 // ValidID reports whether id has the shape NewID produces.
-func ValidID(id string) bool {
-	if len(id) != 3+26 || id[:3] != "rt_" {
-		return false
-	}
-	for i := 3; i < len(id); i++ {
-		if c := id[i]; (c < 'a' || c > 'z') && (c < '2' || c > '7') {
-			return false
-		}
-	}
-	return true
-}
+func ValidID(id string) bool { return gateway.ValidTokenID(id, "rt_") }
 
 // WebhookID is the Standard Webhooks "webhook-id" of the delivery of update
 // updateID along route routeID: the same on every attempt (and replay) of
