@@ -3,8 +3,8 @@ package delivery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/gatehouse/gatehouse/infra/emulator/emutest"
+	"github.com/gatehouse/gatehouse/internal/secretscan"
 	"github.com/gatehouse/gatehouse/pkg/delivery"
 	"github.com/gatehouse/gatehouse/pkg/delivery/deliverysend"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
@@ -24,7 +25,12 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
-func TestMain(m *testing.M) { emutest.Main(m) }
+// TestMain scans every log line of the engine, and the routes' last
+// errors, for the signing secret the receivers share.
+func TestMain(m *testing.M) {
+	secretscan.Register("signing secret", secret)
+	secretscan.Main(m, emutest.Stop)
+}
 
 // bed is a table in DynamoDB Local with a bot, and an engine over it that
 // sends to real HTTP receivers; target credentials come from a map rather
@@ -72,9 +78,8 @@ func (b *busRecorder) count() int {
 	return len(b.got)
 }
 
-func quietLog() *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-}
+// quietLog is the engine's logger: its lines go to the secret scan only.
+func quietLog() *slog.Logger { return secretscan.Logger("delivery engine") }
 
 func newBed(t testing.TB, cfg delivery.Config) *bed {
 	t.Helper()
@@ -173,6 +178,9 @@ func (b *bed) getRoute(id string) *route.Route {
 	r, err := b.routes.GetRoute(context.Background(), b.bot, id)
 	if err != nil {
 		b.t.Fatalf("GetRoute: %v", err)
+	}
+	if r.LastError != "" {
+		secretscan.Error("lastError of route "+id, errors.New(r.LastError))
 	}
 	return r
 }
