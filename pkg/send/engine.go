@@ -55,11 +55,17 @@ type Bots interface {
 	Open(ctx context.Context, gatewayID string) (Bot, error)
 }
 
-// Parts splits one message's parameters into the requests that send it:
-// one, or several for a long text converted from Markdown. Each part is
-// a complete sendMessage parameter object. plain asks for the text
-// unformatted, after Telegram refused the formatting.
-type Parts func(params json.RawMessage, plain bool) ([]json.RawMessage, error)
+// Formatter turns one message's parameters into the requests that send
+// it. Telegram's adapter implements it.
+type Formatter interface {
+	// Parts returns one request, or several for a long text converted
+	// from Markdown; each is a complete sendMessage parameter object.
+	Parts(params json.RawMessage) ([]json.RawMessage, error)
+	// Plain returns a part converted from Markdown without its
+	// formatting, for when Telegram refused to parse it; false when the
+	// part was not converted from Markdown.
+	Plain(part json.RawMessage) (json.RawMessage, bool)
+}
 
 // EngineOptions tune an Engine. Zero values take the defaults.
 type EngineOptions struct {
@@ -87,12 +93,12 @@ type EngineOptions struct {
 type Engine struct {
 	store Store
 	bots  Bots
-	parts Parts
+	fmt   Formatter
 	o     EngineOptions
 }
 
 // NewEngine returns an engine. It does no I/O.
-func NewEngine(store Store, bots Bots, parts Parts, o EngineOptions) *Engine {
+func NewEngine(store Store, bots Bots, f Formatter, o EngineOptions) *Engine {
 	if o.Limits == (Limits{}) {
 		o.Limits = TelegramLimits()
 	}
@@ -120,7 +126,7 @@ func NewEngine(store Store, bots Bots, parts Parts, o EngineOptions) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{store: store, bots: bots, parts: parts, o: o}
+	return &Engine{store: store, bots: bots, fmt: f, o: o}
 }
 
 // Sweep kicks every bot with active jobs, so that a sender whose Lambda
@@ -200,6 +206,17 @@ type entry struct {
 	plain    bool
 	attempts int
 	ids      []int64
+}
+
+// formatted reports whether the message asked Gatehouse to format it, so
+// that a formatting Telegram refuses may be dropped rather than the
+// message: the client did not write that markup itself.
+func (en *entry) formatted() bool {
+	_, params := en.js.job.Body.Message(en.index)
+	var o struct {
+		Format string `json:"format"`
+	}
+	return json.Unmarshal(params, &o) == nil && o.Format != ""
 }
 
 // lane is one chat's queue: its messages go one at a time, in order.
@@ -379,7 +396,7 @@ func (r *run) dispatch(ctx context.Context, l *lane, now time.Time) error {
 	en := l.entries[0]
 	if en.parts == nil {
 		_, params := en.js.job.Body.Message(en.index)
-		parts, err := r.e.parts(params, en.plain)
+		parts, err := r.e.fmt.Parts(params)
 		if err != nil || len(parts) == 0 {
 			r.finish(ctx, l, en, ItemFailed, "the message could not be prepared for sending")
 			r.push(l)
@@ -426,6 +443,7 @@ func (r *run) handle(ctx context.Context, res result) {
 		l.backoff = 0
 		en.ids = append(en.ids, res.res.MessageID)
 		en.part++
+		en.plain = false
 		if en.part < len(en.parts) {
 			r.record(ctx, en, "", "", en.part)
 		} else {
@@ -449,13 +467,13 @@ func (r *run) handle(ctx context.Context, res result) {
 			l.notUntil = now.Add(l.backoff)
 		}
 	case Failed:
-		if res.res.CantParse && !en.plain {
+		if res.res.CantParse && !en.plain && en.formatted() {
 			if err := r.e.store.Unclaim(ctx, c); err == nil {
 				// The formatting was refused, not the message: the same
 				// part goes again unformatted.
-				en.plain = true
-				if parts, err := r.e.parts(en.parts[en.part], true); err == nil && len(parts) == 1 {
-					en.parts[en.part] = parts[0]
+				if p, ok := r.e.fmt.Plain(en.parts[en.part]); ok {
+					en.plain = true
+					en.parts[en.part] = p
 					break
 				}
 			}
