@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/route"
+	"github.com/gatehouse/gatehouse/pkg/send"
 )
 
 // Request limits.
@@ -37,6 +38,7 @@ type API struct {
 	updates        UpdateReader    // nil: ListUpdates answers 503
 	pollWaits      []time.Duration // between a long poll's reads
 	routes         *route.Service  // nil: Routes answers 503
+	messages       *send.Service   // nil: Messages answers 503
 }
 
 // Option configures an API.
