@@ -85,9 +85,13 @@ type Failure struct {
 
 // SentMessage is a message a bot sent through sendMessage.
 type SentMessage struct {
-	MessageID           int64
-	ChatID              string
-	Text                string
+	MessageID int64
+	ChatID    string
+	// Text is the text as Telegram shows it: after entity parsing (for
+	// parse_mode HTML), without surrounding whitespace.
+	Text string
+	// Raw is the text parameter as sent.
+	Raw                 string
 	ParseMode           string
 	DisableNotification bool
 	ReplyToMessageID    int64
@@ -326,14 +330,14 @@ func (s *Server) sendMessage(w http.ResponseWriter, bot *botState, params map[st
 	case chat == "0" || chat == "@unknown":
 		writeError(w, http.StatusBadRequest, "Bad Request: chat not found", 0)
 		return
-	case strings.TrimSpace(text) == "":
-		writeError(w, http.StatusBadRequest, "Bad Request: message text is empty", 0)
-		return
-	case len([]rune(text)) > 4096:
-		writeError(w, http.StatusBadRequest, "Bad Request: message is too long", 0)
-		return
 	case parseMode != "" && parseMode != "HTML" && parseMode != "Markdown" && parseMode != "MarkdownV2":
 		writeError(w, http.StatusBadRequest, "Bad Request: unsupported parse_mode", 0)
+		return
+	}
+	raw := text
+	text, problem := checkText(text, parseMode)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, problem, 0)
 		return
 	}
 	silent, _ := boolParam(params, "disable_notification")
@@ -343,7 +347,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, bot *botState, params map[st
 	}
 	s.messageID++
 	bot.messages = append(bot.messages, SentMessage{
-		MessageID: s.messageID, ChatID: chat, Text: text, ParseMode: parseMode,
+		MessageID: s.messageID, ChatID: chat, Text: text, Raw: raw, ParseMode: parseMode,
 		DisableNotification: silent, ReplyToMessageID: replyTo,
 	})
 	chatObj := map[string]any{"type": "private", "first_name": "Test User"}
