@@ -361,3 +361,31 @@ func bodyRetryAfter(r *provider.Response) time.Duration {
 	}
 	return time.Duration(env.Parameters.RetryAfter) * time.Second
 }
+
+// Download is a file fetched from Telegram's file server.
+type Download struct {
+	Body []byte
+	// ContentType is Telegram's, or "" when it sent none.
+	ContentType string
+}
+
+// DownloadFile fetches filePath (getFile's file_path) from Telegram's file
+// server, whose URL holds the token: it never appears in an error. Errors:
+// *APIError (404 when the file is gone, or the token changed),
+// *provider.UnreachableError, *provider.ResponseError (a body over the
+// Client's bound).
+func (b *Bot) DownloadFile(ctx context.Context, filePath string) (Download, error) {
+	resp, err := b.client.Do(ctx, provider.Request{Method: http.MethodGet, URL: b.FileURL(filePath)})
+	if err != nil {
+		return Download{}, err
+	}
+	if resp.Status/100 != 2 {
+		apiErr := &APIError{Method: "file download", ErrorCode: resp.Status, Description: http.StatusText(resp.Status)}
+		var env envelope
+		if json.Unmarshal(resp.Body, &env) == nil && env.Description != "" {
+			apiErr.Description = provider.Redact(env.Description, b.token)
+		}
+		return Download{}, apiErr
+	}
+	return Download{Body: resp.Body, ContentType: resp.Header.Get("Content-Type")}, nil
+}
