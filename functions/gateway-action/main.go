@@ -10,6 +10,6 @@ import (
 
 func main() {
 	fn := bootstrap.FromOS(httpapi.FnGatewayAction)
-	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env))
+	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env), liveroutes.WithFileLinkTTL(liveroutes.ReadFileLinkTTL(fn.Env)))
 	fn.Start(api.GatewayAction)
 }

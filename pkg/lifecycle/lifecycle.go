@@ -34,8 +34,24 @@ type Service struct {
 	registry     *provider.Registry
 	publicURL    string
 	allowPrivate bool
+	files        FileLinker
 	now          func() time.Time
 }
+
+// FileLinker makes the link through which Gatehouse serves a file a
+// provider's action named (a provider.RemoteFile, such as Telegram's
+// getFile): the remote address must not be handed out, so Execute answers
+// this link instead. Package filelink's Minter is the implementation.
+type FileLinker interface {
+	// MintFileLink stores a link to filePath of g and returns its URL and
+	// expiry.
+	MintFileLink(ctx context.Context, g *gateway.Gateway, filePath string, size int64) (url string, expiresAt time.Time, err error)
+}
+
+// WithFileLinks sets the FileLinker; without one, an action answering a
+// provider.RemoteFile fails with CodeInternal rather than hand out the
+// remote address.
+func WithFileLinks(f FileLinker) Option { return func(s *Service) { s.files = f } }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -357,6 +373,26 @@ func (s *Service) Disconnect(ctx context.Context, actor gateway.Actor, id string
 	})
 }
 
+// link answers a provider.RemoteFile with a link Gatehouse serves (its
+// RemotePath stays in the store); other results pass as they are. The
+// provider knows the file but not the gateway, the service the gateway but
+// not the file: this is where the two meet.
+func (s *Service) link(ctx context.Context, g *gateway.Gateway, out any) (any, error) {
+	rf, ok := out.(provider.RemoteFile)
+	if !ok {
+		return out, nil
+	}
+	if s.files == nil {
+		return nil, gateway.Internal("lifecycle.Execute", errors.New("no FileLinker for a RemoteFile result"))
+	}
+	path, size := rf.RemotePath()
+	url, exp, err := s.files.MintFileLink(ctx, g, path, size)
+	if err != nil {
+		return nil, err
+	}
+	return rf.Linked(url, exp), nil
+}
+
 // transition sets a status with its audit event.
 func (s *Service) transition(ctx context.Context, actor gateway.Actor, id string, to gateway.Status, ifMatch *int64) (*gateway.Gateway, error) {
 	return s.gw.Modify(ctx, actor, id, ifMatch, func(g *gateway.Gateway) (gateway.Change, error) {
@@ -392,7 +428,7 @@ func (s *Service) Execute(ctx context.Context, actor gateway.Actor, id, action s
 	}
 	out, err := p.Execute(ctx, creds, g.Config, action, params)
 	if err == nil {
-		return out, nil
+		return s.link(ctx, g, out)
 	}
 	if e := actionError(err); e != nil && !isUpstream(e) {
 		return nil, e

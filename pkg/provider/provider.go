@@ -223,3 +223,16 @@ type AIProviderInfo struct {
 	DefaultModel   string   `json:"defaultModel"`
 	ExampleModels  []string `json:"exampleModels"`
 }
+
+// RemoteFile is an action result naming a file the remote system holds at
+// an address that must not leave Gatehouse (Telegram's file URL carries the
+// bot token). Whoever runs the action replaces it with a link Gatehouse
+// serves itself (Linked); a RemoteFile is never answered as it is.
+type RemoteFile interface {
+	// RemotePath is the file's path at the remote system and its size in
+	// bytes (0 when unknown).
+	RemotePath() (path string, size int64)
+	// Linked returns the result to answer: the file's facts with url, a
+	// Gatehouse link that serves the file until expiresAt.
+	Linked(url string, expiresAt time.Time) any
+}

@@ -6,6 +6,8 @@
 package liveroutes
 
 import (
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
+	"github.com/gatehouse/gatehouse/pkg/filelink"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -39,21 +42,46 @@ func ReadLimits(env *config.Env) httpapi.Limits {
 	}
 }
 
+// MaxFileLinkTTL bounds FILE_LINK_TTL: a link is a credential, so it must
+// not outlive a working day.
+const MaxFileLinkTTL = 24 * time.Hour
+
+// ReadFileLinkTTL reads how long a getFile link works: FILE_LINK_TTL, a
+// duration from 1m to MaxFileLinkTTL; unset is filelink.DefaultTTL (1h).
+func ReadFileLinkTTL(env *config.Env) time.Duration {
+	return env.Duration("FILE_LINK_TTL", filelink.DefaultTTL, time.Minute, MaxFileLinkTTL)
+}
+
+// Option configures API.
+type Option func(*options)
+
+type options struct{ fileLinkTTL time.Duration }
+
+// WithFileLinkTTL sets how long the links getFile answers work (zero is
+// filelink.DefaultTTL).
+func WithFileLinkTTL(d time.Duration) Option { return func(o *options) { o.fileLinkTTL = d } }
+
 // API returns the API whose provider routes fn serves, with the abuse
 // limits of policy. It requires KMS_KEY_ID. It does no I/O.
-func API(fn *bootstrap.Function, policy httpapi.Limits) *httpapi.API {
+func API(fn *bootstrap.Function, policy httpapi.Limits, opts ...Option) *httpapi.API {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
-	return httpapi.New(newLifecycle(fn, ddb), append(storeroutes.Options(fn),
+	return httpapi.New(newLifecycle(fn, ddb, o), append(storeroutes.Options(fn),
 		httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, fn.Table()), policy))...)
 }
 
 // newLifecycle returns the gateway service over the table (through ddb)
-// and KMS, and the provider lifecycle around it. It requires KMS_KEY_ID.
-func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client) *lifecycle.Service {
+// and KMS, and the provider lifecycle around it, which mints getFile's
+// links in the table. It requires KMS_KEY_ID.
+func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client, o options) *lifecycle.Service {
 	cfg := fn.Config
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
 	svc := gateway.NewService(dynamo.New(ddb, fn.Table()), sealer)
 	return lifecycle.New(svc, providers.Registry(cfg),
-		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks))
+		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks),
+		lifecycle.WithFileLinks(filelink.NewMinter(dynamo.NewFileLinks(ddb, fn.Table()), cfg.PublicURL, o.fileLinkTTL)))
 }

@@ -13,13 +13,15 @@ import (
 )
 
 // Registry builds the registry from cfg. User-supplied URLs (AI base URLs,
-// webhook URLs) dial through one SSRF guard; the Bot API address is
-// operator configuration. It does no I/O.
+// webhook URLs) dial through one SSRF guard, and Telegram's photo and
+// document URLs pass its create-time check with the same
+// GATEHOUSE_ALLOW_PRIVATE_NETWORKS; the Bot API address is operator
+// configuration. It does no I/O.
 func Registry(cfg bootstrap.Config) *provider.Registry {
 	guard := ssrf.Guard{AllowPrivate: cfg.AllowPrivateNetworks}
 	r := provider.NewRegistry()
 	for _, p := range []provider.Provider{
-		telegram.New(telegram.Options{BaseURL: cfg.TelegramBaseURL}),
+		telegram.New(telegram.Options{BaseURL: cfg.TelegramBaseURL, AllowPrivate: cfg.AllowPrivateNetworks}),
 		ai.New(ai.Options{Guard: guard}),
 		webhook.New(webhook.Options{Guard: guard}),
 	} {

@@ -78,14 +78,48 @@ type Chat struct {
 	FirstName string `json:"first_name,omitempty"`
 }
 
-// Message is a sent message (sendMessage's result), reduced to what callers
-// use.
+// Message is a sent or edited message (the result of sendMessage,
+// editMessageText, sendPhoto, sendDocument), reduced to what callers use.
 type Message struct {
-	MessageID int64  `json:"message_id"`
-	From      *User  `json:"from,omitempty"`
-	Chat      Chat   `json:"chat"`
-	Date      int64  `json:"date"`
-	Text      string `json:"text,omitempty"`
+	MessageID       int64           `json:"message_id"`
+	MessageThreadID int64           `json:"message_thread_id,omitempty"`
+	From            *User           `json:"from,omitempty"`
+	Chat            Chat            `json:"chat"`
+	Date            int64           `json:"date"`
+	EditDate        int64           `json:"edit_date,omitempty"`
+	Text            string          `json:"text,omitempty"`
+	Caption         string          `json:"caption,omitempty"`
+	Photo           []PhotoSize     `json:"photo,omitempty"`
+	Document        *Document       `json:"document,omitempty"`
+	ReplyMarkup     json.RawMessage `json:"reply_markup,omitempty"`
+}
+
+// PhotoSize is one size of a photo Telegram holds.
+type PhotoSize struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+// Document is a general file Telegram holds.
+type Document struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileName     string `json:"file_name,omitempty"`
+	MimeType     string `json:"mime_type,omitempty"`
+	FileSize     int64  `json:"file_size,omitempty"`
+}
+
+// File is getFile's result. FilePath is where Telegram serves the file, at
+// {base}/file/bot<token>/<file_path>: a URL holding the token, so Gatehouse
+// never hands it out (see the package comment).
+type File struct {
+	FileID       string `json:"file_id"`
+	FileUniqueID string `json:"file_unique_id"`
+	FileSize     int64  `json:"file_size,omitempty"`
+	FilePath     string `json:"file_path,omitempty"`
 }
 
 // WebhookInfo is getWebhookInfo's result.
@@ -99,18 +133,6 @@ type WebhookInfo struct {
 	LastSynchronizationErrorDate int64    `json:"last_synchronization_error_date,omitempty"`
 	MaxConnections               int      `json:"max_connections,omitempty"`
 	AllowedUpdates               []string `json:"allowed_updates,omitempty"`
-}
-
-// SendMessage are sendMessage's parameters Gatehouse supports.
-type SendMessage struct {
-	// ChatID is an integer or "@channelusername", passed through as given.
-	ChatID              json.RawMessage `json:"chat_id"`
-	Text                string          `json:"text"`
-	ParseMode           string          `json:"parse_mode,omitempty"`
-	DisableNotification bool            `json:"disable_notification,omitempty"`
-	// ReplyToMessageID is sent as reply_parameters.message_id, the form the
-	// Bot API documents since 7.0.
-	ReplyToMessageID int64 `json:"reply_to_message_id,omitempty"`
 }
 
 // SetWebhook are setWebhook's parameters Gatehouse supports.
@@ -147,24 +169,91 @@ func (b *Bot) GetMe(ctx context.Context) (User, error) {
 	return u, err
 }
 
-// SendMessage sends a text message. Errors: as GetMe.
+// SendMessage sends a text message with every parameter of m (checked by
+// CheckSendMessage); reply_to_message_id goes out as reply_parameters, the
+// form the Bot API documents since 7.0. Errors: as GetMe.
 func (b *Bot) SendMessage(ctx context.Context, m SendMessage) (Message, error) {
-	type replyParameters struct {
-		MessageID int64 `json:"message_id"`
+	if m.ReplyToMessageID != 0 && m.ReplyParameters == nil {
+		m.ReplyParameters = &ReplyParameters{MessageID: m.ReplyToMessageID}
 	}
-	body := struct {
-		ChatID              json.RawMessage  `json:"chat_id"`
-		Text                string           `json:"text"`
-		ParseMode           string           `json:"parse_mode,omitempty"`
-		DisableNotification bool             `json:"disable_notification,omitempty"`
-		ReplyParameters     *replyParameters `json:"reply_parameters,omitempty"`
-	}{ChatID: m.ChatID, Text: m.Text, ParseMode: m.ParseMode, DisableNotification: m.DisableNotification}
-	if m.ReplyToMessageID != 0 {
-		body.ReplyParameters = &replyParameters{MessageID: m.ReplyToMessageID}
+	m.ReplyToMessageID = 0
+	var msg Message
+	err := b.call(ctx, "sendMessage", m, &msg)
+	return msg, err
+}
+
+// EditMessageText replaces a message's text (and inline keyboard). It
+// returns the edited message, or nil for an inline message, for which
+// Telegram answers only true. Errors: as GetMe.
+func (b *Bot) EditMessageText(ctx context.Context, e EditMessageText) (*Message, error) {
+	var raw json.RawMessage
+	if err := b.call(ctx, "editMessageText", e, &raw); err != nil {
+		return nil, err
+	}
+	if e.InlineMessageID != "" {
+		return nil, nil
 	}
 	var msg Message
-	err := b.call(ctx, "sendMessage", body, &msg)
+	if err := json.Unmarshal(raw, &msg); err != nil || msg.MessageID == 0 {
+		return nil, &provider.ResponseError{Provider: "Telegram", Reason: "editMessageText answered an unexpected result"}
+	}
+	return &msg, nil
+}
+
+// DeleteMessage deletes a message. Errors: as SetWebhook.
+func (b *Bot) DeleteMessage(ctx context.Context, d DeleteMessage) error {
+	return b.confirm(ctx, "deleteMessage", d)
+}
+
+// AnswerCallbackQuery answers a button press. Errors: as SetWebhook.
+func (b *Bot) AnswerCallbackQuery(ctx context.Context, a AnswerCallbackQuery) error {
+	return b.confirm(ctx, "answerCallbackQuery", a)
+}
+
+// SendChatAction shows "typing…" or another action for five seconds.
+// Errors: as SetWebhook.
+func (b *Bot) SendChatAction(ctx context.Context, a SendChatAction) error {
+	return b.confirm(ctx, "sendChatAction", a)
+}
+
+// SendMedia sends a photo (m.Field "photo", method sendPhoto) or a
+// document ("document", sendDocument) by URL or file_id. Errors: as GetMe.
+func (b *Bot) SendMedia(ctx context.Context, m SendMedia) (Message, error) {
+	method := "sendDocument"
+	if m.Field == "photo" {
+		method = "sendPhoto"
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return Message{}, &provider.InvalidParamsError{Action: method}
+	}
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(body, &fields)
+	fields[m.Field], _ = json.Marshal(m.File)
+	var msg Message
+	err = b.call(ctx, method, fields, &msg)
 	return msg, err
+}
+
+// SendMessageDraft streams a partial message to a private chat. Errors: as
+// SetWebhook.
+func (b *Bot) SendMessageDraft(ctx context.Context, d SendMessageDraft) error {
+	return b.confirm(ctx, "sendMessageDraft", d)
+}
+
+// GetFile asks Telegram where a file is. Its FilePath must never leave
+// Gatehouse as a URL: see FileURL. Errors: as GetMe.
+func (b *Bot) GetFile(ctx context.Context, fileID string) (File, error) {
+	var f File
+	err := b.call(ctx, "getFile", GetFile{FileID: fileID}, &f)
+	return f, err
+}
+
+// FileURL is where Telegram serves filePath for this bot. It holds the
+// token: it is for Gatehouse's own download (pkg/filelink), never for a
+// response, a log line or an error.
+func (b *Bot) FileURL(filePath string) string {
+	return b.base + "/file/bot" + b.token + "/" + strings.TrimLeft(filePath, "/")
 }
 
 // SetWebhook registers the webhook. Errors: as GetMe, and a
@@ -271,4 +360,32 @@ func bodyRetryAfter(r *provider.Response) time.Duration {
 		return 0
 	}
 	return time.Duration(env.Parameters.RetryAfter) * time.Second
+}
+
+// Download is a file fetched from Telegram's file server.
+type Download struct {
+	Body []byte
+	// ContentType is Telegram's, or "" when it sent none.
+	ContentType string
+}
+
+// DownloadFile fetches filePath (getFile's file_path) from Telegram's file
+// server, whose URL holds the token: it never appears in an error. Errors:
+// *APIError (404 when the file is gone, or the token changed),
+// *provider.UnreachableError, *provider.ResponseError (a body over the
+// Client's bound).
+func (b *Bot) DownloadFile(ctx context.Context, filePath string) (Download, error) {
+	resp, err := b.client.Do(ctx, provider.Request{Method: http.MethodGet, URL: b.FileURL(filePath)})
+	if err != nil {
+		return Download{}, err
+	}
+	if resp.Status/100 != 2 {
+		apiErr := &APIError{Method: "file download", ErrorCode: resp.Status, Description: http.StatusText(resp.Status)}
+		var env envelope
+		if json.Unmarshal(resp.Body, &env) == nil && env.Description != "" {
+			apiErr.Description = provider.Redact(env.Description, b.token)
+		}
+		return Download{}, apiErr
+	}
+	return Download{Body: resp.Body, ContentType: resp.Header.Get("Content-Type")}, nil
 }

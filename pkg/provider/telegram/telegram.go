@@ -123,13 +123,18 @@ type Options struct {
 	// Bot API address is operator configuration, not user input, so it
 	// needs no SSRF guard.
 	Client *provider.Client
+	// AllowPrivate lets sendPhoto and sendDocument name URLs on loopback
+	// and private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS, as for the
+	// AI and webhook providers); otherwise such a URL is a 400.
+	AllowPrivate bool
 }
 
 // Provider is the TELEGRAM_BOT provider. It is stateless and safe for
 // concurrent use.
 type Provider struct {
-	base   string
-	client *provider.Client
+	base         string
+	client       *provider.Client
+	allowPrivate bool
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -144,7 +149,7 @@ func New(opts Options) *Provider {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return &Provider{base: base, client: c}
+	return &Provider{base: base, client: c, allowPrivate: opts.AllowPrivate}
 }
 
 // Type returns gateway.TypeTelegramBot.
@@ -171,18 +176,24 @@ func (p *Provider) Info() provider.Info {
 	}
 }
 
-// Actions lists getMe, sendMessage, setWebhook, deleteWebhook and
-// getWebhookInfo.
+// Actions lists getMe, the sending and editing actions bots need
+// (sendMessage, editMessageText, deleteMessage, answerCallbackQuery,
+// sendChatAction, sendPhoto, sendDocument, sendMessageDraft), getFile, and
+// the webhook actions setWebhook, deleteWebhook and getWebhookInfo. Every
+// action that sends or changes what a chat shows requires a connected
+// gateway.
 func (p *Provider) Actions() []provider.Action {
 	return []provider.Action{
 		{Name: "getMe", Description: "Returns the bot's id, name and username."},
-		{Name: "sendMessage", Description: "Sends a text message to a chat.", RequiresConnection: true, Params: []provider.Param{
-			{Name: "chat_id", Type: provider.ParamID, Required: true, Description: "Chat id (integer) or @channelusername."},
-			{Name: "text", Type: provider.ParamString, Required: true, Description: "Message text, 1-4096 characters."},
-			{Name: "parse_mode", Type: provider.ParamString, Enum: []string{"MarkdownV2", "HTML", "Markdown"}, Description: "How Telegram formats the text."},
-			{Name: "disable_notification", Type: provider.ParamBoolean, Description: "Deliver silently."},
-			{Name: "reply_to_message_id", Type: provider.ParamInteger, Description: "Id of the message to reply to."},
-		}},
+		{Name: "sendMessage", Description: "Sends a text message to a chat, with an optional keyboard.", RequiresConnection: true, Params: sendMessageParams},
+		{Name: "editMessageText", Description: "Replaces the text (and inline keyboard) of a message the bot sent.", RequiresConnection: true, Params: editMessageTextParams},
+		{Name: "deleteMessage", Description: "Deletes a message.", RequiresConnection: true, Params: deleteMessageParams},
+		{Name: "answerCallbackQuery", Description: "Answers a press of an inline keyboard button.", RequiresConnection: true, Params: answerCallbackQueryParams},
+		{Name: "sendChatAction", Description: "Shows \"typing…\" or another action in a chat for 5 seconds.", RequiresConnection: true, Params: sendChatActionParams},
+		{Name: "sendPhoto", Description: "Sends a photo by URL or file_id.", RequiresConnection: true, Params: mediaParams("photo")},
+		{Name: "sendDocument", Description: "Sends a file by URL or file_id.", RequiresConnection: true, Params: mediaParams("document")},
+		{Name: "sendMessageDraft", Description: "Streams a partial reply to a private chat while it is being generated.", RequiresConnection: true, Params: sendMessageDraftParams},
+		{Name: "getFile", Description: "Returns a short-lived Gatehouse link to download a file the bot received (up to 4 MiB).", Params: getFileParams},
 		{Name: "setWebhook", Description: "Registers a webhook URL by hand (Connect does this for Gatehouse's own URL).", Params: []provider.Param{
 			{Name: "url", Type: provider.ParamString, Required: true, Description: "HTTPS URL Telegram delivers updates to; empty removes the webhook."},
 			{Name: "secret_token", Type: provider.ParamString, Description: "Sent back in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -."},
@@ -332,61 +343,136 @@ func (p *Provider) Disconnect(ctx context.Context, req provider.DisconnectReques
 	return rejected(b.DeleteWebhook(ctx, cfg.DropPendingUpdates))
 }
 
-// Execute runs one of Actions. Results: getMe User, sendMessage Message,
-// setWebhook and deleteWebhook {"ok":true}, getWebhookInfo WebhookInfo.
-// Errors: *provider.UnsupportedActionError, *provider.InvalidParamsError,
-// *provider.InvalidCredentialsError (token shape), *APIError,
-// *provider.UnreachableError, *provider.ResponseError.
+// ok is the result of the actions Telegram answers with true.
+var ok = map[string]bool{"ok": true}
+
+// Execute runs one of Actions. Every parameter is checked before the token
+// is used (the Check functions), so bad input never reaches Telegram.
+// Results: getMe User; sendMessage, sendPhoto, sendDocument Message;
+// editMessageText Message ({"ok":true} for an inline message);
+// deleteMessage, answerCallbackQuery, sendChatAction, sendMessageDraft,
+// setWebhook and deleteWebhook {"ok":true}; getWebhookInfo WebhookInfo;
+// getFile a provider.RemoteFile, which the caller turns into a Gatehouse
+// link. Errors: *provider.UnsupportedActionError,
+// *provider.InvalidParamsError, *provider.InvalidCredentialsError (token
+// shape), *APIError, *provider.UnreachableError, *provider.ResponseError.
 func (p *Provider) Execute(ctx context.Context, creds gateway.Credentials, _ json.RawMessage, action string, params json.RawMessage) (any, error) {
-	a, ok := provider.FindAction(p.Actions(), action)
-	if !ok {
+	a, found := provider.FindAction(p.Actions(), action)
+	if !found {
 		return nil, &provider.UnsupportedActionError{Type: gateway.TypeTelegramBot, Action: action}
 	}
-	switch action {
-	case "getMe", "getWebhookInfo":
-		if err := provider.DecodeParams(action, "params", a.Params, params, nil); err != nil {
-			return nil, err
-		}
+	call, err := p.prepare(a, params)
+	if err != nil {
+		return nil, err
 	}
 	b, err := p.bot(creds)
 	if err != nil {
 		return nil, err
 	}
-	switch action {
+	return call(ctx, b)
+}
+
+// prepare checks params for action a and returns the call to make.
+func (p *Provider) prepare(a provider.Action, params json.RawMessage) (func(context.Context, *Bot) (any, error), error) {
+	const prefix = "params"
+	switch a.Name {
 	case "getMe":
-		return b.GetMe(ctx)
+		return func(ctx context.Context, b *Bot) (any, error) { return b.GetMe(ctx) }, provider.DecodeParams(a.Name, prefix, a.Params, params, nil)
+	case "getWebhookInfo":
+		return func(ctx context.Context, b *Bot) (any, error) { return b.GetWebhookInfo(ctx) }, provider.DecodeParams(a.Name, prefix, a.Params, params, nil)
 	case "sendMessage":
-		var m SendMessage
-		if err := provider.DecodeParams(action, "params", a.Params, params, &m); err != nil {
-			return nil, err
+		m, err := CheckSendMessage(prefix, params)
+		return func(ctx context.Context, b *Bot) (any, error) { return b.SendMessage(ctx, m) }, err
+	case "editMessageText":
+		e, err := CheckEditMessageText(prefix, params)
+		return func(ctx context.Context, b *Bot) (any, error) {
+			msg, err := b.EditMessageText(ctx, e)
+			if err != nil || msg == nil {
+				return ok, err
+			}
+			return msg, nil
+		}, err
+	case "deleteMessage":
+		d, err := CheckDeleteMessage(prefix, params)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.DeleteMessage(ctx, d) }), err
+	case "answerCallbackQuery":
+		q, err := CheckAnswerCallbackQuery(prefix, params)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.AnswerCallbackQuery(ctx, q) }), err
+	case "sendChatAction":
+		c, err := CheckSendChatAction(prefix, params)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.SendChatAction(ctx, c) }), err
+	case "sendPhoto", "sendDocument":
+		field := "document"
+		if a.Name == "sendPhoto" {
+			field = "photo"
 		}
-		if n := len([]rune(m.Text)); n == 0 || n > 4096 {
-			return nil, &provider.InvalidParamsError{Action: action, Fields: []gateway.FieldError{{Field: "params.text", Message: "must be 1-4096 characters"}}}
-		}
-		return b.SendMessage(ctx, m)
+		m, err := CheckSendMedia(a.Name, field, prefix, params, p.allowPrivate)
+		return func(ctx context.Context, b *Bot) (any, error) { return b.SendMedia(ctx, m) }, err
+	case "sendMessageDraft":
+		d, err := CheckSendMessageDraft(prefix, params)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.SendMessageDraft(ctx, d) }), err
+	case "getFile":
+		g, err := CheckGetFile(prefix, params)
+		return func(ctx context.Context, b *Bot) (any, error) {
+			f, err := b.GetFile(ctx, g.FileID)
+			if err != nil {
+				return nil, err
+			}
+			if f.FilePath == "" {
+				return nil, &provider.ResponseError{Provider: "Telegram", Reason: "getFile answered no file_path"}
+			}
+			return remoteFile{f}, nil
+		}, err
 	case "setWebhook":
 		var w SetWebhook
-		if err := provider.DecodeParams(action, "params", a.Params, params, &w); err != nil {
-			return nil, err
-		}
-		if err := b.SetWebhook(ctx, w); err != nil {
-			return nil, err
-		}
-		return map[string]bool{"ok": true}, nil
-	case "deleteWebhook":
+		err := provider.DecodeParams(a.Name, prefix, a.Params, params, &w)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.SetWebhook(ctx, w) }), err
+	default: // deleteWebhook
 		var d struct {
 			DropPendingUpdates bool `json:"drop_pending_updates"`
 		}
-		if err := provider.DecodeParams(action, "params", a.Params, params, &d); err != nil {
-			return nil, err
-		}
-		if err := b.DeleteWebhook(ctx, d.DropPendingUpdates); err != nil {
-			return nil, err
-		}
-		return map[string]bool{"ok": true}, nil
-	default: // getWebhookInfo
-		return b.GetWebhookInfo(ctx)
+		err := provider.DecodeParams(a.Name, prefix, a.Params, params, &d)
+		return confirmed(func(ctx context.Context, b *Bot) error { return b.DeleteWebhook(ctx, d.DropPendingUpdates) }), err
 	}
+}
+
+// confirmed adapts a call answered by true to an action result.
+func confirmed(f func(context.Context, *Bot) error) func(context.Context, *Bot) (any, error) {
+	return func(ctx context.Context, b *Bot) (any, error) {
+		if err := f(ctx, b); err != nil {
+			return nil, err
+		}
+		return ok, nil
+	}
+}
+
+// FileLink is getFile's answer through Gatehouse: Telegram's file facts
+// and a Gatehouse link in place of Telegram's file URL.
+type FileLink struct {
+	FileID       string    `json:"file_id"`
+	FileUniqueID string    `json:"file_unique_id"`
+	FileSize     int64     `json:"file_size,omitempty"`
+	URL          string    `json:"url"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+}
+
+// remoteFile is getFile's result before the caller links it.
+type remoteFile struct{ f File }
+
+var _ provider.RemoteFile = remoteFile{}
+
+// RemotePath returns the file's path at Telegram and its size.
+func (r remoteFile) RemotePath() (string, int64) { return r.f.FilePath, r.f.FileSize }
+
+// Linked returns the FileLink for url.
+func (r remoteFile) Linked(url string, expiresAt time.Time) any {
+	return FileLink{FileID: r.f.FileID, FileUniqueID: r.f.FileUniqueID, FileSize: r.f.FileSize, URL: url, ExpiresAt: expiresAt.UTC()}
+}
+
+// MarshalJSON leaves the path out: a result that escaped unlinked shows no
+// way to the file.
+func (r remoteFile) MarshalJSON() ([]byte, error) {
+	return json.Marshal(FileLink{FileID: r.f.FileID, FileUniqueID: r.f.FileUniqueID, FileSize: r.f.FileSize})
 }
 
 // CheckHealth calls getMe and, when it succeeds, getWebhookInfo, whose

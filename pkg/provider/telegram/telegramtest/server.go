@@ -1,8 +1,17 @@
 // Package telegramtest is a stand-in for the Telegram Bot API: an
-// http.Handler that answers getMe, sendMessage, setWebhook, deleteWebhook and
+// http.Handler that answers getMe, sendMessage, editMessageText,
+// deleteMessage, answerCallbackQuery, sendChatAction, sendPhoto,
+// sendDocument, sendMessageDraft, getFile, setWebhook, deleteWebhook and
 // getWebhookInfo at /bot<token>/<method> the way the Bot API documents them,
 // including its error bodies
-// ({"ok":false,"error_code":429,"description":"...","parameters":{"retry_after":5}}).
+// ({"ok":false,"error_code":429,"description":"...","parameters":{"retry_after":5}}),
+// and serves files at /file/bot<token>/<file_path> as Telegram's file
+// server does.
+//
+// It keeps each bot's messages (with ids increasing across chats, as
+// Telegram's are within one), so edits and deletes of unknown messages get
+// Telegram's own errors; tests register callback query ids
+// (AddCallbackQuery) and files (AddFile) a bot may answer and download.
 //
 // It records every call (so a test can read the secret_token a setWebhook
 // carried), can be told to fail the next calls with given codes and
@@ -83,7 +92,8 @@ type Failure struct {
 	Times int
 }
 
-// SentMessage is a message a bot sent through sendMessage.
+// SentMessage is a message a bot sent through sendMessage, sendPhoto or
+// sendDocument, as it stands after later edits.
 type SentMessage struct {
 	MessageID int64
 	ChatID    string
@@ -95,12 +105,29 @@ type SentMessage struct {
 	ParseMode           string
 	DisableNotification bool
 	ReplyToMessageID    int64
+	// ReplyMarkup is the message's keyboard as sent (JSON), nil for none.
+	ReplyMarkup json.RawMessage
+	// Kind is "text", "photo" or "document"; Caption and File (the URL or
+	// file_id sent) belong to the last two.
+	Kind    string
+	Caption string
+	File    string
+	// Edits counts editMessageText calls that changed the message;
+	// Deleted is set by deleteMessage.
+	Edits   int
+	Deleted bool
 }
 
 type botState struct {
 	Bot
 	webhook  Webhook
 	messages []SentMessage
+	// callbacks are the callback query ids the bot may answer, true once
+	// answered; files are the files getFile knows, by file_id; drafts
+	// are the sendMessageDraft calls, in order.
+	callbacks map[string]bool
+	files     map[string]File
+	drafts    []Draft
 }
 
 // Server is the stand-in. It is an http.Handler and is safe for concurrent
@@ -222,6 +249,7 @@ func (s *Server) Reset() {
 	s.calls, s.failures, s.delay = nil, nil, 0
 	for _, b := range s.bots {
 		b.webhook, b.messages = Webhook{}, nil
+		b.callbacks, b.files, b.drafts = nil, nil, nil
 	}
 }
 
@@ -239,6 +267,10 @@ type responseParams struct {
 
 // ServeHTTP answers one Bot API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/file/bot") {
+		s.serveFile(w, r)
+		return
+	}
 	token, method, ok := splitPath(r.URL.Path)
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", 0)
@@ -287,6 +319,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}, "")
 	case "sendmessage":
 		s.sendMessage(w, bot, params)
+	case "editmessagetext":
+		s.editMessageText(w, bot, params)
+	case "deletemessage":
+		s.deleteMessage(w, bot, params)
+	case "answercallbackquery":
+		s.answerCallbackQuery(w, bot, params)
+	case "sendchataction":
+		s.sendChatAction(w, params)
+	case "sendphoto":
+		s.sendMedia(w, bot, params, "photo")
+	case "senddocument":
+		s.sendMedia(w, bot, params, "document")
+	case "sendmessagedraft":
+		s.sendMessageDraft(w, bot, params)
+	case "getfile":
+		s.getFile(w, bot, params)
 	case "setwebhook":
 		s.setWebhook(w, bot, params)
 	case "deletewebhook":
@@ -349,27 +397,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, bot *botState, params map[st
 	bot.messages = append(bot.messages, SentMessage{
 		MessageID: s.messageID, ChatID: chat, Text: text, Raw: raw, ParseMode: parseMode,
 		DisableNotification: silent, ReplyToMessageID: replyTo,
+		Kind: "text", ReplyMarkup: rawParam(params, "reply_markup"),
 	})
-	chatObj := map[string]any{"type": "private", "first_name": "Test User"}
-	if id, err := strconv.ParseInt(chat, 10, 64); err == nil {
-		chatObj["id"] = id
-		if id < 0 {
-			chatObj = map[string]any{"id": id, "type": "supergroup", "title": "Test Group"}
-		}
-	} else {
-		chatObj = map[string]any{"id": int64(-1000000000000) - s.messageID, "type": "channel", "title": "Test Channel", "username": strings.TrimPrefix(chat, "@")}
-	}
-	msg := map[string]any{
-		"message_id": s.messageID,
-		"from":       map[string]any{"id": bot.ID, "is_bot": true, "first_name": bot.FirstName, "username": bot.Username},
-		"chat":       chatObj,
-		"date":       time.Now().Unix(),
-		"text":       text,
-	}
-	if replyTo != 0 {
-		msg["reply_to_message"] = map[string]any{"message_id": replyTo, "chat": chatObj, "date": time.Now().Unix()}
-	}
-	writeOK(w, msg, "")
+	writeOK(w, s.messageObject(bot, bot.messages[len(bot.messages)-1]), "")
 }
 
 var secretShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
