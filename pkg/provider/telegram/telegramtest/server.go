@@ -47,6 +47,17 @@ type Options struct {
 	// RequireHTTPS refuses setWebhook URLs that are not https, as Telegram
 	// does; off by default so local runs can register http URLs.
 	RequireHTTPS bool
+
+	// Limits are the flood limits enforced per bot (limits.go); the zero
+	// value enforces none.
+	Limits Limits
+	// DropAfterAccept is the fraction (0..1) of accepted sends whose
+	// connection is closed instead of answered (limits.go).
+	DropAfterAccept float64
+	// Seed seeds the choice of dropped sends, so a run is repeatable.
+	Seed uint64
+	// Now is the clock of the limits and the ledger; nil means time.Now.
+	Now func() time.Time
 }
 
 // Bot is one bot the server knows.
@@ -141,6 +152,7 @@ type Server struct {
 	failures  []Failure
 	delay     time.Duration
 	messageID int64
+	traffic   traffic
 }
 
 // tokenShape is what the stand-in, like Telegram, takes for a token: it
@@ -242,11 +254,13 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.delay = d
 }
 
-// Reset forgets calls, failures, delay, webhooks and messages; bots stay.
+// Reset forgets calls, failures, delay, webhooks, messages, the ledger and
+// what the limits counted; bots stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls, s.failures, s.delay = nil, nil, 0
+	s.traffic = traffic{}
 	for _, b := range s.bots {
 		b.webhook, b.messages = Webhook{}, nil
 		b.callbacks, b.files, b.drafts = nil, nil, nil
@@ -311,6 +325,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, defaultDescription(status, 0), 0)
 		return
 	}
+	// The limits, the ledger and dropped answers (limits.go): admit
+	// refuses a call over a limit or holds its answer, settle (run before
+	// the unlock above) counts what was accepted and answers or hangs up.
+	w, limited := s.admit(w, bot, method, params)
+	if limited {
+		return
+	}
+	defer s.settle(w)
 	switch strings.ToLower(method) {
 	case "getme":
 		writeOK(w, map[string]any{
