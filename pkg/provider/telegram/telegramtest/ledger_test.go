@@ -2,8 +2,13 @@ package telegramtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMarker(t *testing.T) {
@@ -152,4 +157,107 @@ func TestLedgerFromTheWire(t *testing.T) {
 	if n := len(s.Ledger().Entries); n != 0 {
 		t.Errorf("Reset kept %d entries", n)
 	}
+}
+
+// TestLedgerOfOtherResults feeds settle the results of send methods other
+// than sendMessage: a list of messages (sendMediaGroup) and a bare
+// MessageId (copyMessage), whose text is the call's caption.
+func TestLedgerOfOtherResults(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		params map[string]any
+		result string
+		want   string // "message_id text marker" per entry
+	}{
+		{
+			name: "sendMediaGroup", method: "sendMediaGroup", params: map[string]any{"chat_id": "7"},
+			result: `[{"message_id":1,"caption":"one idem:a:1"},{"message_id":2,"caption":"two"}]`,
+			want:   "[1 one idem:a:1 idem:a:1] [2 two idem::0]",
+		},
+		{
+			name: "copyMessage", method: "copyMessage", params: map[string]any{"chat_id": "7", "caption": "idem:b:2"},
+			result: `{"message_id":9}`,
+			want:   "[9 idem:b:2 idem:b:2]",
+		},
+		{
+			name: "sendPhoto", method: "sendPhoto", params: map[string]any{"chat_id": "7"},
+			result: `{"message_id":3,"caption":"idem:c:3","chat":{"id":7}}`,
+			want:   "[3 idem:c:3 idem:c:3]",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewServer(Options{Bots: []Bot{{Token: token}}})
+			rec := httptest.NewRecorder()
+			s.mu.Lock()
+			w, limited := s.admit(rec, s.bots[token], tt.method, tt.params)
+			if !limited {
+				writeOK(w, json.RawMessage(tt.result), "")
+				s.settle(w)
+			}
+			s.mu.Unlock()
+			var got []string
+			for _, e := range s.Ledger().Entries {
+				got = append(got, fmt.Sprint([]any{e.MessageID, e.Text, e.Marker}))
+			}
+			if strings.Join(got, " ") != tt.want || rec.Code != 200 {
+				t.Errorf("got %d %s, want %s", rec.Code, strings.Join(got, " "), tt.want)
+			}
+		})
+	}
+}
+
+// TestSetLimits changes the limits of a running server and checks that
+// Reset returns to the Options' limits and forgets the counts.
+func TestSetLimits(t *testing.T) {
+	clk := newClock()
+	s, bot, _ := standIn(t, Options{Now: clk.Now}, 0)
+	ctx := context.Background()
+	steps := []struct {
+		advance time.Duration
+		setTG   bool
+		limited bool
+	}{
+		{},
+		// What was sent before the limits still counts.
+		{setTG: true, limited: true},
+		{advance: time.Second},
+	}
+	for i, st := range steps {
+		clk.Advance(st.advance)
+		if st.setTG {
+			s.SetLimits(TelegramLimits())
+		}
+		if _, err := send(ctx, bot, "7", "x"); (err != nil) != st.limited {
+			t.Errorf("send %d: %v", i, err)
+		}
+	}
+	s.Reset()
+	if _, err := send(ctx, bot, "7", "x"); err != nil {
+		t.Errorf("after Reset: %v", err)
+	}
+	if st := s.LimitStats(); st.Calls != 1 || st.Limited != 0 {
+		t.Errorf("after Reset: %+v", st)
+	}
+}
+
+// TestDropWithoutAConnection checks the fallback of a drop where there is
+// no connection to hijack (HTTP/2, a recorder): the handler aborts, which
+// net/http turns into a reset stream, and the send is still in the ledger.
+func TestDropWithoutAConnection(t *testing.T) {
+	s := NewServer(Options{Bots: []Bot{{Token: token}}, DropAfterAccept: 1})
+	rec := httptest.NewRecorder()
+	defer func() {
+		if r := recover(); r != http.ErrAbortHandler {
+			t.Errorf("recovered %v, want http.ErrAbortHandler", r)
+		}
+		if l := s.Ledger(); len(l.Entries) != 1 || !l.Entries[0].Dropped {
+			t.Errorf("ledger %+v", l.Entries)
+		}
+		if rec.Body.Len() != 0 {
+			t.Errorf("answered %s", rec.Body)
+		}
+	}()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/bot"+token+"/sendMessage?chat_id=7&text=hi", nil))
 }
