@@ -129,19 +129,12 @@ func NewEngine(store Store, bots Bots, f Formatter, o EngineOptions) *Engine {
 	return &Engine{store: store, bots: bots, fmt: f, o: o}
 }
 
-// Sweep kicks every bot with active jobs, so that a sender whose Lambda
-// ended without handing over (a crash, a timeout) is replaced within one
-// schedule period. A bot whose sender is alive ignores the kick.
-func (e *Engine) Sweep(ctx context.Context) error {
-	bots, err := e.store.Pending(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, gw := range bots {
-		errs = append(errs, e.store.Kick(ctx, gw))
-	}
-	return errors.Join(errs...)
+// Pending returns the bots with active jobs, for the schedule to start a
+// sender for each: one whose Lambda ended without handing over (a crash,
+// a timeout) is replaced within one schedule period. A bot whose sender
+// is alive ignores the extra start.
+func (e *Engine) Pending(ctx context.Context) ([]string, error) {
+	return e.store.Pending(ctx, 1000)
 }
 
 // Run sends gatewayID's active jobs while it holds the bot's lease, for
