@@ -63,10 +63,10 @@ const (
 	maxBodyJSON   = 64 << 20 // what a stored body may expand to
 	bodyChunkSize = 300 << 10
 	// bodyTxBudget is how many bytes of body chunks go in the transaction
-	// that writes the job, well under its 4 MB limit with the job item,
-	// the index entries and the names; chunks beyond it are written
-	// before the transaction.
-	bodyTxBudget = 3 << 20
+	// that writes the job: 3.5 MiB, under its limit of 4 MB with the job
+	// item (small when the body is in chunks), the index entries and the
+	// keys; chunks beyond it are written before the transaction.
+	bodyTxBudget = 7 << 19
 )
 
 // SendJobsAPI is the part of *dynamodb.Client that SendJobs uses.
