@@ -38,16 +38,24 @@ import (
 //
 // None carries the owner index's keys: that index lists gateways only.
 //
-// A job's state is kept sendJobTTL (a week) after its creation: the job,
-// its body, its outbox entry and its items expire by TTL, DONE or not, so
-// a job a deleted bot never finished does not stay forever.
+// A job's state is kept sendJobTTL, a week: the job, its body and its
+// outbox entry expire by TTL a week after its creation, its items a week
+// after they were first written, DONE or not, so a job a deleted bot
+// never finished does not stay forever. The SENDQ
+// marker expires a week after its bot's latest job; until then it counts
+// a job that expired unfinished, so the sweep visits that bot for nothing
+// at most until then.
 //
 // Kick writes kick (Unix milliseconds) on the bot's SENDQ marker, so every
 // change that should start a sender (a new job, a kick, a finished job with
-// others behind it) is a stream record of a SENDQ# item whose new image has
-// active > 0; an event source mapping selects exactly those with the
-// filter {"dynamodb":{"NewImage":{"pk":{"S":[{"prefix":"SENDQ#"}]},
-// "active":{"N":[{"numeric":[">",0]}]}}}}.
+// others behind it) is a stream record of a SENDQ# item whose new image
+// has active > 0. An event source mapping selects exactly those with
+//
+//	{"eventName":["INSERT","MODIFY"],"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"SENDQ#"}]}},
+//	 "NewImage":{"active":{"N":[{"numeric":[">",0]}]}}}}
+//
+// Two kicks in the same millisecond write one stream record: DynamoDB
+// records no change for an update that changes nothing.
 const (
 	jobPrefix     = "JOB#"
 	skJob         = "JOB"
@@ -63,10 +71,10 @@ const (
 	maxBodyJSON   = 64 << 20 // what a stored body may expand to
 	bodyChunkSize = 300 << 10
 	// bodyTxBudget is how many bytes of body chunks go in the transaction
-	// that writes the job, well under its 4 MB limit with the job item,
-	// the index entries and the names; chunks beyond it are written
-	// before the transaction.
-	bodyTxBudget = 3 << 20
+	// that writes the job: 3.5 MiB, under its limit of 4 MB with the job
+	// item (small when the body is in chunks), the index entries and the
+	// keys; chunks beyond it are written before the transaction.
+	bodyTxBudget = 7 << 19
 )
 
 // SendJobsAPI is the part of *dynamodb.Client that SendJobs uses.
