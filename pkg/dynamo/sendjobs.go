@@ -477,7 +477,7 @@ func (s *SendJobs) Items(ctx context.Context, jobID string, from, limit int) ([]
 // ActiveJobs reads the bot's outbox, oldest job first, and each job.
 //
 // Errors: CodeUnavailable; CodeInternal.
-func (s *SendJobs) ActiveJobs(ctx context.Context, gatewayID string) ([]*send.Job, error) {
+func (s *SendJobs) ActiveJobs(ctx context.Context, gatewayID string, skip func(string) bool) ([]*send.Job, error) {
 	const op = "dynamo.ActiveJobs"
 	entries, err := s.query(ctx, op, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk"),
@@ -492,6 +492,9 @@ func (s *SendJobs) ActiveJobs(ctx context.Context, gatewayID string) ([]*send.Jo
 		id := r.str("jobId")
 		if r.err != nil {
 			return nil, gateway.Internal(op, r.err)
+		}
+		if skip != nil && skip(id) {
+			continue
 		}
 		j, err := s.getJob(ctx, op, id)
 		if err != nil {

@@ -275,7 +275,7 @@ func TestSendJobsMarkerRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEqual(t, "Pending", p, []string{"gw_bot"})
-	active, err := jobs.ActiveJobs(t.Context(), "gw_bot")
+	active, err := jobs.ActiveJobs(t.Context(), "gw_bot", nil)
 	if err != nil || len(active) != 1 || active[0].ID != second.ID {
 		t.Fatalf("ActiveJobs = %v, %v; want the second job", active, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"time"
 
@@ -44,7 +45,8 @@ type Result struct {
 
 // Bot sends one message (sendMessage parameters with chat_id) for one
 // gateway. It makes exactly one request and never retries: retrying is
-// the engine's decision.
+// the engine's decision. A Bot that is an io.Closer is closed when its
+// sender ends.
 type Bot interface {
 	Send(ctx context.Context, params json.RawMessage) Result
 }
@@ -75,7 +77,8 @@ type EngineOptions struct {
 	// Budget is how long one Run sends before it hands over to the next
 	// (a Lambda invocation must end before its timeout): 4 minutes.
 	Budget time.Duration
-	// MaxInFlight bounds concurrent requests to Telegram (32).
+	// MaxInFlight bounds a bot's messages between claim and result (64):
+	// at 30 a second, a table answering in 200 ms keeps about 20 busy.
 	MaxInFlight int
 	// Backoff is the first wait after a 5xx or a failed connection (1 s);
 	// it doubles up to a minute.
@@ -109,7 +112,7 @@ func NewEngine(store Store, bots Bots, f Formatter, o EngineOptions) *Engine {
 		o.Budget = 4 * time.Minute
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 32
+		o.MaxInFlight = 64
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = time.Second
@@ -159,7 +162,7 @@ func (e *Engine) runOnce(ctx context.Context, gatewayID string) (bool, error) {
 		return false, err
 	}
 	r := &run{e: e, gw: gatewayID, owner: owner, pacer: NewPacer(e.o.Limits), lanes: map[string]*lane{},
-		jobs: map[string]*jobState{}, results: make(chan result, e.o.MaxInFlight), start: now}
+		jobs: map[string]*jobState{}, results: make(chan event, 2*e.o.MaxInFlight), start: now}
 	r.pacer.Restore(state)
 	runErr := r.loop(ctx)
 	// Hand over: whatever happened, the next sender gets the pacer's
@@ -172,7 +175,7 @@ func (e *Engine) runOnce(ctx context.Context, gatewayID string) (bool, error) {
 	if runErr != nil || ctx.Err() != nil {
 		return false, runErr
 	}
-	jobs, err := e.store.ActiveJobs(relCtx, gatewayID)
+	jobs, err := e.store.ActiveJobs(relCtx, gatewayID, nil)
 	if err != nil || len(jobs) == 0 {
 		return false, err
 	}
@@ -217,19 +220,40 @@ type lane struct {
 	chat     string
 	group    bool
 	entries  []*entry
-	busy     bool
+	busy     bool      // a step owns the head entry
 	notUntil time.Time // a backoff after a 5xx or a failed connection
 	backoff  time.Duration
 	ready    time.Time
 	heapIdx  int
 	inHeap   bool
 	prio     bool
+	// step, while the lane is prepared (its head part claimed), tells the
+	// step to send (true) or to give the claim back (false).
+	step      chan bool
+	claimedAt time.Time
 }
 
-type result struct {
-	l   *lane
-	res Result
-	at  time.Time
+// A step is one part's way through the engine, in a goroutine of its
+// own: claim (while the lane waits for its time), then — told to — send
+// and write the result. Store writes happen off the loop, so the loop
+// keeps the pace however slow the table answers; the pacer records a send
+// when it really leaves.
+type event struct {
+	l       *lane
+	claimed bool // the claim's answer (won, err), else the step's end (out)
+	won     bool
+	err     error
+	out     outcome
+}
+
+// outcome is what a step leaves for the loop.
+type outcome struct {
+	// status is the message's end (SENT, FAILED, UNKNOWN); "" when a part
+	// was sent and more follow; QUEUED when nothing reached Telegram and
+	// the part goes again.
+	status     ItemStatus
+	retryAfter time.Duration
+	aborted    bool
 }
 
 type run struct {
@@ -242,13 +266,31 @@ type run struct {
 	jobs      map[string]*jobState
 	bulk      laneHeap
 	prio      laneHeap
-	results   chan result
+	prepared  []*lane
+	claiming  int
+	results   chan event
 	inFlight  int
 	start     time.Time
 	lastPoll  time.Time
 	lastSave  time.Time
 	lastLease time.Time
+	storeErr  error
+	claimTime time.Duration // exponential mean of claims' time
 }
+
+// minLookahead is the least time a lane's head part is claimed before
+// its turn; the run claims earlier when claims take longer (lookahead).
+const minLookahead = 150 * time.Millisecond
+
+// lookahead is how early a head part is claimed before its turn: twice
+// the claims' recent mean time, so a claim is done when its turn comes
+// however slow the table answers, no less than minLookahead and no more
+// than a second — claiming further ahead would only load a slow table
+// more.
+func (r *run) lookahead() time.Duration { return min(max(minLookahead, 2*r.claimTime), time.Second) }
+
+// maxClaiming bounds the claims in progress at once, for the same reason.
+const maxClaiming = 16
 
 func (r *run) outOfBudget() bool { return r.e.o.Now().Sub(r.start) >= r.e.o.Budget }
 
@@ -261,60 +303,190 @@ func (r *run) loop(ctx context.Context) error {
 		return r.failAll(ctx, err)
 	}
 	r.bot = bot
+	if c, ok := bot.(io.Closer); ok {
+		defer c.Close()
+	}
 	if err := r.poll(ctx); err != nil {
 		return err
 	}
 	r.lastLease = r.e.o.Now()
 	for {
 		now := r.e.o.Now()
-		if now.Sub(r.lastLease) >= r.e.o.LeaseTTL/3 {
-			if err := r.e.store.Extend(ctx, r.gw, r.owner, now.Add(r.e.o.LeaseTTL)); err != nil {
-				r.drain(ctx)
-				return err
-			}
-			r.lastLease = now
+		if err := r.housekeep(ctx, now); err != nil {
+			r.stop(ctx)
+			return err
 		}
-		if now.Sub(r.lastSave) >= time.Second {
-			if err := r.save(ctx); err != nil {
-				r.drain(ctx)
-				return err
-			}
-		}
-		stopping := ctx.Err() != nil || r.outOfBudget()
-		if !stopping && now.Sub(r.lastPoll) >= r.e.o.Poll {
-			if err := r.poll(ctx); err != nil {
-				r.drain(ctx)
-				return err
-			}
-		}
-		if stopping || (r.inFlight == 0 && r.bulk.Len() == 0 && r.prio.Len() == 0 && !r.waiting()) {
-			r.drain(ctx)
+		if ctx.Err() != nil || r.outOfBudget() {
+			r.stop(ctx)
 			return r.save(context.WithoutCancel(ctx))
 		}
-		wait := time.Until(now.Add(r.e.o.Poll))
-		if l, at := r.next(now); l != nil && r.inFlight < r.e.o.MaxInFlight {
-			if !at.After(now) {
-				if err := r.dispatch(ctx, l, now); err != nil {
-					r.drain(ctx)
-					return err
-				}
-				continue
-			}
-			wait = min(wait, at.Sub(now))
+		if r.inFlight == 0 && r.bulk.Len() == 0 && r.prio.Len() == 0 {
+			return r.save(context.WithoutCancel(ctx))
 		}
-		r.wait(ctx, wait)
+		wake := now.Add(r.e.o.Poll)
+		if at, ok := r.dispatch(now); ok {
+			wake = earliest(wake, at)
+		}
+		if at, ok := r.prepare(ctx, now); ok {
+			wake = earliest(wake, at.Add(-r.lookahead()))
+		}
+		r.wait(ctx, wake.Sub(r.e.o.Now()))
+		if r.storeErr != nil {
+			err := r.storeErr
+			r.stop(ctx)
+			return err
+		}
 	}
 }
 
-// waiting reports whether some lane has a message held back by a backoff
-// or by its own busy send.
-func (r *run) waiting() bool {
-	for _, l := range r.lanes {
-		if len(l.entries) > 0 {
-			return true
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// housekeep renews the lease, saves progress and looks for new jobs when
+// each is due.
+func (r *run) housekeep(ctx context.Context, now time.Time) error {
+	if now.Sub(r.lastLease) >= r.e.o.LeaseTTL/3 {
+		if err := r.e.store.Extend(ctx, r.gw, r.owner, now.Add(r.e.o.LeaseTTL)); err != nil {
+			return err
+		}
+		r.lastLease = now
+	}
+	if now.Sub(r.lastSave) >= time.Second {
+		if err := r.save(ctx); err != nil {
+			return err
 		}
 	}
-	return false
+	if now.Sub(r.lastPoll) >= r.e.o.Poll && ctx.Err() == nil && !r.outOfBudget() {
+		return r.poll(ctx)
+	}
+	return nil
+}
+
+// prepare claims the head parts of the lanes due within the lookahead,
+// a few at a time. It returns when the next lane is due, if any.
+func (r *run) prepare(ctx context.Context, now time.Time) (time.Time, bool) {
+	for r.inFlight < r.e.o.MaxInFlight && r.claiming < maxClaiming {
+		l, at := r.next(now)
+		if l == nil {
+			return time.Time{}, false
+		}
+		if at.After(now.Add(r.lookahead())) {
+			return at, true
+		}
+		h := &r.bulk
+		if l.prio {
+			h = &r.prio
+		}
+		heap.Remove(h, l.heapIdx)
+		en := l.entries[0]
+		if en.parts == nil {
+			_, params := en.js.job.Body.Message(en.index)
+			parts, err := r.e.fmt.Parts(params)
+			if err != nil || len(parts) == 0 {
+				r.finish(ctx, l, en, ItemFailed, "the message could not be prepared for sending")
+				r.push(l)
+				continue
+			}
+			en.parts = parts
+		}
+		chat, _ := en.js.job.Body.Message(en.index)
+		c := Claim{JobID: en.js.job.ID, Index: en.index, Part: en.part, Owner: r.owner, At: now, Chat: chat}
+		l.busy, l.step, l.claimedAt = true, make(chan bool, 1), now
+		r.inFlight++
+		r.claiming++
+		go r.step(context.WithoutCancel(ctx), l, en, c)
+	}
+	return time.Time{}, false
+}
+
+// dispatch lets the prepared lane whose time has come send, an
+// interactive one first. It returns when the next one may go.
+func (r *run) dispatch(now time.Time) (time.Time, bool) {
+	for len(r.prepared) > 0 {
+		best := 0
+		for i, l := range r.prepared {
+			b := r.prepared[best]
+			if (l.prio && !b.prio) || (l.prio == b.prio && l.ready.Before(b.ready)) {
+				best = i
+			}
+		}
+		l := r.prepared[best]
+		at := later(l.ready, r.pacer.GlobalReady())
+		if at.After(now) {
+			return at, true
+		}
+		r.prepared = append(r.prepared[:best], r.prepared[best+1:]...)
+		r.pacer.Sent(l.chat, l.group, now)
+		l.step <- true
+	}
+	return time.Time{}, false
+}
+
+// step claims c, waits for the word to send, sends and writes the result.
+// It owns en until it reports its end.
+func (r *run) step(ctx context.Context, l *lane, en *entry, c Claim) {
+	won, err := r.e.store.Claim(ctx, c)
+	r.results <- event{l: l, claimed: true, won: won, err: err}
+	if err != nil || !won {
+		return
+	}
+	if !<-l.step {
+		if err := r.e.store.Unclaim(ctx, c); err != nil {
+			r.e.o.Log.Error("send: giving a claim back failed; the message will be UNKNOWN", "gateway", r.gw, "job", c.JobID, "index", c.Index, "error", err)
+		}
+		r.results <- event{l: l, out: outcome{aborted: true}}
+		return
+	}
+	res := r.bot.Send(ctx, en.parts[en.part])
+	r.results <- event{l: l, out: r.settle(ctx, en, c, res)}
+}
+
+// settle writes a send's result and says what the lane does next.
+func (r *run) settle(ctx context.Context, en *entry, c Claim, res Result) outcome {
+	switch res.Outcome {
+	case Sent:
+		en.ids = append(en.ids, res.MessageID)
+		en.part++
+		en.plain = false
+		if en.part < len(en.parts) {
+			r.record(ctx, en, "", "", en.part)
+			return outcome{}
+		}
+		r.record(ctx, en, ItemSent, "", en.part)
+		return outcome{status: ItemSent}
+	case Retry:
+		en.attempts++
+		if err := r.e.store.Unclaim(ctx, c); err != nil {
+			// The claim stands, so the part must not go again.
+			r.record(ctx, en, ItemUnknown, "the send's claim could not be released", en.part+1)
+			return outcome{status: ItemUnknown}
+		}
+		if en.attempts >= r.e.o.MaxAttempts {
+			r.record(ctx, en, ItemFailed, res.Error, en.part+1)
+			return outcome{status: ItemFailed}
+		}
+		return outcome{status: ItemQueued, retryAfter: res.RetryAfter}
+	case Failed:
+		if res.CantParse && !en.plain && en.formatted() {
+			if p, ok := r.e.fmt.Plain(en.parts[en.part]); ok {
+				if err := r.e.store.Unclaim(ctx, c); err == nil {
+					// The formatting was refused, not the message: the
+					// same part goes again unformatted.
+					en.plain = true
+					en.parts[en.part] = p
+					return outcome{status: ItemQueued}
+				}
+			}
+		}
+		r.record(ctx, en, ItemFailed, res.Error, en.part+1)
+		return outcome{status: ItemFailed}
+	}
+	r.record(ctx, en, ItemUnknown, "the request reached the network but no answer came; it is not sent again", en.part+1)
+	return outcome{status: ItemUnknown}
 }
 
 func (r *run) wait(ctx context.Context, d time.Duration) {
@@ -324,23 +496,33 @@ func (r *run) wait(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case res := <-r.results:
-		r.handle(ctx, res)
+	case ev := <-r.results:
+		r.handle(ctx, ev)
 	case <-t.C:
 	case <-ctx.Done():
 	}
 }
 
-// drain waits for the sends in flight and records them.
-func (r *run) drain(ctx context.Context) {
+// stop gives back the prepared lanes' claims and waits for every step.
+func (r *run) stop(ctx context.Context) {
+	for _, l := range r.prepared {
+		l.step <- false
+	}
+	r.prepared = nil
 	for r.inFlight > 0 {
-		r.handle(context.WithoutCancel(ctx), <-r.results)
+		ev := <-r.results
+		r.handle(context.WithoutCancel(ctx), ev)
+		if ev.claimed && ev.won {
+			// Claimed while stopping: give it straight back.
+			r.prepared = r.prepared[:len(r.prepared)-1]
+			ev.l.step <- false
+		}
 	}
 }
 
-// next returns the lane to send to next and when: an interactive lane
-// before a bulk one, each heap's earliest, no earlier than the bot's
-// overall limit allows.
+// next returns the lane to prepare next and when it may send: an
+// interactive lane before a bulk one, each heap's earliest, no earlier
+// than the bot's overall limit allows.
 func (r *run) next(now time.Time) (*lane, time.Time) {
 	g := r.pacer.GlobalReady()
 	at := func(h *laneHeap) (*lane, time.Time) {
@@ -379,102 +561,53 @@ func (r *run) push(l *lane) {
 	heap.Push(h, l)
 }
 
-// dispatch claims the head part of l and sends it.
-func (r *run) dispatch(ctx context.Context, l *lane, now time.Time) error {
-	h := &r.bulk
-	if l.prio {
-		h = &r.prio
-	}
-	heap.Remove(h, l.heapIdx)
-	en := l.entries[0]
-	if en.parts == nil {
-		_, params := en.js.job.Body.Message(en.index)
-		parts, err := r.e.fmt.Parts(params)
-		if err != nil || len(parts) == 0 {
-			r.finish(ctx, l, en, ItemFailed, "the message could not be prepared for sending")
-			r.push(l)
-			return nil
+// handle takes a step's report.
+func (r *run) handle(ctx context.Context, ev event) {
+	l := ev.l
+	if ev.claimed {
+		r.claiming--
+		if d := r.e.o.Now().Sub(l.claimedAt); r.claimTime == 0 {
+			r.claimTime = d
+		} else {
+			r.claimTime = (7*r.claimTime + d) / 8
 		}
-		en.parts = parts
+		switch {
+		case ev.err != nil:
+			r.storeErr = errors.Join(r.storeErr, ev.err)
+			r.release(l)
+		case !ev.won:
+			// Another sender's claim: this one never sends it, and counts
+			// it as unknown, which is what it is to this sender.
+			r.e.o.Log.Warn("send: a claim was lost to another sender", "gateway", r.gw, "job", l.entries[0].js.job.ID, "index", l.entries[0].index)
+			r.count(l, ItemUnknown)
+			r.release(l)
+		default:
+			r.prepared = append(r.prepared, l)
+		}
+		return
 	}
-	chat, _ := en.js.job.Body.Message(en.index)
-	c := Claim{JobID: en.js.job.ID, Index: en.index, Part: en.part, Owner: r.owner, At: now, Chat: chat}
-	won, err := r.e.store.Claim(ctx, c)
-	if err != nil {
-		r.push(l)
-		return err
+	now := r.e.o.Now()
+	o := ev.out
+	switch {
+	case o.aborted, o.status == "":
+	case o.status == ItemQueued && o.retryAfter > 0:
+		r.pacer.Hold(l.chat, now.Add(o.retryAfter), o.retryAfter)
+	case o.status == ItemQueued:
+		l.backoff = min(max(2*l.backoff, r.e.o.Backoff), time.Minute)
+		l.notUntil = now.Add(l.backoff)
+	default:
+		if o.status == ItemSent {
+			l.backoff = 0
+		}
+		r.count(l, o.status)
 	}
-	if !won {
-		// Another sender's claim: this sender never sends it. The item's
-		// result is that sender's to record, or the recovery's.
-		l.entries = l.entries[1:]
-		r.push(l)
-		return nil
-	}
-	l.busy = true
-	r.inFlight++
-	at := r.e.o.Now()
-	r.pacer.Sent(l.chat, l.group, at)
-	body := en.parts[en.part]
-	go func() {
-		res := r.bot.Send(context.WithoutCancel(ctx), body)
-		r.results <- result{l: l, res: res, at: at}
-	}()
-	return nil
+	r.release(l)
 }
 
-// handle records one send's outcome and moves its lane on.
-func (r *run) handle(ctx context.Context, res result) {
-	r.inFlight--
-	l := res.l
+// release ends a step: the lane is free and back on its heap.
+func (r *run) release(l *lane) {
 	l.busy = false
-	en := l.entries[0]
-	c := Claim{JobID: en.js.job.ID, Index: en.index, Part: en.part, Owner: r.owner, At: res.at}
-	now := r.e.o.Now()
-	switch res.res.Outcome {
-	case Sent:
-		l.backoff = 0
-		en.ids = append(en.ids, res.res.MessageID)
-		en.part++
-		en.plain = false
-		if en.part < len(en.parts) {
-			r.record(ctx, en, "", "", en.part)
-		} else {
-			r.finish(ctx, l, en, ItemSent, "")
-		}
-	case Retry:
-		en.attempts++
-		if err := r.e.store.Unclaim(ctx, c); err != nil {
-			// The claim stands, so the part must not go again.
-			r.finish(ctx, l, en, ItemUnknown, "the send's claim could not be released")
-			break
-		}
-		if en.attempts >= r.e.o.MaxAttempts {
-			r.finish(ctx, l, en, ItemFailed, res.res.Error)
-			break
-		}
-		if res.res.RetryAfter > 0 {
-			r.pacer.Hold(l.chat, now.Add(res.res.RetryAfter), res.res.RetryAfter)
-		} else {
-			l.backoff = min(max(2*l.backoff, r.e.o.Backoff), time.Minute)
-			l.notUntil = now.Add(l.backoff)
-		}
-	case Failed:
-		if res.res.CantParse && !en.plain && en.formatted() {
-			if err := r.e.store.Unclaim(ctx, c); err == nil {
-				// The formatting was refused, not the message: the same
-				// part goes again unformatted.
-				if p, ok := r.e.fmt.Plain(en.parts[en.part]); ok {
-					en.plain = true
-					en.parts[en.part] = p
-					break
-				}
-			}
-		}
-		r.finish(ctx, l, en, ItemFailed, res.res.Error)
-	default:
-		r.finish(ctx, l, en, ItemUnknown, "the request reached the network but no answer came; it is not sent again")
-	}
+	r.inFlight--
 	r.push(l)
 }
 
@@ -486,9 +619,15 @@ func (r *run) record(ctx context.Context, en *entry, status ItemStatus, msg stri
 	}
 }
 
-// finish ends a message with status and moves its lane to the next.
+// finish records a message's end from the loop (no step owns it).
 func (r *run) finish(ctx context.Context, l *lane, en *entry, status ItemStatus, msg string) {
-	r.record(ctx, en, status, msg, en.part+boolInt(status != ItemSent && en.part < len(en.parts)))
+	r.record(ctx, en, status, msg, en.part+1)
+	r.count(l, status)
+}
+
+// count takes the head message off l with its end.
+func (r *run) count(l *lane, status ItemStatus) {
+	en := l.entries[0]
 	j := en.js.job
 	switch status {
 	case ItemSent:
@@ -503,13 +642,6 @@ func (r *run) finish(ctx context.Context, l *lane, en *entry, status ItemStatus,
 	if len(l.entries) == 0 {
 		delete(r.lanes, l.chat)
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // save writes the counters of jobs that changed.
@@ -541,7 +673,7 @@ func (r *run) save(ctx context.Context) error {
 // poll takes up jobs this sender does not know yet.
 func (r *run) poll(ctx context.Context) error {
 	r.lastPoll = r.e.o.Now()
-	jobs, err := r.e.store.ActiveJobs(ctx, r.gw)
+	jobs, err := r.e.store.ActiveJobs(ctx, r.gw, func(id string) bool { _, ok := r.jobs[id]; return ok })
 	if err != nil {
 		return err
 	}

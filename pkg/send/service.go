@@ -27,8 +27,10 @@ type Store interface {
 	// Items returns the recorded items of a job whose index is in
 	// [from, from+limit), by index. Messages not yet claimed have no item.
 	Items(ctx context.Context, jobID string, from, limit int) ([]Item, error)
-	// ActiveJobs returns a bot's jobs that are not DONE, oldest first.
-	ActiveJobs(ctx context.Context, gatewayID string) ([]*Job, error)
+	// ActiveJobs returns a bot's jobs that are not DONE, oldest first,
+	// leaving out (unread) those skip reports true for: a running sender
+	// asks only for the jobs it does not know. skip may be nil.
+	ActiveJobs(ctx context.Context, gatewayID string, skip func(jobID string) bool) ([]*Job, error)
 	// Progress writes j's counters and status; DONE takes it off its
 	// bot's active jobs.
 	Progress(ctx context.Context, j *Job) error
@@ -45,8 +47,7 @@ type Store interface {
 
 	// Claim records that owner is about to send part of message index of
 	// job: it wins only when no earlier sender claimed this part and the
-	// parts before it have results. It returns the item as stored before
-	// the claim when the claim is refused.
+	// parts before it have results.
 	Claim(ctx context.Context, c Claim) (bool, error)
 	// Unclaim gives back a claim whose send certainly did not reach
 	// Telegram (a 429, a 5xx, a connection refused).

@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
@@ -38,10 +39,20 @@ var _ send.Bots = (*Bots)(nil)
 
 // NewBots returns the opener. base is the Bot API's address ("" for
 // Telegram's); client sends the requests, and its retries are turned
-// off: the engine decides what goes again.
+// off: the engine decides what goes again. A nil client means one that
+// keeps its connections to the Bot API open while a sender runs — a new
+// TLS connection per message would cost more than the message and make
+// the time a request reaches Telegram vary more than the pacer's margin
+// — and closes them when the sender ends (Bot.Close).
 func NewBots(gws Gateways, base string, client *provider.Client) *Bots {
 	if client == nil {
-		client = provider.NewClient(nil)
+		client = provider.NewClient(&http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+		}})
 	}
 	c := *client
 	c.MaxRetries = 0
@@ -66,12 +77,22 @@ func (b *Bots) Open(ctx context.Context, gatewayID string) (send.Bot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bot{bot: telegram.NewBot(b.base, creds.BotToken, b.client)}, nil
+	return &Bot{bot: telegram.NewBot(b.base, creds.BotToken, b.client), http: b.client.HTTP}, nil
 }
 
 // Bot sends one gateway's messages.
 type Bot struct {
-	bot *telegram.Bot
+	bot  *telegram.Bot
+	http *http.Client
+}
+
+// Close closes the connections kept open for the sender, so that none
+// (and no goroutine of one) outlives the invocation.
+func (b *Bot) Close() error {
+	if b.http != nil {
+		b.http.CloseIdleConnections()
+	}
+	return nil
 }
 
 // Send makes one sendMessage request and classifies its outcome.

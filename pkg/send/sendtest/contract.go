@@ -199,7 +199,7 @@ func testLargeBodies(t *testing.T, st send.Store) {
 			j := newJob("gw_big", t0(), tt.body)
 			mustCreate(t, st, j)
 			wantJob(t, "GetJob", mustGet(t, st, j.GatewayID, j.ID), written(t, j))
-			active, err := st.ActiveJobs(t.Context(), j.GatewayID)
+			active, err := st.ActiveJobs(t.Context(), j.GatewayID, nil)
 			if err != nil {
 				t.Fatalf("ActiveJobs: %v", err)
 			}
@@ -223,7 +223,7 @@ func testCreateExisting(t *testing.T, st send.Store) {
 	}
 	wantJob(t, "the job CreateJob returned", got, written(t, first))
 	wantJob(t, "GetJob", mustGet(t, st, first.GatewayID, first.ID), written(t, first))
-	active, err := st.ActiveJobs(t.Context(), "gw_bot")
+	active, err := st.ActiveJobs(t.Context(), "gw_bot", nil)
 	if err != nil {
 		t.Fatalf("ActiveJobs: %v", err)
 	}
@@ -239,7 +239,7 @@ func testOtherGateway(t *testing.T, st send.Store) {
 	wantCode(t, "GetJob of another gateway's job", err, gateway.CodeNotFound)
 	_, err = st.GetJob(t.Context(), "gw_bot", send.NewJobID())
 	wantCode(t, "GetJob of no job", err, gateway.CodeNotFound)
-	active, err := st.ActiveJobs(t.Context(), "gw_other")
+	active, err := st.ActiveJobs(t.Context(), "gw_other", nil)
 	if err != nil || len(active) != 0 {
 		t.Fatalf("ActiveJobs of another gateway: %v, %v", active, err)
 	}
@@ -257,7 +257,7 @@ func pending(t *testing.T, st send.Store) []string {
 
 func activeIDs(t *testing.T, st send.Store, gw string) []string {
 	t.Helper()
-	active, err := st.ActiveJobs(t.Context(), gw)
+	active, err := st.ActiveJobs(t.Context(), gw, nil)
 	if err != nil {
 		t.Fatalf("ActiveJobs: %v", err)
 	}

@@ -178,7 +178,7 @@ func copyItem(it send.Item) send.Item {
 
 // ActiveJobs returns gatewayID's jobs that are not DONE, oldest first
 // (then by id).
-func (s *Store) ActiveJobs(ctx context.Context, gatewayID string) ([]*send.Job, error) {
+func (s *Store) ActiveJobs(ctx context.Context, gatewayID string, skip func(string) bool) ([]*send.Job, error) {
 	const op = "sendtest.ActiveJobs"
 	if err := enter(ctx, op); err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func (s *Store) ActiveJobs(ctx context.Context, gatewayID string) ([]*send.Job, 
 	defer s.mu.Unlock()
 	var out []*send.Job
 	for _, j := range s.jobs {
-		if j.job.GatewayID != gatewayID || j.job.Status == send.JobDone {
+		if j.job.GatewayID != gatewayID || j.job.Status == send.JobDone || (skip != nil && skip(j.job.ID)) {
 			continue
 		}
 		got, err := j.read(op)
