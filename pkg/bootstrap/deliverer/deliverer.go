@@ -9,14 +9,12 @@ package deliverer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -150,7 +148,7 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 		rec := delivery.Record{Seq: r.Change.SequenceNumber}
 		switch r.EventName {
 		case string(events.DynamoDBOperationTypeInsert):
-			item, err := FromStream(r.Change.NewImage)
+			item, err := dynamo.FromStream(r.Change.NewImage)
 			if err == nil {
 				rec.Update, _, err = dynamo.ParseStreamUpdate(item)
 			}
@@ -160,7 +158,7 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 				continue
 			}
 		case string(events.DynamoDBOperationTypeModify):
-			item, err := FromStream(r.Change.NewImage)
+			item, err := dynamo.FromStream(r.Change.NewImage)
 			if err != nil {
 				continue
 			}
@@ -171,7 +169,7 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 				rec.HealthyTarget = g.ID
 			}
 		case string(events.DynamoDBOperationTypeRemove):
-			keys, err := FromStream(r.Change.Keys)
+			keys, err := dynamo.FromStream(r.Change.Keys)
 			if err != nil {
 				continue
 			}
@@ -189,56 +187,4 @@ func HandleStream(ctx context.Context, e *delivery.Engine, ev events.DynamoDBEve
 		out.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: res.RetryFrom}}
 	}
 	return out
-}
-
-// FromStream converts a stream image to the table's attribute values.
-func FromStream(m map[string]events.DynamoDBAttributeValue) (map[string]ddbtypes.AttributeValue, error) {
-	out := make(map[string]ddbtypes.AttributeValue, len(m))
-	for k, v := range m {
-		av, err := fromStreamValue(v)
-		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", k, err)
-		}
-		out[k] = av
-	}
-	return out, nil
-}
-
-func fromStreamValue(v events.DynamoDBAttributeValue) (ddbtypes.AttributeValue, error) {
-	switch v.DataType() {
-	case events.DataTypeString:
-		return &ddbtypes.AttributeValueMemberS{Value: v.String()}, nil
-	case events.DataTypeNumber:
-		return &ddbtypes.AttributeValueMemberN{Value: v.Number()}, nil
-	case events.DataTypeBinary:
-		return &ddbtypes.AttributeValueMemberB{Value: v.Binary()}, nil
-	case events.DataTypeBoolean:
-		return &ddbtypes.AttributeValueMemberBOOL{Value: v.Boolean()}, nil
-	case events.DataTypeNull:
-		return &ddbtypes.AttributeValueMemberNULL{Value: true}, nil
-	case events.DataTypeStringSet:
-		return &ddbtypes.AttributeValueMemberSS{Value: v.StringSet()}, nil
-	case events.DataTypeNumberSet:
-		return &ddbtypes.AttributeValueMemberNS{Value: v.NumberSet()}, nil
-	case events.DataTypeBinarySet:
-		return &ddbtypes.AttributeValueMemberBS{Value: v.BinarySet()}, nil
-	case events.DataTypeList:
-		l := v.List()
-		out := make([]ddbtypes.AttributeValue, len(l))
-		for i, e := range l {
-			av, err := fromStreamValue(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = av
-		}
-		return &ddbtypes.AttributeValueMemberL{Value: out}, nil
-	case events.DataTypeMap:
-		m, err := FromStream(v.Map())
-		if err != nil {
-			return nil, err
-		}
-		return &ddbtypes.AttributeValueMemberM{Value: m}, nil
-	}
-	return nil, errors.New("unknown attribute type")
 }
