@@ -388,23 +388,23 @@ func (r *renderer) node(nd node) {
 	case nLink:
 		label := &renderer{html: r.html}
 		label.inline(nd.text, false)
-		text := plainText(label.toks)
+		toks := label.tokens()
+		text := plainText(toks)
 		if strings.TrimSpace(text) == "" {
-			label.toks, text = nil, ""
+			toks, text = nil, ""
 			if nd.image {
-				label.text("image")
-				text = "image"
+				toks, text = []token{{kind: kText, text: "image"}}, "image"
 			}
 		}
 		switch {
 		case !linkable(nd.url):
-			r.append(label.toks)
+			r.append(toks)
 		case r.html:
 			r.open("a", `<a href="`+escapeAttr(nd.url)+`">`)
 			if text == "" {
 				r.text(nd.url)
 			}
-			r.append(label.toks)
+			r.append(toks)
 			r.close("a")
 		case text == "":
 			r.text(nd.url)
@@ -422,6 +422,7 @@ func (r *renderer) append(toks []token) {
 		if t.kind == kText {
 			r.text(t.text)
 		} else {
+			r.flush()
 			r.toks = append(r.toks, t)
 		}
 	}

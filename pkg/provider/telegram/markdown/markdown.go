@@ -49,7 +49,7 @@ func Len(text string) int {
 func ToHTML(md string) []string {
 	r := &renderer{html: true}
 	r.document(md)
-	return split(r.toks, true, MaxLength)
+	return split(r.tokens(), true, MaxLength)
 }
 
 // ToPlain renders md as plain text without any markup — links as
@@ -59,7 +59,7 @@ func ToHTML(md string) []string {
 func ToPlain(md string) []string {
 	r := &renderer{html: false}
 	r.document(md)
-	return split(r.toks, false, MaxLength)
+	return split(r.tokens(), false, MaxLength)
 }
 
 type kind uint8
