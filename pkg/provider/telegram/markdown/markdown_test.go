@@ -35,6 +35,8 @@ func TestToHTML(t *testing.T) {
 		{name: "autolink", md: "<https://example.com/a?b>", want: []string{`<a href="https://example.com/a?b">https://example.com/a?b</a>`}},
 		{name: "table", md: "| op | meaning |\n|---|---:|\n| `a\\|b` | or |\n| && | and |", want: []string{"<pre>op  | meaning\n----+--------\na|b |      or\n&amp;&amp;  |     and</pre>"}},
 		{name: "rule", md: "a\n\n***\n\nb", want: []string{"a\n\n──────────\n\nb"}},
+		{name: "TeX stays as written", md: `$a_i * b_i$ and $$\int_0^1 x\,dx$$ but *x*`, want: []string{`$a_i * b_i$ and $$\int_0^1 x\,dx$$ but <i>x</i>`}},
+		{name: "prices are not TeX", md: "from $5 to $10, *really*", want: []string{"from $5 to $10, <i>really</i>"}},
 		{name: "control characters are dropped", md: "a\x00b\x1bc\r\nd", want: []string{"abc\nd"}},
 	}
 	for _, tt := range tests {
