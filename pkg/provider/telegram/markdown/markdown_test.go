@@ -121,6 +121,11 @@ func TestSplit(t *testing.T) {
 				}
 			}
 		}},
+		{name: "code cut between lines keeps its indentation", md: "```python\nclass Doubler:\n" + strings.Repeat("    x = x * 2  # <double>\n", 300) + "```", parts: 2, check: func(t *testing.T, parts []string) {
+			if !strings.HasPrefix(parts[1], `<pre><code class="language-python">    x = x * 2`) {
+				t.Errorf("second part starts %.80q", parts[1])
+			}
+		}},
 		{name: "bold across a cut", md: "**" + strings.Repeat("bold words here. ", 600) + "end.**", parts: 3, check: func(t *testing.T, parts []string) {
 			for _, p := range parts {
 				if !strings.HasPrefix(p, "<b>") || !strings.HasSuffix(p, ".</b>") && !strings.HasSuffix(p, "here</b>") {
