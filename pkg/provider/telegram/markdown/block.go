@@ -13,31 +13,39 @@ import (
 type renderer struct {
 	html bool
 	toks []token
+	buf  strings.Builder // text not yet in toks
 
 	started bool // a block was written
 	blank   bool // a blank line came since the last block
 	lists   []int
 }
 
-func (r *renderer) text(s string) {
-	if s == "" {
-		return
+func (r *renderer) text(s string) { r.buf.WriteString(s) }
+
+// flush moves the pending text into a token.
+func (r *renderer) flush() {
+	if r.buf.Len() > 0 {
+		r.toks = append(r.toks, token{kind: kText, text: r.buf.String()})
+		r.buf.Reset()
 	}
-	if n := len(r.toks); n > 0 && r.toks[n-1].kind == kText {
-		r.toks[n-1].text += s
-		return
-	}
-	r.toks = append(r.toks, token{kind: kText, text: s})
+}
+
+// tokens returns what was rendered.
+func (r *renderer) tokens() []token {
+	r.flush()
+	return r.toks
 }
 
 func (r *renderer) open(name, tag string) {
 	if r.html {
+		r.flush()
 		r.toks = append(r.toks, token{kind: kOpen, text: tag, name: name})
 	}
 }
 
 func (r *renderer) close(name string) {
 	if r.html {
+		r.flush()
 		r.toks = append(r.toks, token{kind: kClose, name: name})
 	}
 }
@@ -231,26 +239,28 @@ func trimIndent(s string, n int) string {
 func (r *renderer) quote(lines []string, i, depth int) int {
 	var inner []string
 	for ; i < len(lines) && quoteRe.MatchString(lines[i]); i++ {
-		l := strings.TrimLeft(lines[i], " ")[1:]
-		if strings.HasPrefix(l, " ") {
-			l = l[1:]
+		// Inner quotation marks go too: nested quotes are flattened.
+		l := strings.TrimLeft(lines[i], " ")
+		for strings.HasPrefix(l, ">") {
+			l = strings.TrimPrefix(l[1:], " ")
 		}
 		inner = append(inner, l)
 	}
 	sub := &renderer{html: r.html}
 	sub.blocks(inner, depth+1)
-	if len(sub.toks) == 0 || strings.TrimSpace(plainText(sub.toks)) == "" {
+	toks := sub.tokens()
+	if strings.TrimSpace(plainText(toks)) == "" {
 		return i
 	}
 	r.sep()
 	switch {
 	case !r.html:
-		r.text("> " + strings.ReplaceAll(plainText(sub.toks), "\n", "\n> "))
+		r.text("> " + strings.ReplaceAll(plainText(toks), "\n", "\n> "))
 	case depth > 0:
-		r.toks = append(r.toks, sub.toks...)
+		r.append(toks)
 	default:
 		r.open("blockquote", "<blockquote>")
-		r.toks = append(r.toks, sub.toks...)
+		r.append(toks)
 		r.close("blockquote")
 	}
 	return i
@@ -339,7 +349,7 @@ func (r *renderer) table(lines []string, i int) int {
 			if c < len(row) {
 				sub := &renderer{}
 				sub.inline(strings.ReplaceAll(row[c], `\|`, "|"), true)
-				cells[k][c] = strings.ReplaceAll(strings.ReplaceAll(plainText(sub.toks), "<br>", " "), "\n", " ")
+				cells[k][c] = strings.ReplaceAll(strings.ReplaceAll(plainText(sub.tokens()), "<br>", " "), "\n", " ")
 			}
 			widths[c] = max(widths[c], width(cells[k][c]))
 		}

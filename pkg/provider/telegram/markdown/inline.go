@@ -71,6 +71,16 @@ func scan(s string, links bool) []node {
 		case c == '\\' && i+1 < len(s) && isASCIIPunct(s[i+1]):
 			text.WriteByte(s[i+1])
 			i += 2
+		case c == '$':
+			// TeX math stays as written: its \, _ and * are not Markdown.
+			end := mathClose(s, i)
+			if end < 0 {
+				text.WriteByte(c)
+				i++
+				continue
+			}
+			text.WriteString(s[i:end])
+			i = end
 		case c == '`':
 			n := runLen(s, i, '`')
 			end := codeClose(s, i+n, n)
@@ -137,7 +147,7 @@ func scan(s string, links bool) []node {
 			i += n
 		default:
 			j := i + 1
-			for j < len(s) && !strings.ContainsRune("\\`[!<*_~", rune(s[j])) {
+			for j < len(s) && !strings.ContainsRune("\\`[!<*_~$", rune(s[j])) {
 				j++
 			}
 			text.WriteString(s[i:j])
@@ -146,6 +156,37 @@ func scan(s string, links bool) []node {
 	}
 	flush()
 	return nodes
+}
+
+// mathClose returns the index after the TeX span that starts at s[i]:
+// $$…$$, or $…$ as Pandoc reads it (no space inside the dollars, no digit
+// right after the closing one, so "$5 and $10" is not math); -1 if none.
+func mathClose(s string, i int) int {
+	if strings.HasPrefix(s[i:], "$$") {
+		if e := strings.Index(s[i+2:], "$$"); e > 0 && e < maxLinkSearch {
+			return i + 2 + e + 2
+		}
+		return -1
+	}
+	if i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\n' || s[i+1] == '$' {
+		return -1
+	}
+	for j := i + 1; j < len(s) && j-i < maxLinkSearch; j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '\n':
+			if j+1 < len(s) && s[j+1] == '\n' {
+				return -1
+			}
+		case '$':
+			if s[j-1] == ' ' || j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9' {
+				continue
+			}
+			return j + 1
+		}
+	}
+	return -1
 }
 
 func runLen(s string, i int, c byte) int {
@@ -388,23 +429,23 @@ func (r *renderer) node(nd node) {
 	case nLink:
 		label := &renderer{html: r.html}
 		label.inline(nd.text, false)
-		text := plainText(label.toks)
+		toks := label.tokens()
+		text := plainText(toks)
 		if strings.TrimSpace(text) == "" {
-			label.toks, text = nil, ""
+			toks, text = nil, ""
 			if nd.image {
-				label.text("image")
-				text = "image"
+				toks, text = []token{{kind: kText, text: "image"}}, "image"
 			}
 		}
 		switch {
 		case !linkable(nd.url):
-			r.append(label.toks)
+			r.append(toks)
 		case r.html:
 			r.open("a", `<a href="`+escapeAttr(nd.url)+`">`)
 			if text == "" {
 				r.text(nd.url)
 			}
-			r.append(label.toks)
+			r.append(toks)
 			r.close("a")
 		case text == "":
 			r.text(nd.url)
@@ -422,6 +463,7 @@ func (r *renderer) append(toks []token) {
 		if t.kind == kText {
 			r.text(t.text)
 		} else {
+			r.flush()
 			r.toks = append(r.toks, t)
 		}
 	}

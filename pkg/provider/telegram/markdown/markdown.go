@@ -49,7 +49,7 @@ func Len(text string) int {
 func ToHTML(md string) []string {
 	r := &renderer{html: true}
 	r.document(md)
-	return split(r.toks, true, MaxLength)
+	return split(r.tokens(), true, MaxLength)
 }
 
 // ToPlain renders md as plain text without any markup — links as
@@ -59,7 +59,7 @@ func ToHTML(md string) []string {
 func ToPlain(md string) []string {
 	r := &renderer{html: false}
 	r.document(md)
-	return split(r.toks, false, MaxLength)
+	return split(r.tokens(), false, MaxLength)
 }
 
 type kind uint8
@@ -129,9 +129,10 @@ func split(toks []token, html bool, limit int) []string {
 	return parts
 }
 
-// cuts returns the [start, end) rune ranges of the parts: each starts and
-// ends with a non-space character and holds at most limit UTF-16 units.
-// The whitespace between two parts is dropped: Telegram would trim it.
+// cuts returns the [start, end) rune ranges of the parts: each holds at
+// most limit UTF-16 units and ends with a non-space character; it starts
+// with one too, or with the indentation of its first line. The other
+// whitespace between two parts is dropped: Telegram would trim it.
 func cuts(text []rune, limit int) [][2]int {
 	end := len(text)
 	for end > 0 && unicode.IsSpace(text[end-1]) {
@@ -140,11 +141,23 @@ func cuts(text []rune, limit int) [][2]int {
 	var out [][2]int
 	start := 0
 	for {
-		for start < end && unicode.IsSpace(text[start]) {
-			start++
+		q := start
+		for q < end && unicode.IsSpace(text[q]) {
+			q++
 		}
-		if start >= end {
+		if q >= end {
 			return out
+		}
+		// A part that begins a line keeps the line's indentation (code
+		// split between lines stays indented); other whitespace goes.
+		ls := q
+		for ls > start && text[ls-1] != '\n' {
+			ls--
+		}
+		if ls > start || start > 0 && text[start-1] == '\n' {
+			start = ls
+		} else {
+			start = q
 		}
 		// The furthest end this part may reach.
 		e, units := start, 0

@@ -35,6 +35,8 @@ func TestToHTML(t *testing.T) {
 		{name: "autolink", md: "<https://example.com/a?b>", want: []string{`<a href="https://example.com/a?b">https://example.com/a?b</a>`}},
 		{name: "table", md: "| op | meaning |\n|---|---:|\n| `a\\|b` | or |\n| && | and |", want: []string{"<pre>op  | meaning\n----+--------\na|b |      or\n&amp;&amp;  |     and</pre>"}},
 		{name: "rule", md: "a\n\n***\n\nb", want: []string{"a\n\n──────────\n\nb"}},
+		{name: "TeX stays as written", md: `$a_i * b_i$ and $$\int_0^1 x\,dx$$ but *x*`, want: []string{`$a_i * b_i$ and $$\int_0^1 x\,dx$$ but <i>x</i>`}},
+		{name: "prices are not TeX", md: "from $5 to $10, *really*", want: []string{"from $5 to $10, <i>really</i>"}},
 		{name: "control characters are dropped", md: "a\x00b\x1bc\r\nd", want: []string{"abc\nd"}},
 	}
 	for _, tt := range tests {
@@ -117,6 +119,11 @@ func TestSplit(t *testing.T) {
 				if !strings.HasPrefix(p, `<pre><code class="language-go">fmt.Println(`) || !strings.HasSuffix(p, "</code></pre>") {
 					t.Errorf("part %.60q…%q", p, p[len(p)-20:])
 				}
+			}
+		}},
+		{name: "code cut between lines keeps its indentation", md: "```python\nclass Doubler:\n" + strings.Repeat("    x = x * 2  # <double>\n", 300) + "```", parts: 2, check: func(t *testing.T, parts []string) {
+			if !strings.HasPrefix(parts[1], `<pre><code class="language-python">    x = x * 2`) {
+				t.Errorf("second part starts %.80q", parts[1])
 			}
 		}},
 		{name: "bold across a cut", md: "**" + strings.Repeat("bold words here. ", 600) + "end.**", parts: 3, check: func(t *testing.T, parts []string) {
