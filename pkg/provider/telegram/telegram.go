@@ -193,7 +193,7 @@ func (p *Provider) Actions() []provider.Action {
 		{Name: "sendPhoto", Description: "Sends a photo by URL or file_id.", RequiresConnection: true, Params: mediaParams("photo")},
 		{Name: "sendDocument", Description: "Sends a file by URL or file_id.", RequiresConnection: true, Params: mediaParams("document")},
 		{Name: "sendMessageDraft", Description: "Streams a partial reply to a private chat while it is being generated.", RequiresConnection: true, Params: sendMessageDraftParams},
-		{Name: "getFile", Description: "Returns a short-lived Gatehouse link to download a file the bot received (up to 4 MiB).", Params: getFileParams},
+		{Name: "getFile", Description: "Returns a short-lived Gatehouse link to download a file the bot received (up to 4 MiB).", RequiresConnection: true, Params: getFileParams},
 		{Name: "setWebhook", Description: "Registers a webhook URL by hand (Connect does this for Gatehouse's own URL).", Params: []provider.Param{
 			{Name: "url", Type: provider.ParamString, Required: true, Description: "HTTPS URL Telegram delivers updates to; empty removes the webhook."},
 			{Name: "secret_token", Type: provider.ParamString, Description: "Sent back in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -."},
