@@ -159,8 +159,14 @@ func TestCheckOtherActions(t *testing.T) {
 	del := func(r json.RawMessage) error { _, err := CheckDeleteMessage("params", r); return err }
 	answer := func(r json.RawMessage) error { _, err := CheckAnswerCallbackQuery("params", r); return err }
 	action := func(r json.RawMessage) error { _, err := CheckSendChatAction("params", r); return err }
-	photo := func(r json.RawMessage) error { _, err := CheckSendMedia("sendPhoto", "photo", "params", r, false); return err }
-	doc := func(r json.RawMessage) error { _, err := CheckSendMedia("sendDocument", "document", "params", r, false); return err }
+	photo := func(r json.RawMessage) error {
+		_, err := CheckSendMedia("sendPhoto", "photo", "params", r, false)
+		return err
+	}
+	doc := func(r json.RawMessage) error {
+		_, err := CheckSendMedia("sendDocument", "document", "params", r, false)
+		return err
+	}
 	draft := func(r json.RawMessage) error { _, err := CheckSendMessageDraft("params", r); return err }
 	file := func(r json.RawMessage) error { _, err := CheckGetFile("params", r); return err }
 	tests := []struct {
@@ -257,5 +263,3 @@ func TestVisibleLength(t *testing.T) {
 		}
 	}
 }
-
-

@@ -52,7 +52,9 @@ func TestMessageMethods(t *testing.T) {
 		{name: "delete again", do: post("deleteMessage", `{"chat_id":7,"message_id":1}`), wantStatus: 400, wantBody: `message to delete not found`},
 		{name: "getFile", do: post("getFile", `{"file_id":"BQACAgIAAxkBAAIBfile"}`), wantStatus: 200, wantBody: `"file_path":"documents/file_3.txt"`},
 		{name: "getFile unknown", do: post("getFile", `{"file_id":"nope"}`), wantStatus: 400, wantBody: `invalid file_id`},
-		{name: "download", do: func() (*http.Response, error) { return http.Get(srv.URL + "/file/bot" + token + "/documents/file_3.txt") },
+		{name: "download", do: func() (*http.Response, error) {
+			return http.Get(srv.URL + "/file/bot" + token + "/documents/file_3.txt")
+		},
 			wantStatus: 200, wantBody: "hello file"},
 		{name: "download unknown", do: func() (*http.Response, error) { return http.Get(srv.URL + "/file/bot" + token + "/documents/x.txt") },
 			wantStatus: 404, wantBody: `"error_code":404`},
