@@ -33,6 +33,7 @@ SAM_FUNCTIONS := \
 	ListProvidersFunction:list-providers \
 	HealthHistoryFunction:health-history \
 	TelegramWebhookFunction:telegram-webhook \
+	FilesFunction:files \
 	HealthCheckFunction:health-check \
 	HealthWorkerFunction:health-worker \
 	RotateCredentialsFunction:rotate-credentials \

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/deliverer"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/fileserver"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
@@ -12,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/storeroutes"
 	"github.com/gatehouse/gatehouse/pkg/config"
+	"github.com/gatehouse/gatehouse/pkg/filelink/download"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/rekey"
@@ -32,6 +34,8 @@ type Settings struct {
 	Rotation rekey.Config
 	// Delivery tunes the delivery engine.
 	Delivery deliverer.Config
+	// FileLinkTTL is how long getFile's links work; zero is the default.
+	FileLinkTTL time.Duration
 }
 
 // ReadSettings reads Settings from env as the functions do.
@@ -42,6 +46,8 @@ func ReadSettings(env *config.Env) Settings {
 		Health:    healthcheck.ReadConfig(env),
 		Rotation:  rotation.ReadConfig(env),
 		Delivery:  deliverer.ReadConfig(env),
+
+		FileLinkTTL: liveroutes.ReadFileLinkTTL(env),
 	}
 }
 
@@ -51,7 +57,7 @@ func ReadSettings(env *config.Env) Settings {
 // KMS_KEY_ID, say) are in fn.Err.
 func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 	read := storeroutes.API(fn)
-	live := liveroutes.API(fn, s.Limits)
+	live := liveroutes.API(fn, s.Limits, liveroutes.WithFileLinkTTL(s.FileLinkTTL))
 	described := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)), storeroutes.Options(fn)...)
 	return map[string]httpapi.Handler{
 		httpapi.FnListGateways:         read.ListGateways,
@@ -68,5 +74,6 @@ func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 		httpapi.FnGatewayAction:        live.GatewayAction,
 		httpapi.FnProviders:            described.Providers,
 		telegramhook.FnTelegramWebhook: receiver.Handler(fn, s.UpdateTTL).Handle,
+		download.FnFiles:               fileserver.Handler(fn).Handle,
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ const (
 	fixtureGatewayID = "gw_4ytq6m3hd2k5wq7n2xj6a3bcde"
 	fixtureSecret    = "Q3hW8nV2mK6pL0rT4yU1iO9aS5dF7gHj2kZ8xC3vB6nM1qW4eR7t"
 	fixtureBotToken  = "7301946285:AAGx3kZq9LmN4pR7sT2vW8yB1cD5eF6hJ0k"
+	fixtureLinkID    = "q1W2e3R4t5Y6u7I8o9P0a1S2d3F4g5H6j7K8l9Z0x1C"
 	workerFunction   = "gatehouse-HealthWorkerFunction-rie"
 )
 
@@ -197,6 +199,22 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	s.http("GatewayActionFunction", "gateway-action/event.json", ids, 200, nil)
 	if msgs := tg.Messages(fixtureBotToken); len(msgs) != 1 || msgs[0].Text != "Hello from Gatehouse" {
 		t.Errorf("sendMessage reached Telegram as %+v", msgs)
+	}
+	// getFile mints a link; the files function serves it without a JWT.
+	tg.AddFile(fixtureBotToken, telegramtest.File{FileID: "BQACAgIAAxkBAAIBZ2Xdocument", Path: "documents/file_1.txt", Content: []byte("hello from Telegram")})
+	var file struct {
+		Result struct {
+			URL string `json:"url"`
+		} `json:"result"`
+	}
+	s.http("GatewayActionFunction", "gateway-action/getfile-event.json", ids, 200, &file)
+	link, ok := strings.CutPrefix(file.Result.URL, "https://k7x2m9q4ab.execute-api.us-east-1.amazonaws.com/api/files/")
+	if !ok {
+		t.Fatalf("getFile url %q", file.Result.URL)
+	}
+	served := s.http("FilesFunction", "files/event.json", strings.NewReplacer(fixtureLinkID, link), 200, nil)
+	if got, _ := base64.StdEncoding.DecodeString(served.Body); string(got) != "hello from Telegram" || !served.IsBase64Encoded {
+		t.Errorf("files served %q (base64 %v)", got, served.IsBase64Encoded)
 	}
 
 	withSecret := strings.NewReplacer(fixtureGatewayID, g.ID, fixtureSecret, wh.SecretToken)

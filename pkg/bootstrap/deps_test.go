@@ -31,13 +31,14 @@ var (
 // its main imports, and their package-level initialisation runs at every
 // cold start, so each function's imports are held to what it runs: none
 // but the health check's coordinator links Lambda invokes, none but its
-// worker and delivery EventBridge, none but key rotation the rotation; the routes that
+// worker and delivery EventBridge, none but key rotation the rotation; the files
+// function no provider but Telegram's and no dashboard route; the routes that
 // only read the table, the webhook and the coordinator link no KMS client
 // and no provider, list-providers no AWS client at all. And the DynamoDB
 // store links no HTTP code.
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history", "list-updates", "routes"}
-	all := []string{"create-gateway", "delete-gateway", "delivery", "gateway-action", "gateway-audit", "get-gateway", "health-check",
+	all := []string{"create-gateway", "delete-gateway", "delivery", "files", "gateway-action", "gateway-audit", "get-gateway", "health-check",
 		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "rotate-credentials", "routes", "telegram-webhook",
 		"test-gateway", "update-gateway", "update-gateway-status"}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
@@ -78,6 +79,10 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook")
 		case "delivery":
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook", mod+"pkg/provider/telegram", mod+"pkg/provider/ai", mod+"pkg/lifecycle")
+		case "files":
+			// It opens a bot token and downloads from Telegram: no
+			// registry, no other provider, no dashboard routes.
+			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook", mod+"pkg/lifecycle", mod+"pkg/provider/ai", mod+"pkg/provider/webhook")
 		}
 		forbidden["./functions/"+fn] = f
 	}
@@ -92,6 +97,7 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 		"./functions/telegram-webhook":   {dynamoAPI, mod + "pkg/telegramhook", mod + "pkg/edge"},
 		"./functions/delivery":           {dynamoAPI, kmsAPI, eventBridge, mod + "pkg/delivery", mod + "pkg/provider/webhook"},
 		"./functions/routes":             {dynamoAPI, mod + "pkg/route", mod + "pkg/httpapi"},
+		"./functions/files":              {dynamoAPI, kmsAPI, mod + "pkg/filelink/download", mod + "pkg/provider/telegram", mod + "pkg/edge"},
 	}
 
 	// One go list for every package: .Deps is each one's whole closure.

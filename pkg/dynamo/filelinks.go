@@ -77,11 +77,12 @@ func (f *FileLinks) PutFileLink(ctx context.Context, l filelink.Link) error {
 	return nil
 }
 
-// GetFileLink reads the link whose id hashes to hash. Errors: NotFound;
+// GetFileLink reads the link whose id hashes to hash, consistently: a link
+// opened the moment getFile answered it must be found. Errors: NotFound;
 // CodeUnavailable; CodeInternal.
 func (f *FileLinks) GetFileLink(ctx context.Context, hash []byte) (filelink.Link, error) {
 	const op = "dynamo.FileLinks.GetFileLink"
-	out, err := f.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: fileLinkKey(hash)})
+	out, err := f.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &f.table, Key: fileLinkKey(hash), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return filelink.Link{}, storeError(op, err)
 	}

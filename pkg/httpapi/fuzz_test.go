@@ -26,6 +26,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/gatehouse/gatehouse/pkg/edge"
+	"github.com/gatehouse/gatehouse/pkg/filelink"
+	"github.com/gatehouse/gatehouse/pkg/filelink/download"
+	"github.com/gatehouse/gatehouse/pkg/filelink/filelinktest"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/gateway/gatewaytest"
 	"github.com/gatehouse/gatehouse/pkg/health"
@@ -71,6 +74,7 @@ var fzRoutes = []struct {
 	{httpapi.FnRoutes, "DELETE", "/api/gateways/{id}/routes/{routeId}", true, false},
 	{httpapi.FnRoutes, "GET", "/api/gateways/{id}/routes/{routeId}/dead-letters", true, false},
 	{httpapi.FnRoutes, "POST", "/api/gateways/{id}/routes/{routeId}/replay", true, false},
+	{download.FnFiles, "GET", "/api/files/{linkId}", false, false},
 }
 
 // Route indexes, for seeds.
@@ -95,6 +99,7 @@ const (
 	fzDeleteRoute
 	fzDeadLetters
 	fzReplay
+	fzFiles
 )
 
 // Seeded secrets. None of them is in a seed input, so the fuzzer has no way
@@ -230,6 +235,8 @@ type fzWorld struct {
 	hook         *hookReceiver
 	logs         *bytes.Buffer
 	secrets      []string
+	// links are getFile's links; every input starts with none.
+	links *filelinktest.Store
 }
 
 // loopbackOnly returns an HTTP client that reaches the stand-ins' addresses
@@ -256,7 +263,7 @@ func loopbackOnly(roots *x509.CertPool, addrs ...string) (*provider.Client, *htt
 func newFzWorld(tb testing.TB) *fzWorld {
 	tb.Helper()
 	w := &fzWorld{
-		store: gatewaytest.NewStore(), seeded: gatewaytest.NewStore(), hook: &hookReceiver{}, logs: &bytes.Buffer{},
+		store: gatewaytest.NewStore(), seeded: gatewaytest.NewStore(), hook: &hookReceiver{}, logs: &bytes.Buffer{}, links: filelinktest.NewStore(),
 		tg:     telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true}),
 		openai: aitest.NewServer(aitest.OpenAI, aitest.Options{APIKey: fzAIKey}),
 	}
@@ -283,12 +290,14 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	}
 	sealer := gatewaytest.NewSealer()
 	svc := gateway.NewService(w.store, sealer)
-	life := lifecycle.New(svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true))
+	life := lifecycle.New(svc, reg, lifecycle.WithPublicURL("https://gatehouse.example.com"), lifecycle.WithAllowPrivateNetworks(true),
+		lifecycle.WithFileLinks(filelink.NewMinter(w.links, "https://gatehouse.example.com", 0)))
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 	w.routes, w.seededRoutes = routetest.NewStore(w.store), routetest.NewStore(w.seeded)
 	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{}),
 		httpapi.WithUpdates(memUpdates{}), httpapi.WithUpdatePolling(time.Millisecond),
 		httpapi.WithRoutes(route.NewService(svc, w.routes, memUpdates{}))).Handlers()
+	w.handlers[download.FnFiles] = download.New(w.links, svc, tgSrv.URL, download.WithClient(client), download.WithLogger(logger)).Handle
 
 	// The seeded world: alice's gateways of each type (one whose sealed
 	// credentials do not open), one of her organisation's, one of bob's.
@@ -389,6 +398,7 @@ func (w *fzWorld) reset() {
 	w.store.Restore(w.seeded)
 	w.routes.Restore(w.seededRoutes)
 	w.tg.Reset()
+	w.links.Reset()
 	w.openai.Reset()
 	w.hook.deliveries()
 	w.logs.Reset()
@@ -433,6 +443,9 @@ func (in fzInput) event() (events.APIGatewayV2HTTPRequest, string) {
 			ev.QueryStringParameters[k] = strings.Join(v, ",")
 		}
 	}
+	if strings.Contains(rt.path, "{linkId}") {
+		ev.PathParameters = map[string]string{"linkId": in.id}
+	}
 	if rt.hasID {
 		ev.PathParameters = map[string]string{"id": fzPickID(in.id)}
 		if rt.hasAction {
@@ -457,7 +470,8 @@ func (w *fzWorld) changingCalls() []string {
 	var out []string
 	for _, c := range w.tg.Calls("") {
 		switch strings.ToLower(c.Method) {
-		case "setwebhook", "deletewebhook", "sendmessage":
+		case "setwebhook", "deletewebhook", "sendmessage", "editmessagetext", "deletemessage", "answercallbackquery",
+			"sendchataction", "sendphoto", "senddocument", "sendmessagedraft":
 			out = append(out, "telegram "+c.Method)
 		}
 	}
@@ -617,6 +631,18 @@ var fzSeeds = []fzInput{
 	{route: fzTest, id: "\x03"},
 	{route: fzAction, id: "\x00", action: "sendMessage", headers: fzJSON, body: `{"chat_id":42,"text":"hi"}`},
 	{route: fzAction, id: "\x00", action: "getWebhookInfo"},
+	{route: fzAction, id: "\x00", action: "sendMessage", headers: fzJSON, body: `{"chat_id":42,"text":"pick","reply_markup":{"inline_keyboard":[[{"text":"A","callback_data":"a"},{"text":"B","url":"https://example.com"}]]},"reply_parameters":{"message_id":1},"link_preview_options":{"is_disabled":true}}`},
+	{route: fzAction, id: "\x00", action: "sendMessage", headers: fzJSON, body: `{"chat_id":"42x","text":"","reply_markup":{"inline_keyboard":[[{"text":"A","callback_data":"` + strings.Repeat("x", 65) + `"}]]}}`},
+	{route: fzAction, id: "\x00", action: "editMessageText", headers: fzJSON, body: `{"chat_id":42,"message_id":1,"text":"edited"}`},
+	{route: fzAction, id: "\x00", action: "deleteMessage", headers: fzJSON, body: `{"chat_id":42,"message_id":1}`},
+	{route: fzAction, id: "\x00", action: "answerCallbackQuery", headers: fzJSON, body: `{"callback_query_id":"q1","text":"ok"}`},
+	{route: fzAction, id: "\x00", action: "sendChatAction", headers: fzJSON, body: `{"chat_id":42,"action":"typing"}`},
+	{route: fzAction, id: "\x00", action: "sendPhoto", headers: fzJSON, body: `{"chat_id":42,"photo":"https://example.com/cat.jpg","caption":"cat"}`},
+	{route: fzAction, id: "\x00", action: "sendDocument", headers: fzJSON, body: `{"chat_id":42,"document":"http://169.254.169.254/latest/meta-data"}`},
+	{route: fzAction, id: "\x00", action: "sendMessageDraft", headers: fzJSON, body: `{"chat_id":42,"draft_id":1,"text":"Thinking"}`},
+	{route: fzAction, id: "\x00", action: "getFile", headers: fzJSON, body: `{"file_id":"BQACAgIAAxkBAAIBfile"}`},
+	{route: fzFiles, id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
+	{route: fzFiles, id: "../../etc/passwd"},
 	{route: fzAction, id: "\x00", action: "sendMessage", headers: fzJSON, body: `{"text":5,"colour":"red"}`},
 	{route: fzAction, id: "\x01", action: "chat", headers: fzJSON, body: `{"messages":[{"role":"user","content":"Say hi"}]}`},
 	{route: fzAction, id: "\x01", action: "listModels"},

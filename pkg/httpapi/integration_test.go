@@ -32,6 +32,8 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
+	"github.com/gatehouse/gatehouse/pkg/filelink"
+	"github.com/gatehouse/gatehouse/pkg/filelink/download"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
@@ -80,6 +82,9 @@ type harness struct {
 	// log writes to logs and to secretscan; handlers a test builds itself
 	// should use it.
 	log *slog.Logger
+	// tgURL is the Telegram stand-in's address; links the file links.
+	tgURL string
+	links *dynamo.FileLinks
 }
 
 func newHarness(t *testing.T) *harness {
@@ -108,9 +113,13 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(func() { tgSrv.Close(); aiSrv.Close() })
 	h.aiURL = aiSrv.URL + "/v1"
 	cfg := bootstrap.Config{TelegramBaseURL: tgSrv.URL, AllowPrivateNetworks: true, PublicURL: "https://gatehouse.example.com"}
-	h.life = lifecycle.New(h.svc, providers.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true))
+	h.tgURL = tgSrv.URL
+	h.links = dynamo.NewFileLinks(h.ddb, h.table)
+	h.life = lifecycle.New(h.svc, providers.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true),
+		lifecycle.WithFileLinks(filelink.NewMinter(h.links, cfg.PublicURL, 0)))
 	h.log = slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs, secretscan.Writer("httpapi harness")), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithRoutes(h.routeService())).Handlers()
+	h.handlers[download.FnFiles] = download.New(h.links, h.svc, tgSrv.URL, download.WithLogger(h.log)).Handle
 	t.Cleanup(func() { secretscan.Check(t) })
 	return h
 }

@@ -3,6 +3,7 @@ package liveroutes_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/config"
@@ -44,6 +45,37 @@ func TestReadLimits(t *testing.T) {
 			}
 			if limits != tt.want {
 				t.Errorf("Limits = %+v, want %+v", limits, tt.want)
+			}
+		})
+	}
+}
+
+// TestReadFileLinkTTL: getFile's links last an hour unless FILE_LINK_TTL
+// says otherwise, within a minute and a day; anything else stops the
+// function at start.
+func TestReadFileLinkTTL(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    time.Duration
+		wantErr bool
+	}{
+		{name: "unset", want: time.Hour},
+		{name: "set", env: map[string]string{"FILE_LINK_TTL": "15m"}, want: 15 * time.Minute},
+		{name: "a day", env: map[string]string{"FILE_LINK_TTL": "24h"}, want: 24 * time.Hour},
+		{name: "too short", env: map[string]string{"FILE_LINK_TTL": "30s"}, wantErr: true},
+		{name: "too long", env: map[string]string{"FILE_LINK_TTL": "25h"}, wantErr: true},
+		{name: "not a duration", env: map[string]string{"FILE_LINK_TTL": "1 hour"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := config.FromMap(tt.env)
+			got := liveroutes.ReadFileLinkTTL(env)
+			if err := env.Err(); (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Errorf("ReadFileLinkTTL = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package telegram
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -392,7 +393,7 @@ func CheckSendChatAction(prefix string, raw json.RawMessage) (SendChatAction, er
 	if m != nil {
 		c.common(prefix, m, false)
 		if v, ok := m["action"]; ok {
-			if s, ok := c.str(prefix+".action", v); ok && !contains(ChatActions, s) {
+			if s, ok := c.str(prefix+".action", v); ok && !slices.Contains(ChatActions, s) {
 				c.add(prefix+".action", "must be one of "+strings.Join(ChatActions, ", "))
 			}
 		}
@@ -402,15 +403,6 @@ func CheckSendChatAction(prefix string, raw json.RawMessage) (SendChatAction, er
 	}
 	var out SendChatAction
 	return out, decode("sendChatAction", prefix, raw, &out)
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // CheckSendMedia checks and decodes the parameters of sendPhoto (field

@@ -1,6 +1,8 @@
 // Package telegram is the provider of TELEGRAM_BOT gateways: it checks a bot
 // token (its shape, then getMe), registers and deletes the webhook through
-// which Gatehouse receives updates, and runs the actions getMe, sendMessage,
+// which Gatehouse receives updates, and runs the actions bots need: getMe,
+// sendMessage, editMessageText, deleteMessage, answerCallbackQuery,
+// sendChatAction, sendPhoto, sendDocument, sendMessageDraft, getFile,
 // setWebhook, deleteWebhook and getWebhookInfo.
 //
 // It talks to the Bot API through Bot, a small typed client of its own,
@@ -8,7 +10,31 @@
 // bot.New (network I/O in a constructor, unless told otherwise) and runs
 // update handlers in goroutines of its own, while a Lambda must do no hidden
 // I/O at construction and leave no goroutine behind when an invocation
-// returns. Gatehouse needs five methods; their JSON is short enough to write.
+// returns. The methods Gatehouse needs are few and their JSON is short.
+//
+// # Parameters
+//
+// Every action's parameters carry Telegram's own names and are checked
+// before any call (the Check functions: CheckSendMessage and its
+// siblings), so bad input is a 400 naming each wrong field as the body has
+// it — params.reply_markup.inline_keyboard[0][1].callback_data — and never
+// reaches Telegram. The checks are exported with a field prefix so that a
+// batch of messages can name messages[3].text the same way. They follow the
+// Bot API's rules: text 1-4096 and captions 0-1024 characters after entity
+// parsing (counted as a lower bound: markup is not counted, so nothing
+// Telegram takes is refused), callback_data 1-64 bytes, exactly one action
+// per inline button, at most MaxButtons buttons. Photo and document URLs
+// pass the SSRF guard's create-time check (Options.AllowPrivate).
+//
+// # Files
+//
+// getFile never answers Telegram's file URL, which is
+// {base}/file/bot<token>/<file_path>: it holds the token. Its result is a
+// provider.RemoteFile; the gateway service (pkg/lifecycle) turns it into a
+// short-lived link Gatehouse serves itself, GET /api/files/{linkId}
+// (package filelink, which says why a link and not a copy in S3). This
+// package only knows the file; the service knows the gateway, so the link
+// is minted there.
 //
 // The Bot API base URL is configurable (main reads TELEGRAM_API_BASE_URL),
 // so a self-hosted Bot API server or the telegramtest stand-in works.
@@ -193,7 +219,7 @@ func (p *Provider) Actions() []provider.Action {
 		{Name: "sendPhoto", Description: "Sends a photo by URL or file_id.", RequiresConnection: true, Params: mediaParams("photo")},
 		{Name: "sendDocument", Description: "Sends a file by URL or file_id.", RequiresConnection: true, Params: mediaParams("document")},
 		{Name: "sendMessageDraft", Description: "Streams a partial reply to a private chat while it is being generated.", RequiresConnection: true, Params: sendMessageDraftParams},
-		{Name: "getFile", Description: "Returns a short-lived Gatehouse link to download a file the bot received (up to 4 MiB).", Params: getFileParams},
+		{Name: "getFile", Description: "Returns a short-lived Gatehouse link to download a file the bot received (up to 4 MiB).", RequiresConnection: true, Params: getFileParams},
 		{Name: "setWebhook", Description: "Registers a webhook URL by hand (Connect does this for Gatehouse's own URL).", Params: []provider.Param{
 			{Name: "url", Type: provider.ParamString, Required: true, Description: "HTTPS URL Telegram delivers updates to; empty removes the webhook."},
 			{Name: "secret_token", Type: provider.ParamString, Description: "Sent back in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -."},

@@ -2,6 +2,8 @@ package telegramtest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -36,10 +38,8 @@ type Draft struct {
 // FileID). It returns f as stored.
 func (s *Server) AddFile(token string, f File) File {
 	if f.FileUniqueID == "" {
-		f.FileUniqueID = "AQAD" + strings.TrimLeft(f.FileID, "BAQACgIAAxk")
-		if len(f.FileUniqueID) > 16 {
-			f.FileUniqueID = f.FileUniqueID[:16]
-		}
+		sum := sha256.Sum256([]byte(f.FileID))
+		f.FileUniqueID = "AQAD" + base64.RawURLEncoding.EncodeToString(sum[:6])
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
