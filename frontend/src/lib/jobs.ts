@@ -52,6 +52,8 @@ export async function waitForJob(api: ApiClient, gatewayId: string, jobId: strin
 
 export interface JobReading {
   job: MessageJob | null;
+  /** The page job's items are: until the first reading of a new page, the previous page's. */
+  cursor: string | null;
   /** The last reading's failure; polling goes on (slower) unless the job is gone. */
   error: unknown;
 }
@@ -61,7 +63,7 @@ export interface JobReading {
  * reading stops when the component unmounts or the job or page changes.
  */
 export function useMessageJob(api: ApiClient, gatewayId: string, jobId: string, cursor: string | null, limit: number): JobReading {
-  const [reading, setReading] = useState<JobReading>({ job: null, error: null });
+  const [reading, setReading] = useState<JobReading>({ job: null, cursor, error: null });
   useEffect(() => {
     const ctl = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -70,11 +72,11 @@ export function useMessageJob(api: ApiClient, gatewayId: string, jobId: string, 
       try {
         const job = await api.getMessageJob(gatewayId, jobId, { cursor, limit }, ctl.signal);
         if (ctl.signal.aborted) return;
-        setReading({ job, error: null });
+        setReading({ job, cursor, error: null });
         if (job.status === 'DONE') return;
       } catch (e) {
         if (isAbort(e) || ctl.signal.aborted) return;
-        setReading((r) => ({ job: r.job, error: e }));
+        setReading((r) => ({ ...r, error: e }));
         if (e instanceof ApiError && (e.status === 404 || e.status === 400)) return;
         next = POLL_MS * 4;
       }
