@@ -198,15 +198,76 @@ try {
     await screenshot('connected');
   });
 
-  await step('send a test message', async () => {
+  await step('send a message with a button keyboard, edit it, delete it', async () => {
     const panel = page.locator('#telegram');
-    await panel.getByLabel('Chat ID').fill('42');
-    await panel.getByRole('button', { name: 'Send test message' }).click();
-    await expectText(panel.locator('.alert--success'), /Message \d+ sent/);
+    const form = page.getByTestId('telegram-send');
+    // What the stand-in's chat shows now, when the journey runs with it.
+    const inChat = async (messageId) => {
+      if (!TELEGRAM_STANDIN_URL) return null;
+      const { messages } = await (await fetch(`${TELEGRAM_STANDIN_URL}/_standin/telegram/messages`)).json();
+      return messages.find((m) => m.message_id === messageId) ?? null;
+    };
+    await form.getByLabel('Chat ID').fill('42');
+    await form.getByLabel('Message').fill('Pick one');
+    // The keyboard editor from the keyboard: Enter on "Add row" puts the focus in the new button's label.
+    await form.getByRole('button', { name: 'Add row' }).focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('Docs');
+    assert.equal(await form.getByLabel('Label (row 1, button 1)').inputValue(), 'Docs');
+    await form.getByLabel('Action (row 1, button 1)').selectOption('url');
+    await form.getByLabel('URL (row 1, button 1)').fill('https://core.telegram.org/bots/api');
+    await form.getByRole('button', { name: 'Add a button to row 1' }).click();
+    await form.getByLabel('Label (row 1, button 2)').fill('Yes');
+    await form.getByLabel('Callback data (row 1, button 2)').fill('x'.repeat(65));
+    await form.getByRole('button', { name: 'Send message' }).click();
+    // Checked before sending, under its input.
+    await expectText(form.locator('.field__error'), /Must be 1-64 bytes; this is 65\./);
+    await form.getByLabel('Callback data (row 1, button 2)').fill('vote:yes');
+    await form.getByRole('button', { name: 'Send message' }).click();
+    const sent = await expectText(form.locator('.alert--success'), /Message \d+ sent to chat 42\./);
+    const id = Number(/Message (\d+)/.exec(sent)[1]);
+    const row = panel.locator(`[data-testid="sent-row"][data-message-id="${id}"]`);
+    await expectText(row, /Pick one.*Docs.*Yes/s);
+    const msg = await inChat(id);
+    if (msg) assert.deepEqual(msg.reply_markup, { inline_keyboard: [[{ text: 'Docs', url: 'https://core.telegram.org/bots/api' }, { text: 'Yes', callback_data: 'vote:yes' }]] });
+    await screenshot('telegram-send-keyboard');
+
+    // Edit: new text, the URL button goes.
+    await row.getByRole('button', { name: `Edit message ${id}` }).click();
+    const edit = row.getByTestId('telegram-edit');
+    await edit.getByLabel('New text').fill('Pick one (edited)');
+    await edit.getByRole('button', { name: 'Remove button 1 of row 1' }).click();
+    await page.setViewportSize({ width: 360, height: 780 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the Telegram send and edit forms overflow by ${overflow}px at 360 px`);
+    await screenshot('mobile-telegram-edit');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(row, new RegExp(`Message ${id} edited\\.`));
+    await expectText(row, /Pick one \(edited\)/);
+    if (TELEGRAM_STANDIN_URL) {
+      const m = await inChat(id);
+      assert.equal(m.text, 'Pick one (edited)');
+      assert.deepEqual(m.reply_markup, { inline_keyboard: [[{ text: 'Yes', callback_data: 'vote:yes' }]] });
+    }
+    // The same again: Telegram answers "message is not modified", said plainly.
+    await row.getByRole('button', { name: `Edit message ${id}` }).click();
+    await row.getByTestId('telegram-edit').getByRole('button', { name: 'Save changes' }).click();
+    await expectText(row, /Nothing to change: Telegram already shows this text and keyboard\./);
+    await row.getByTestId('telegram-edit').getByRole('button', { name: 'Cancel' }).click();
+
+    // Delete, after a confirmation.
+    await row.getByRole('button', { name: `Delete message ${id}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Delete message ${id}?` });
+    await dialog.getByRole('button', { name: 'Delete message' }).click();
+    await expectText(row, new RegExp(`Message ${id} deleted\\.`));
+    await expectCount(row.getByRole('button', { name: `Delete message ${id}` }), 0);
+    if (TELEGRAM_STANDIN_URL) assert.equal((await inChat(id)).deleted, true);
+
     // A refused send shows the problem's title and detail.
-    await panel.getByLabel('Chat ID').fill('403');
-    await panel.getByRole('button', { name: 'Send test message' }).click();
-    await expectText(panel.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
+    await form.getByLabel('Chat ID').fill('403');
+    await form.getByRole('button', { name: 'Send message' }).click();
+    await expectText(form.locator('.alert--error'), /Request refused by the provider.*blocked by the user/s);
     await screenshot('telegram-send');
   });
 

@@ -5,7 +5,10 @@
 // They follow the documented paths and JSON shapes, including error bodies.
 // GET /_standin/telegram/webhooks on the Telegram port lists the setWebhook
 // calls, secret_token included, as `make standins` does, so a test can post
-// updates with the secret Telegram would send. The receiver is `make
+// updates with the secret Telegram would send; GET
+// /_standin/telegram/messages lists the messages sent, edited (editMessageText)
+// and deleted (deleteMessage), with Telegram's errors for a message that is
+// not modified or not found. The receiver is `make
 // standins`' too: POST on any path, Standard Webhooks signature checked
 // against RECEIVER_SECRET, 200 or the status ?status= asks for, the last 200
 // requests at GET /_standin/receiver/requests.
@@ -44,7 +47,24 @@ function params(url, req, raw) {
   return out;
 }
 
-export function telegramHandler(state = { webhooks: new Map(), calls: [], nextMessageId: 100 }) {
+/** A reply_markup as sent (an object in JSON, a string in a form), as canonical JSON; undefined for none. */
+function markup(v) {
+  if (v === undefined || v === null || v === '') return undefined;
+  return JSON.stringify(typeof v === 'string' ? JSON.parse(v) : v);
+}
+
+/** A sent message as the Bot API's Message: Telegram echoes an inline keyboard, and an edit sets edit_date. */
+function messageObject(m) {
+  const chat = /^-?\d+$/.test(m.chat_id) ? { id: Number(m.chat_id), type: Number(m.chat_id) < 0 ? 'supergroup' : 'private' } : { id: -1001000000000, type: 'channel', username: m.chat_id.slice(1) };
+  const out = { message_id: m.message_id, date: Math.floor(Date.now() / 1000), chat, text: m.text };
+  if (m.edits) out.edit_date = Math.floor(Date.now() / 1000);
+  if (m.reply_markup?.includes('"inline_keyboard"')) out.reply_markup = JSON.parse(m.reply_markup);
+  return out;
+}
+
+export function telegramHandler(state = { webhooks: new Map(), calls: [], messages: [], nextMessageId: 100 }) {
+  state.messages ??= [];
+  const findMessage = (botId, p) => state.messages.find((m) => m.botId === botId && m.chat_id === String(p.chat_id) && m.message_id === Number(p.message_id) && !m.deleted);
   const handler = async (req, res) => {
     const url = new URL(req.url, 'http://x');
     const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
@@ -52,6 +72,10 @@ export function telegramHandler(state = { webhooks: new Map(), calls: [], nextMe
     if (req.method === 'GET' && url.pathname === '/_standin/telegram/webhooks') {
       const setWebhookCalls = state.calls.filter((c) => c.method === 'setWebhook').map(({ method, params }) => ({ method, params }));
       return send(res, 200, { setWebhookCalls });
+    }
+    if (req.method === 'GET' && url.pathname === '/_standin/telegram/messages') {
+      // What each chat shows now: sent, edited and deleted messages, their keyboards parsed.
+      return send(res, 200, { messages: state.messages.map((m) => ({ ...m, reply_markup: m.reply_markup && JSON.parse(m.reply_markup) })) });
     }
     if (!m) return send(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, method] = m;
@@ -85,8 +109,26 @@ export function telegramHandler(state = { webhooks: new Map(), calls: [], nextMe
         if (p.chat_id === undefined || p.chat_id === '') return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: chat_id is empty' });
         if (!p.text) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
         if (String(p.chat_id) === '403') return send(res, 403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' });
-        const message_id = state.nextMessageId++;
-        return send(res, 200, { ok: true, result: { message_id, date: Math.floor(Date.now() / 1000), chat: { id: Number(p.chat_id) || 0, type: 'private' }, text: p.text } });
+        const m = { botId: id[1], chat_id: String(p.chat_id), message_id: state.nextMessageId++, text: p.text, reply_markup: markup(p.reply_markup), edits: 0, deleted: false };
+        state.messages.push(m);
+        return send(res, 200, { ok: true, result: messageObject(m) });
+      }
+      case 'editMessageText': {
+        if (!p.text) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message text is empty' });
+        const m = findMessage(id[1], p);
+        if (!m) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message to edit not found' });
+        const kb = markup(p.reply_markup);
+        if (m.text === p.text && m.reply_markup === kb) {
+          return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message' });
+        }
+        Object.assign(m, { text: p.text, reply_markup: kb, edits: m.edits + 1 });
+        return send(res, 200, { ok: true, result: messageObject(m) });
+      }
+      case 'deleteMessage': {
+        const m = findMessage(id[1], p);
+        if (!m) return send(res, 400, { ok: false, error_code: 400, description: 'Bad Request: message to delete not found' });
+        m.deleted = true;
+        return send(res, 200, { ok: true, result: true });
       }
       default:
         return send(res, 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });

@@ -119,6 +119,8 @@ export interface ApiResponse<T> {
   data: T;
   status: number;
   etag: string | null;
+  /** The server answered a repeated Idempotency-Key with the first request's result. */
+  replayed: boolean;
 }
 
 export interface ListFilter {
@@ -140,6 +142,86 @@ export interface UpdatesFilter {
   chatId?: number | null;
   /** Seconds (0–20) the server may hold the request until something newer than the cursor exists. */
   wait?: number;
+}
+
+// --- Telegram messages --------------------------------------------------------
+// sendMessage's parameters keep the Bot API's own names (snake_case), as the
+// action route and the messages API take them.
+
+/** An inline keyboard button: a label and exactly one action (the editor offers url and callback_data). */
+export interface InlineKeyboardButton {
+  text: string;
+  url?: string;
+  callback_data?: string;
+}
+
+export interface InlineKeyboardMarkup {
+  inline_keyboard: InlineKeyboardButton[][];
+}
+
+/** sendMessage's parameters, plus the messages API's format: "markdown" (Gatehouse converts it to HTML, splitting long texts). */
+export interface SendMessageParams {
+  chat_id?: number | string;
+  text: string;
+  parse_mode?: 'HTML' | 'MarkdownV2' | 'Markdown';
+  format?: 'markdown';
+  reply_markup?: InlineKeyboardMarkup;
+  reply_parameters?: { message_id: number };
+  link_preview_options?: { is_disabled?: boolean };
+  message_thread_id?: number;
+  disable_notification?: boolean;
+}
+
+/** The part of Telegram's Message the panel reads (sendMessage's and editMessageText's result). */
+export interface TelegramMessage {
+  message_id: number;
+  chat?: { id: number | string };
+  text?: string;
+  reply_markup?: InlineKeyboardMarkup;
+}
+
+/** POST …/messages: a batch of messages (up to 1,000), or one message to many chats (up to 10,000). */
+export type MessagesBody =
+  | { messages: SendMessageParams[] }
+  | { broadcast: { chatIds: (number | string)[]; message: Omit<SendMessageParams, 'chat_id'> } };
+
+export type JobStatus = 'QUEUED' | 'RUNNING' | 'DONE';
+export type JobItemStatus = 'QUEUED' | 'SENT' | 'FAILED' | 'UNKNOWN';
+
+/** The 202 of POST …/messages. */
+export interface JobAccepted {
+  jobId: string;
+  status: JobStatus;
+  total: number;
+  /** The Idempotency-Key had been used: this is the first request's job, nothing was queued again. */
+  replayed: boolean;
+}
+
+/** One message of a job. UNKNOWN: Telegram may have sent it, its answer never came; it is not sent again. */
+export interface JobItem {
+  index: number;
+  chatId: number | string;
+  status: JobItemStatus;
+  /** Telegram's id of the (first) message sent. */
+  messageId: number | null;
+  /** Every part of a long (split) message. */
+  messageIds?: number[];
+  error: string | null;
+}
+
+/** GET …/messages/{jobId}. */
+export interface MessageJob {
+  jobId: string;
+  status: JobStatus;
+  total: number;
+  sent: number;
+  failed: number;
+  unknown: number;
+  queued: number;
+  createdAt?: string;
+  updatedAt?: string;
+  items: JobItem[];
+  nextCursor: string | null;
 }
 
 /** Unwraps a version from an ETag: "3" → 3, W/"3" → 3. */
@@ -207,7 +289,7 @@ export class ApiClient {
         }
       }
     }
-    return { data: data as T, status: res.status, etag: res.headers.get('ETag') };
+    return { data: data as T, status: res.status, etag: res.headers.get('ETag'), replayed: res.headers.get('Idempotent-Replayed') === 'true' };
   }
 
   // --- gateways -----------------------------------------------------------
@@ -337,6 +419,33 @@ export class ApiClient {
 
   async chat(id: string, params: Record<string, unknown>): Promise<ChatResult> {
     return unwrapResult<ChatResult>(await this.action(id, 'chat', params), 'text');
+  }
+
+  // --- messages (paced, idempotent, asynchronous sends of a TELEGRAM_BOT gateway)
+
+  /**
+   * Queues messages, or one message to many chats, and answers at once
+   * with the job. The same idempotencyKey with the same body finds the
+   * first job (replayed: true) instead of sending again. Errors: ApiError
+   * 400 (errors[] names the fields: "messages[0].text",
+   * "broadcast.chatIds[3]"…), 404, 409 (not a TELEGRAM_BOT gateway, or not
+   * connected), 422 (the key was used with another body), 503 (sending is
+   * not available on this server).
+   */
+  async submitMessages(id: string, body: MessagesBody, idempotencyKey?: string): Promise<JobAccepted> {
+    const headers: Record<string, string> = {};
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    const r = await this.request<JobAccepted>('POST', `/api/gateways/${encodeURIComponent(id)}/messages`, { body, headers });
+    return { jobId: r.data.jobId, status: r.data.status, total: Number(r.data.total ?? 0), replayed: r.replayed };
+  }
+
+  /** A job's counters and one page of its messages, in the order submitted. Errors: ApiError 400 (a bad cursor or limit), 404. */
+  async getMessageJob(id: string, jobId: string, f: { cursor?: string | null; limit?: number } = {}, signal?: AbortSignal): Promise<MessageJob> {
+    const r = await this.request<MessageJob>('GET', `/api/gateways/${encodeURIComponent(id)}/messages/${encodeURIComponent(jobId)}`, {
+      query: { cursor: f.cursor, limit: f.limit }, signal,
+    });
+    const j = r.data;
+    return { ...j, items: j?.items ?? [], nextCursor: j?.nextCursor ?? null };
   }
 
   async providers(signal?: AbortSignal): Promise<unknown> {

@@ -1,25 +1,23 @@
-// Telegram: the webhook's state (getWebhookInfo) and "Send test message"
-// (sendMessage). Hidden where the server has no actions route.
+// Telegram: the webhook's state (getWebhookInfo), "Send a message" with a
+// button keyboard, then edit or delete it (sendMessage, editMessageText,
+// deleteMessage), and a broadcast through the messages API. Hidden where the
+// server has no actions route.
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError, unwrapResult } from '../../lib/api';
 import { absoluteTime, relativeTime } from '../../lib/format';
 import type { Gateway, WebhookInfo } from '../../lib/types';
-import { IconSend, IconTelegram } from '../icons';
-import { Button, Card, Facts, Field, Notice, ProblemAlert, Skeleton } from '../ui';
+import { IconTelegram } from '../icons';
+import { Card, Facts, ProblemAlert, Skeleton } from '../ui';
+import { Broadcast } from './Broadcast';
+import { SendMessage } from './SendMessage';
+import './telegram.css';
 
 export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refreshKey: number }) {
   const { api } = useApp();
   const [info, setInfo] = useState<WebhookInfo | null>(null);
   const [infoErr, setInfoErr] = useState<unknown>(null);
   const [unavailable, setUnavailable] = useState(false);
-  const [chatId, setChatId] = useState('');
-  const [text, setText] = useState('Hello from Gatehouse!');
-  const [sending, setSending] = useState(false);
-  const [sendErr, setSendErr] = useState<unknown>(null);
-  const [sent, setSent] = useState<string | null>(null);
-  const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
-  const connected = gateway.status === 'CONNECTED';
 
   useEffect(() => {
     let live = true;
@@ -38,30 +36,6 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
   }, [api, gateway.id, gateway.status, refreshKey]);
 
   if (unavailable) return null;
-
-  const send = async (e: Event) => {
-    e.preventDefault();
-    if (sending) return;
-    const fe: Record<string, string> = {};
-    if (!chatId.trim()) fe['params.chat_id'] = 'is required';
-    if (!text.trim()) fe['params.text'] = 'is required';
-    setFieldErr(fe);
-    setSent(null);
-    setSendErr(null);
-    if (Object.keys(fe).length) return;
-    setSending(true);
-    try {
-      const id = chatId.trim();
-      const r = await api.action<Record<string, unknown>>(gateway.id, 'sendMessage', { chat_id: /^-?\d+$/.test(id) ? Number(id) : id, text });
-      const msg = unwrapResult<Record<string, unknown>>(r, 'message_id');
-      setSent(msg && msg.message_id !== undefined ? `Message ${String(msg.message_id)} sent.` : 'Message sent.');
-    } catch (err) {
-      setSendErr(err);
-      if (err instanceof ApiError) setFieldErr(err.fieldErrors());
-    } finally {
-      setSending(false);
-    }
-  };
 
   const lastErr = info?.last_error_message;
   return (
@@ -88,21 +62,8 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
         />
       )}
 
-      <h3 class="subhead">Send test message</h3>
-      <form onSubmit={send} noValidate class="stack" data-testid="telegram-send">
-        {!connected && <p class="muted small">Connect the gateway to send messages.</p>}
-        {sendErr ? <ProblemAlert error={sendErr} compact /> : null}
-        {sent && <Notice kind="success" title={sent} onDismiss={() => setSent(null)} />}
-        <Field label="Chat ID" hint="A numeric chat id, or @channelusername." error={fieldErr['params.chat_id']} required>
-          {({ id, describedBy, invalid }) => <input id={id} name="chat_id" value={chatId} placeholder="123456789" aria-describedby={describedBy} aria-invalid={invalid} disabled={sending} onInput={(e) => setChatId(e.currentTarget.value)} />}
-        </Field>
-        <Field label="Message" error={fieldErr['params.text']} required>
-          {({ id, describedBy, invalid }) => <textarea id={id} name="text" rows={2} value={text} aria-describedby={describedBy} aria-invalid={invalid} disabled={sending} onInput={(e) => setText(e.currentTarget.value)} />}
-        </Field>
-        <div class="form-actions">
-          <Button type="submit" icon={<IconSend size={16} />} loading={sending} loadingText="Sending…" disabled={!connected}>Send test message</Button>
-        </div>
-      </form>
+      <SendMessage gateway={gateway} />
+      <Broadcast gateway={gateway} />
     </Card>
   );
 }
