@@ -28,6 +28,7 @@ SAM_FUNCTIONS := \
 	GatewayAuditFunction:gateway-audit \
 	ListUpdatesFunction:list-updates \
 	RoutesFunction:routes \
+	MessagesFunction:messages \
 	TestGatewayFunction:test-gateway \
 	GatewayActionFunction:gateway-action \
 	ListProvidersFunction:list-providers \
@@ -36,6 +37,7 @@ SAM_FUNCTIONS := \
 	FilesFunction:files \
 	HealthCheckFunction:health-check \
 	HealthWorkerFunction:health-worker \
+	MessageSenderFunction:message-sender \
 	RotateCredentialsFunction:rotate-credentials \
 	DeliveryFunction:delivery
 SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))

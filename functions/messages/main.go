@@ -7,12 +7,12 @@ package main
 
 import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
-	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/messagesapi"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
 )
 
 func main() {
 	fn := bootstrap.FromOS(httpapi.FnMessages)
-	api := sender.API(fn)
+	api := messagesapi.API(fn)
 	fn.Start(api.Messages)
 }

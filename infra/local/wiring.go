@@ -8,9 +8,11 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/fileserver"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/messagesapi"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/receiver"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/storeroutes"
 	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/filelink/download"
@@ -34,6 +36,9 @@ type Settings struct {
 	Rotation rekey.Config
 	// Delivery tunes the delivery engine.
 	Delivery deliverer.Config
+	// Sender tunes the message sender; its Function is empty locally, so
+	// bots' senders run in the runner's process.
+	Sender sender.Config
 	// FileLinkTTL is how long getFile's links work; zero is the default.
 	FileLinkTTL time.Duration
 }
@@ -46,6 +51,7 @@ func ReadSettings(env *config.Env) Settings {
 		Health:    healthcheck.ReadConfig(env),
 		Rotation:  rotation.ReadConfig(env),
 		Delivery:  deliverer.ReadConfig(env),
+		Sender:    sender.ReadConfig(env),
 
 		FileLinkTTL: liveroutes.ReadFileLinkTTL(env),
 	}
@@ -75,5 +81,6 @@ func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 		httpapi.FnProviders:            described.Providers,
 		telegramhook.FnTelegramWebhook: receiver.Handler(fn, s.UpdateTTL).Handle,
 		download.FnFiles:               fileserver.Handler(fn).Handle,
+		httpapi.FnMessages:             messagesapi.API(fn).Messages,
 	}
 }

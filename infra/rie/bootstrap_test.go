@@ -124,7 +124,7 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	}
 	fns, err := tpl.Functions(template.Values{
 		"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
-		"Table": table, "KeyAlias": alias,
+		"AWS::StackName": "gatehouse", "Table": table, "KeyAlias": alias,
 		"PublicApiUrl":         "https://k7x2m9q4ab.execute-api.us-east-1.amazonaws.com",
 		"TelegramApiBaseUrl":   tgSrv.URL,
 		"HealthWorkerFunction": workerFunction,
@@ -255,6 +255,39 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 	}
 	var swept struct{ Lanes int }
 	s.invokeJSON("DeliveryFunction", "delivery/schedule-event.json", nil, &swept)
+	// A broadcast job; the sender, handed the stream record of the bot's
+	// marker, invokes itself for the bot; that invocation sends the job.
+	var job struct {
+		JobID  string `json:"jobId"`
+		Status string `json:"status"`
+		Total  int    `json:"total"`
+	}
+	s.http("MessagesFunction", "messages/event.json", ids, 202, &job)
+	if job.Total != 2 || job.Status != "QUEUED" {
+		t.Errorf("messages: %+v", job)
+	}
+	var kicked struct{ Bots int }
+	s.invokeJSON("MessageSenderFunction", "message-sender/event.json", ids, &kicked)
+	if sent := aws.invocations("gatehouse-message-sender"); kicked.Bots != 1 || len(sent) != 1 || !strings.Contains(string(sent[0]), g.ID) {
+		t.Errorf("sender fan-out: %+v, invocations %q", kicked, sent)
+	}
+	before := len(tg.Messages(fixtureBotToken))
+	s.invokeJSON("MessageSenderFunction", "message-sender/task-event.json", ids, nil)
+	if n := len(tg.Messages(fixtureBotToken)) - before; n != 2 {
+		t.Errorf("the sender sent %d messages, want 2", n)
+	}
+	var done struct {
+		Status string `json:"status"`
+		Sent   int    `json:"sent"`
+	}
+	s.http("MessagesFunction", "messages/get-event.json", strings.NewReplacer(fixtureGatewayID, g.ID, "job_aaaaaaaaaaaaaaaaaaaaaaaaaa", job.JobID), 200, &done)
+	if done.Status != "DONE" || done.Sent != 2 {
+		t.Errorf("job after the sender: %+v", done)
+	}
+	s.invokeJSON("MessageSenderFunction", "message-sender/schedule-event.json", nil, &kicked)
+	if kicked.Bots != 0 {
+		t.Errorf("the schedule found %d bots with work after the job", kicked.Bots)
+	}
 	var st struct{ ID, Type, Status string }
 	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", ids, 200, &st)
 	if st.ID != g.ID || st.Type != "TELEGRAM_BOT" || st.Status != "CONNECTED" {

@@ -212,10 +212,11 @@ func TestEnvironment(t *testing.T) {
 }
 
 // TestHealthSchedule: the coordinator runs on the HealthCheckSchedule
-// parameter and delivery's retries on DeliveryRetrySchedule (the local
-// runner reads their defaults), the worker on nothing but its invokes.
+// parameter, delivery's retries on DeliveryRetrySchedule and the message
+// sender's sweep on MessageSenderSchedule (the local runner reads their
+// defaults), the worker on nothing but its invokes.
 func TestHealthSchedule(t *testing.T) {
-	want := map[string]string{"HealthCheckFunction": "HealthCheckSchedule", "DeliveryFunction": "DeliveryRetrySchedule"}
+	want := map[string]string{"HealthCheckFunction": "HealthCheckSchedule", "DeliveryFunction": "DeliveryRetrySchedule", "MessageSenderFunction": "MessageSenderSchedule"}
 	for _, f := range functions(t) {
 		var schedules []string
 		for name, e := range f.Events {
@@ -253,7 +254,7 @@ func TestFunctionFoldersHaveNoStrayBuildOutput(t *testing.T) {
 // localValues resolve the real template's references as a local run
 // would.
 var localValues = template.Values{
-	"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com",
+	"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "gatehouse",
 	"Table": "gatehouse", "KeyAlias": "alias/gatehouse", "PublicApiUrl": "https://api.example.com",
 	"TelegramApiBaseUrl": "http://127.0.0.1:1", "HealthWorkerFunction": "worker", "EventBusName": "bus",
 }

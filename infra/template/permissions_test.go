@@ -74,8 +74,8 @@ func TestPermissions(t *testing.T) {
 			switch {
 			case f.Dir == "telegram-webhook" && strings.HasPrefix(action, "kms:"):
 				t.Errorf("%s: the webhook function may have no kms action, has %s", f.ID, g)
-			case f.Dir != "health-check" && action == "lambda:InvokeFunction":
-				t.Errorf("%s: only the health check's coordinator may invoke workers, has %s", f.ID, g)
+			case action == "lambda:InvokeFunction" && f.Dir != "health-check" && g != grantLine(action, "Function:"+f.Dir, nil):
+				t.Errorf("%s: only the health check's coordinator may invoke workers, and a function itself, has %s", f.ID, g)
 			case f.Dir != "health-worker" && f.Dir != "delivery" && action == "events:PutEvents":
 				t.Errorf("%s: only the health worker and delivery may put events, has %s", f.ID, g)
 			}
@@ -158,10 +158,16 @@ func grantSet(gs []Grant) []string {
 	return out
 }
 
+// stackFunctionArn starts the ARN of one of the stack's functions by its
+// name, which a function that invokes itself must use: !GetAtt of its own
+// Arn in its role would be a circular dependency.
+const stackFunctionArn = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-"
+
 // resourceName names a statement's resource as functions/permissions.json
 // does: !GetAtt X.Arn is X (LogGroup for the function's own log group),
-// !Sub "${X.Arn}/rest" is X/rest, !GetAtt X.StreamArn is X/stream, and
-// the EventBusName bus is EventBus.
+// !Sub "${X.Arn}/rest" is X/rest, !GetAtt X.StreamArn is X/stream, the
+// EventBusName bus is EventBus, and a function of the stack named by its
+// ARN is Function:<name>.
 func resourceName(v any, logGroup string) (string, bool) {
 	if res, attr, ok := template.GetAtt(v); ok && attr == "Arn" {
 		if res == logGroup {
@@ -178,6 +184,9 @@ func resourceName(v any, logGroup string) (string, bool) {
 	}
 	if s == eventBusArn {
 		return "EventBus", true
+	}
+	if name, ok := strings.CutPrefix(s, stackFunctionArn); ok && name != "" {
+		return "Function:" + name, true
 	}
 	if inner, rest, ok := strings.Cut(strings.TrimPrefix(s, "${"), "}"); ok && strings.HasPrefix(s, "${") {
 		if res, ok := strings.CutSuffix(inner, ".Arn"); ok && strings.HasPrefix(rest, "/") {

@@ -31,7 +31,9 @@ var (
 // its main imports, and their package-level initialisation runs at every
 // cold start, so each function's imports are held to what it runs: none
 // but the health check's coordinator links Lambda invokes, none but its
-// worker and delivery EventBridge, none but key rotation the rotation; the files
+// worker and delivery EventBridge, none but key rotation the rotation; the
+// messages API no KMS and no provider but Telegram's checks, its sender no
+// dashboard route and no provider but Telegram; the files
 // function no provider but Telegram's and no dashboard route; the routes that
 // only read the table, the webhook and the coordinator link no KMS client
 // and no provider, list-providers no AWS client at all. And the DynamoDB
@@ -39,8 +41,8 @@ var (
 func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 	readRoutes := []string{"list-gateways", "get-gateway", "gateway-audit", "health-history", "list-updates", "routes"}
 	all := []string{"create-gateway", "delete-gateway", "delivery", "files", "gateway-action", "gateway-audit", "get-gateway", "health-check",
-		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "rotate-credentials", "routes", "telegram-webhook",
-		"test-gateway", "update-gateway", "update-gateway-status"}
+		"health-history", "health-worker", "list-gateways", "list-providers", "list-updates", "message-sender", "messages", "rotate-credentials", "routes",
+		"telegram-webhook", "test-gateway", "update-gateway", "update-gateway-status"}
 	dirs, _ := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
 	if len(dirs) != len(all) {
 		t.Fatalf("%d functions in functions/, this test knows %d: add the new one's rules here", len(dirs), len(all))
@@ -50,7 +52,12 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 		// The SDK's config package serves laptops (profiles, SSO): no
 		// function links it (see pkg/bootstrap/awsclients).
 		f := []string{awsConfig}
-		if fn != "health-check" {
+		switch fn {
+		case "health-check":
+		case "message-sender":
+			// It invokes itself, once per bot, but no health worker.
+			f = append(f, mod+"pkg/health/healthlambda")
+		default:
 			f = append(f, fanout...)
 		}
 		if fn != "health-worker" {
@@ -79,6 +86,12 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook")
 		case "delivery":
 			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook", mod+"pkg/provider/telegram", mod+"pkg/provider/ai", mod+"pkg/lifecycle")
+		case "messages":
+			// It queues jobs: no credentials (no KMS), no provider but
+			// Telegram's parameter checks, no engine.
+			f = append(f, append(slices.Clone(sealing), mod+"pkg/provider/ai", mod+"pkg/provider/webhook")...)
+		case "message-sender":
+			f = append(f, mod+"pkg/httpapi", mod+"pkg/telegramhook", mod+"pkg/lifecycle", mod+"pkg/provider/ai", mod+"pkg/provider/webhook")
 		case "files":
 			// It opens a bot token and downloads from Telegram: no
 			// registry, no other provider, no dashboard routes.
@@ -97,6 +110,8 @@ func TestEachFunctionLinksOnlyWhatItUses(t *testing.T) {
 		"./functions/telegram-webhook":   {dynamoAPI, mod + "pkg/telegramhook", mod + "pkg/edge"},
 		"./functions/delivery":           {dynamoAPI, kmsAPI, eventBridge, mod + "pkg/delivery", mod + "pkg/provider/webhook"},
 		"./functions/routes":             {dynamoAPI, mod + "pkg/route", mod + "pkg/httpapi"},
+		"./functions/messages":           {dynamoAPI, mod + "pkg/send", mod + "pkg/httpapi", mod + "pkg/provider/telegram"},
+		"./functions/message-sender":     {dynamoAPI, kmsAPI, lambdaAPI, mod + "pkg/send", mod + "pkg/send/sendtelegram", mod + "pkg/provider/telegram/markdown"},
 		"./functions/files":              {dynamoAPI, kmsAPI, mod + "pkg/filelink/download", mod + "pkg/provider/telegram", mod + "pkg/edge"},
 	}
 

@@ -95,6 +95,7 @@ func (a *API) Handlers() map[string]Handler {
 		FnHealthHistory: a.HealthHistory,
 		FnListUpdates:   a.ListUpdates,
 		FnRoutes:        a.Routes,
+		FnMessages:      a.Messages,
 	}
 }
 

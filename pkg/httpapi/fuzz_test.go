@@ -43,6 +43,9 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider/webhook"
 	"github.com/gatehouse/gatehouse/pkg/route"
 	"github.com/gatehouse/gatehouse/pkg/route/routetest"
+	"github.com/gatehouse/gatehouse/pkg/send"
+	"github.com/gatehouse/gatehouse/pkg/send/sendtelegram"
+	"github.com/gatehouse/gatehouse/pkg/send/sendtest"
 	"github.com/gatehouse/gatehouse/pkg/ssrf"
 )
 
@@ -75,6 +78,8 @@ var fzRoutes = []struct {
 	{httpapi.FnRoutes, "GET", "/api/gateways/{id}/routes/{routeId}/dead-letters", true, false},
 	{httpapi.FnRoutes, "POST", "/api/gateways/{id}/routes/{routeId}/replay", true, false},
 	{download.FnFiles, "GET", "/api/files/{linkId}", false, false},
+	{httpapi.FnMessages, "POST", "/api/gateways/{id}/messages", true, false},
+	{httpapi.FnMessages, "GET", "/api/gateways/{id}/messages/{jobId}", true, false},
 }
 
 // Route indexes, for seeds.
@@ -100,6 +105,8 @@ const (
 	fzDeadLetters
 	fzReplay
 	fzFiles
+	fzSendMessages
+	fzGetJob
 )
 
 // Seeded secrets. None of them is in a seed input, so the fuzzer has no way
@@ -237,6 +244,8 @@ type fzWorld struct {
 	secrets      []string
 	// links are getFile's links; every input starts with none.
 	links *filelinktest.Store
+	// jobs are message jobs; every input starts with none.
+	jobs *sendtest.Store
 }
 
 // loopbackOnly returns an HTTP client that reaches the stand-ins' addresses
@@ -264,6 +273,7 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	tb.Helper()
 	w := &fzWorld{
 		store: gatewaytest.NewStore(), seeded: gatewaytest.NewStore(), hook: &hookReceiver{}, logs: &bytes.Buffer{}, links: filelinktest.NewStore(),
+		jobs:   sendtest.NewStore(),
 		tg:     telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true}),
 		openai: aitest.NewServer(aitest.OpenAI, aitest.Options{APIKey: fzAIKey}),
 	}
@@ -296,7 +306,8 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	w.routes, w.seededRoutes = routetest.NewStore(w.store), routetest.NewStore(w.seeded)
 	w.handlers = httpapi.New(life, httpapi.WithLogger(logger), httpapi.WithHealthSamples(memSamples{}),
 		httpapi.WithUpdates(memUpdates{}), httpapi.WithUpdatePolling(time.Millisecond),
-		httpapi.WithRoutes(route.NewService(svc, w.routes, memUpdates{}))).Handlers()
+		httpapi.WithRoutes(route.NewService(svc, w.routes, memUpdates{})),
+		httpapi.WithMessages(send.NewService(w.jobs, svc, sendtelegram.Check))).Handlers()
 	w.handlers[download.FnFiles] = download.New(w.links, svc, tgSrv.URL, download.WithClient(client), download.WithLogger(logger)).Handle
 
 	// The seeded world: alice's gateways of each type (one whose sealed
@@ -390,7 +401,7 @@ func (w *fzWorld) seedRoutes(tb testing.TB) {
 // idempotency records, routes, queues and dead letters.
 func (w *fzWorld) snapshot(tb testing.TB) []byte {
 	tb.Helper()
-	return append(w.store.Snapshot(tb), w.routes.Snapshot(tb)...)
+	return append(append(w.store.Snapshot(tb), w.routes.Snapshot(tb)...), w.jobs.Snapshot(tb)...)
 }
 
 // reset returns the world to its seeded state.
@@ -399,6 +410,7 @@ func (w *fzWorld) reset() {
 	w.routes.Restore(w.seededRoutes)
 	w.tg.Reset()
 	w.links.Reset()
+	w.jobs.Reset()
 	w.openai.Reset()
 	w.hook.deliveries()
 	w.logs.Reset()
@@ -453,6 +465,9 @@ func (in fzInput) event() (events.APIGatewayV2HTTPRequest, string) {
 		}
 		if strings.Contains(rt.path, "{routeId}") {
 			ev.PathParameters["routeId"] = fzPickRouteID(in.action)
+		}
+		if strings.Contains(rt.path, "{jobId}") {
+			ev.PathParameters["jobId"] = in.action
 		}
 	}
 	if in.sub != "" || in.orgs != "" {
@@ -643,6 +658,13 @@ var fzSeeds = []fzInput{
 	{route: fzAction, id: "\x00", action: "getFile", headers: fzJSON, body: `{"file_id":"BQACAgIAAxkBAAIBfile"}`},
 	{route: fzFiles, id: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
 	{route: fzFiles, id: "../../etc/passwd"},
+	{route: fzSendMessages, id: "\x00", headers: fzJSON, body: `{"messages":[{"chat_id":42,"text":"hi","reply_markup":{"inline_keyboard":[[{"text":"Go","callback_data":"go"}]]}}]}`},
+	{route: fzSendMessages, id: "\x00", headers: fzJSON + "\nidempotency-key: k1", body: `{"broadcast":{"chatIds":[1,2,"@news",2],"message":{"text":"**hi**","format":"markdown"}}}`},
+	{route: fzSendMessages, id: "\x00", headers: fzJSON, body: `{"messages":[{"chat_id":true,"text":""},{"text":"x","format":"html"}]}`},
+	{route: fzSendMessages, id: "\x00", headers: fzJSON, body: `{"messages":[],"broadcast":{}}`},
+	{route: fzSendMessages, id: "\x00", headers: fzJSON, body: `{"broadcast":{"chatIds":[1],"message":{"chat_id":1,"text":"x"}}}`},
+	{route: fzGetJob, id: "\x00", action: "job_aaaaaaaaaaaaaaaaaaaaaaaaaa", query: "limit=5"},
+	{route: fzGetJob, id: "\x00", action: "../x", query: "cursor=%00"},
 	{route: fzAction, id: "\x00", action: "sendMessage", headers: fzJSON, body: `{"text":5,"colour":"red"}`},
 	{route: fzAction, id: "\x01", action: "chat", headers: fzJSON, body: `{"messages":[{"role":"user","content":"Say hi"}]}`},
 	{route: fzAction, id: "\x01", action: "listModels"},

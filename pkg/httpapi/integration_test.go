@@ -40,6 +40,8 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider/ai/aitest"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 	"github.com/gatehouse/gatehouse/pkg/route"
+	"github.com/gatehouse/gatehouse/pkg/send"
+	"github.com/gatehouse/gatehouse/pkg/send/sendtelegram"
 )
 
 // TestMain registers the secrets every test here uses and runs the tests
@@ -118,7 +120,8 @@ func newHarness(t *testing.T) *harness {
 	h.life = lifecycle.New(h.svc, providers.Registry(cfg), lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(true),
 		lifecycle.WithFileLinks(filelink.NewMinter(h.links, cfg.PublicURL, 0)))
 	h.log = slog.New(slog.NewJSONHandler(io.MultiWriter(h.logs, secretscan.Writer("httpapi harness")), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithRoutes(h.routeService())).Handlers()
+	h.handlers = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithRoutes(h.routeService()),
+		httpapi.WithMessages(send.NewService(dynamo.NewSendJobs(h.ddb, h.table), h.svc, sendtelegram.Check))).Handlers()
 	h.handlers[download.FnFiles] = download.New(h.links, h.svc, tgSrv.URL, download.WithLogger(h.log)).Handle
 	t.Cleanup(func() { secretscan.Check(t) })
 	return h
@@ -149,7 +152,7 @@ type req struct {
 	body    string
 	// path is the route's path template, for a function that serves
 	// several (routes): it becomes the event's route key, as API Gateway
-	// sets it. routeID is the {routeId} path parameter.
+	// sets it. routeID is the {routeId} (or {jobId}) path parameter.
 	path    string
 	routeID string
 }
@@ -201,6 +204,9 @@ func (h *harness) doWith(c caller, r req, mutate func(*events.APIGatewayV2HTTPRe
 				ev.PathParameters = map[string]string{}
 			}
 			ev.PathParameters["routeId"] = r.routeID
+		}
+		if strings.Contains(r.path, "{jobId}") {
+			ev.PathParameters["jobId"] = r.routeID
 		}
 	}
 	if c.sub != "" {

@@ -1,9 +1,7 @@
-// Package sender assembles the two functions of paced sending: messages
-// (functions/messages), the API that accepts jobs and reports on them —
-// it writes the table and checks parameters with Telegram's provider but
-// opens no credentials, so it links no KMS client — and message-sender
-// (functions/message-sender), the engine of pkg/send, which opens bots'
-// tokens (KMS) and calls the Bot API. The sender's handler takes three
+// Package sender assembles message-sender (functions/message-sender), the
+// engine of pkg/send, which opens bots' tokens (KMS) and calls the Bot
+// API; pkg/bootstrap/messagesapi assembles the API that queues its jobs.
+// The handler takes three
 // events: the table's stream (a job was queued or a sender handed over),
 // which it fans out as one asynchronous invocation per bot; the
 // schedule, which does the same for every bot with work (a sender that
@@ -16,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,24 +31,12 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/envelope"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
-	"github.com/gatehouse/gatehouse/pkg/httpapi"
-	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 	"github.com/gatehouse/gatehouse/pkg/send"
 	"github.com/gatehouse/gatehouse/pkg/send/sendtelegram"
 )
 
 // FnSender names the engine's function (functions/message-sender).
 const FnSender = "message-sender"
-
-// API returns the messages function's API. It does no I/O.
-func API(fn *bootstrap.Function) *httpapi.API {
-	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
-	svc := gateway.NewService(dynamo.New(ddb, table), nil)
-	sends := send.NewService(dynamo.NewSendJobs(ddb, table), svc, sendtelegram.Check)
-	return httpapi.New(lifecycle.New(svc, nil),
-		httpapi.WithSettings(fn.Log, fn.Config.OrgsClaim, fn.Config.Timeouts.Request),
-		httpapi.WithMessages(sends))
-}
 
 // Config is what the sender reads beyond bootstrap.Config.
 type Config struct {
@@ -216,12 +203,20 @@ func Handler(e *send.Engine, d Dispatcher) func(ctx context.Context, raw json.Ra
 	}
 }
 
-// StreamBots returns the bots named by a stream batch's kick records,
-// each once.
+// StreamBots returns the bots named by a stream batch's records of SENDQ
+// markers that count active jobs, each once: what the template's filter
+// passes, checked again so that the local runner, which reads the whole
+// stream, starts the same senders.
 func StreamBots(ev events.DynamoDBEvent) []string {
 	seen := map[string]bool{}
 	var ids []string
 	for _, r := range ev.Records {
+		if r.EventName != string(events.DynamoDBOperationTypeInsert) && r.EventName != string(events.DynamoDBOperationTypeModify) {
+			continue
+		}
+		if a, ok := r.Change.NewImage["active"]; !ok || a.DataType() != events.DataTypeNumber || strings.HasPrefix(a.Number(), "-") || strings.Trim(a.Number(), "0.") == "" {
+			continue
+		}
 		keys, err := dynamo.FromStream(r.Change.Keys)
 		if err != nil {
 			continue

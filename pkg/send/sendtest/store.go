@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -444,4 +445,54 @@ func (s *Store) Kicks(gatewayID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.kicks[gatewayID]
+}
+
+// Snapshot returns the store's jobs (with their bodies) and items as
+// canonical JSON, for tests that check a request stored nothing.
+func (s *Store) Snapshot(tb interface{ Fatal(...any) }) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type item struct {
+		Job     string
+		Item    send.Item
+		Claimed int
+		Done    int
+	}
+	var jobs []storedJob
+	for _, id := range slices.Sorted(maps.Keys(s.jobs)) {
+		jobs = append(jobs, *s.jobs[id])
+	}
+	var items []item
+	for _, id := range slices.Sorted(maps.Keys(s.items)) {
+		for _, i := range slices.Sorted(maps.Keys(s.items[id])) {
+			it := s.items[id][i]
+			items = append(items, item{Job: id, Item: it.item, Claimed: it.claimed, Done: it.done})
+		}
+	}
+	out, err := json.Marshal(struct {
+		Jobs  []storedJob
+		Items []item
+	}{jobs, items})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// MarshalJSON shows a stored job and its body to Snapshot.
+func (j storedJob) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Job  send.Job
+		Body json.RawMessage
+	}{j.job, j.body})
+}
+
+// Reset empties the store.
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jobs = map[string]*storedJob{}
+	s.items = map[string]map[int]*storedItem{}
+	s.leases = map[string]*lease{}
+	s.kicks = map[string]int{}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
 	"github.com/gatehouse/gatehouse/pkg/config"
 
 	"github.com/gatehouse/gatehouse/api"
@@ -131,6 +132,9 @@ type runner struct {
 	// retry schedule; streamPoll (DELIVERY_STREAM_POLL) is how often an
 	// idle stream is read.
 	sweepInterval, streamPoll time.Duration
+	// sendSweep (SEND_SWEEP_INTERVAL) replaces the message sender's
+	// schedule.
+	sendSweep time.Duration
 }
 
 // readRunner reads the runner's configuration from the environment.
@@ -152,6 +156,7 @@ func readRunner() (*runner, error) {
 		// for a minute's schedule.
 		sweepInterval: env.Duration("DELIVERY_SWEEP_INTERVAL", time.Second, 10*time.Millisecond, 0),
 		streamPoll:    env.Duration("DELIVERY_STREAM_POLL", 100*time.Millisecond, time.Millisecond, 0),
+		sendSweep:     env.Duration("SEND_SWEEP_INTERVAL", 0, 10*time.Millisecond, 0),
 	}
 	if r.cfg.Table == "" {
 		r.cfg.Table = "gatehouse"
@@ -220,6 +225,7 @@ func serve(args []string) error {
 	go func() { errc <- httpSrv.ListenAndServe() }()
 	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
 	go r.runDelivery(ctx, bootstrap.New("delivery", r.cfg, r.awsConfig(), log), root, log)
+	go r.runSender(ctx, bootstrap.New(sender.FnSender, r.cfg, r.awsConfig(), log), root, log)
 	r.printBanner(emu, routes)
 
 	select {
