@@ -30,11 +30,6 @@ export class ApiError extends Error {
     this.instance = init.instance;
   }
 
-  /** A route this server does not have (yet): the UI hides what needs it. */
-  get unavailable(): boolean {
-    return this.status === 404 || this.status === 405 || this.status === 501;
-  }
-
   /** An If-Match precondition failed: someone else changed the gateway or route. */
   get conflict(): boolean {
     return this.status === 412;

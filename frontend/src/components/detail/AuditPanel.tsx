@@ -1,11 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
-import { ApiError } from '../../lib/api';
 import { absoluteTime, humanize, relativeTime } from '../../lib/format';
 import type { AuditEvent } from '../../lib/types';
 import { statusLabel } from '../GatewayStatus';
 import { IconHistory } from '../icons';
 import { Button, Card, ProblemAlert, Skeleton } from '../ui';
+import { useReportGone } from './gateway-scope';
 
 export function describeAudit(e: AuditEvent): string {
   const d = e.details ?? {};
@@ -69,7 +69,7 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [more, setMore] = useState(false);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
 
   const load = async (cursor: string | null) => {
     try {
@@ -78,8 +78,8 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
       setNext(r.nextCursor);
       setError(null);
     } catch (e) {
-      if (e instanceof ApiError && e.unavailable && !cursor) setUnavailable(true);
-      else setError(e);
+      setError(e);
+      reportGone(e);
     }
   };
 
@@ -87,7 +87,6 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
     void load(null);
   }, [gatewayId, refreshKey]);
 
-  if (unavailable) return null;
   return (
     <Card title="Audit trail" icon={<IconHistory size={18} />} id="audit">
       {error ? <ProblemAlert error={error} compact onRetry={() => load(null)} /> : null}

@@ -1,5 +1,5 @@
 // Telegram: the webhook's state (getWebhookInfo) and "Send test message"
-// (sendMessage). Hidden where the server has no actions route.
+// (sendMessage).
 import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError, unwrapResult } from '../../lib/api';
@@ -7,12 +7,13 @@ import { absoluteTime, relativeTime } from '../../lib/format';
 import type { Gateway, WebhookInfo } from '../../lib/types';
 import { IconSend, IconTelegram } from '../icons';
 import { Button, Card, Facts, Field, Notice, ProblemAlert, Skeleton } from '../ui';
+import { useReportGone } from './gateway-scope';
 
 export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refreshKey: number }) {
   const { api } = useApp();
   const [info, setInfo] = useState<WebhookInfo | null>(null);
   const [infoErr, setInfoErr] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
   const [chatId, setChatId] = useState('');
   const [text, setText] = useState('Hello from Gatehouse!');
   const [sending, setSending] = useState(false);
@@ -28,16 +29,14 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
       (d) => live && setInfo(unwrapResult<WebhookInfo>(d, 'url')),
       (e) => {
         if (!live) return;
-        if (e instanceof ApiError && e.unavailable) setUnavailable(true);
-        else setInfoErr(e);
+        setInfoErr(e);
+        reportGone(e);
       },
     );
     return () => {
       live = false;
     };
   }, [api, gateway.id, gateway.status, refreshKey]);
-
-  if (unavailable) return null;
 
   const send = async (e: Event) => {
     e.preventDefault();
