@@ -4,7 +4,10 @@ import type { AppState } from '../src/app-context';
 import { SettingsPanel } from '../src/components/detail/SettingsPanel';
 import { ApiError } from '../src/lib/api';
 import { loadProviders } from '../src/lib/providers';
+import { auditTone, collapseRuns, describeAudit } from '../src/components/detail/AuditPanel';
 import { HEALTH_PAUSED } from '../src/components/detail/HealthPanel';
+import type { AuditEvent } from '../src/lib/types';
+import { MIN_SCALE_MS, scaleTop, Sparkline } from '../src/components/Sparkline';
 import { DELETE_RETENTION, GatewayDetailPage } from '../src/pages/GatewayDetail';
 import { fakeFetch, gateway, json, makeApi, withApp } from './helpers';
 import { serverProviders } from './server-providers';
@@ -168,6 +171,16 @@ describe('Gateway detail', () => {
     expect(document.querySelector('.detail-header .status-badge__alert') !== null).toBe(shown);
   });
 
+  it('puts Settings, Credentials and Delete before the audit trail (one column at 360 px follows the page order)', async () => {
+    const f = routes();
+    render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
+    await screen.findByRole('heading', { level: 1, name: 'Support bot' });
+    const audit = document.getElementById('audit')!;
+    for (const el of [document.getElementById('settings')!, document.getElementById('credentials')!, screen.getByRole('button', { name: 'Delete gateway' })]) {
+      expect(el.compareDocumentPosition(audit) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    }
+  });
+
   it('says health checks are paused while the gateway is disconnected', async () => {
     const f = routes({ 'GET /api/gateways/gw_1/health': () => json(200, { items: [] }) });
     render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
@@ -226,6 +239,41 @@ describe('Gateway detail', () => {
   });
 });
 
+describe('audit trail', () => {
+  const ev = (over: Partial<AuditEvent>): AuditEvent => ({ id: 'e', action: 'gateway.tested', at: '2026-01-01T00:00:00Z', actor: { userId: 'alice', organizationId: null }, ...over });
+
+  it.each([
+    { name: 'a status change to Error', e: ev({ action: 'gateway.status_changed', details: { from: 'CONNECTING', to: 'ERROR' } }), want: 'to-error' },
+    { name: 'a status change to Connected', e: ev({ action: 'gateway.status_changed', details: { from: 'ERROR', to: 'CONNECTED' } }), want: 'to-connected' },
+    { name: 'a failed test', e: ev({ details: { result: 'unreachable' } }), want: 'to-error' },
+    { name: 'a passing test', e: ev({ details: { result: 'ok' } }), want: 'to-connected' },
+    { name: 'a rename', e: ev({ action: 'gateway.updated', changes: ['name'] }), want: 'updated' },
+  ])('colours $name by where it ends', ({ e, want }) => expect(auditTone(e)).toBe(want));
+
+  it('shows the old and new name of a rename', () => {
+    expect(describeAudit(ev({ action: 'gateway.updated', changes: ['name'], details: { oldName: 'Support bot', newName: 'Support bot EU' } })))
+      .toBe('Renamed it from “Support bot” to “Support bot EU”');
+  });
+
+  it('collapses runs of identical events, whatever their latency, and keeps different ones apart', () => {
+    const tests = Array.from({ length: 10 }, (_, i) => ev({ id: `t${i}`, at: `2026-01-01T00:${String(59 - i).padStart(2, '0')}:00Z`, details: { result: 'ok', latencyMs: String(i) } }));
+    const runs = collapseRuns([...tests, ev({ id: 'x', action: 'gateway.status_changed', details: { from: 'CONNECTING', to: 'ERROR' } }), ev({ id: 'f', details: { result: 'unreachable' } })]);
+    expect(runs.map((r) => [describeAudit(r.event), r.count])).toEqual([
+      ['Tested the connection: ok', 10], ['Status Connecting → Error', 1], ['Tested the connection: unreachable', 1],
+    ]);
+    expect(runs[0].oldest.id).toBe('t9');
+  });
+
+  it('draws a run once with its count', async () => {
+    const items = Array.from({ length: 3 }, (_, i) => ({ id: `t${i}`, action: 'gateway.tested', at: '2026-01-01T00:00:00Z', actor: { userId: 'alice', organizationId: null }, details: { result: 'ok', latencyMs: String(i) } }));
+    const f = fakeFetch((r) => (r.url.includes('/audit') ? json(200, { items, nextCursor: null }) : r.url.endsWith('/gw_1') ? json(200, gateway(), { ETag: '"1"' }) : json(200, { items: [] })));
+    render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
+    const list = await screen.findByTestId('audit-list');
+    expect(list.querySelectorAll('li')).toHaveLength(1);
+    expect(list.textContent).toMatch(/Tested the connection: ok ×3/);
+  });
+});
+
 describe('providers', () => {
   it('uses the server description when there is one', async () => {
     const f = fakeFetch(() => json(200, { types: [{ type: 'WEBHOOK', name: 'Outgoing webhook', description: 'd', credentialFields: [{ name: 'url', label: 'URL', required: true, secret: false }], actions: [{ name: 'send', params: null }] }] }));
@@ -281,6 +329,20 @@ describe('providers', () => {
 });
 
 describe('health', () => {
+  it('starts the scale at zero with a floor, so 0–1 ms checks draw a flat line', () => {
+    const at = new Date().toISOString();
+    render(<Sparkline samples={[0, 1, 0, 1].map((latencyMs) => ({ at, result: 'ok' as const, latencyMs }))} height={64} />);
+    const ys = [...document.querySelectorAll('.sparkline__dot--ok')].map((c) => Number(c.getAttribute('cy')));
+    expect(Math.max(...ys) - Math.min(...ys)).toBeLessThan(1);
+    expect(screen.getByTestId('sparkline').getAttribute('data-scale-top')).toBe(String(MIN_SCALE_MS));
+  });
+
+  it.each([
+    { slowest: 0, want: 100 }, { slowest: 120, want: 200 }, { slowest: 450, want: 500 }, { slowest: 1000, want: 1000 }, { slowest: 1001, want: 2000 },
+  ])('rounds the top of the scale up: $slowest ms → $want ms', ({ slowest, want }) => {
+    expect(scaleTop(slowest)).toBe(want);
+  });
+
   it('draws the sparkline from the samples, newest first', async () => {
     const now = Date.now();
     const items = [
@@ -292,8 +354,11 @@ describe('health', () => {
     const f = fakeFetch((r) => (r.url.endsWith('/health') ? json(200, { items }) : r.url.endsWith('/audit') ? json(200, { items: [], nextCursor: null }) : r.url.includes('/actions/') ? json(404, { title: 'Not Found', status: 404 }) : json(200, gateway(), { ETag: '"1"' })));
     render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
     const spark = await screen.findByTestId('sparkline');
-    expect(spark.getAttribute('aria-label')).toBe('4 health checks, 3 OK, slowest 120 ms');
+    expect(spark.getAttribute('aria-label')).toBe('4 health checks, 3 OK, 1 failed, slowest 120 ms, scale 0–200 ms');
     expect(spark.querySelectorAll('.sparkline__dot--fail')).toHaveLength(1);
+    // A failure is its own mark (a band and a cross), not a dot of another colour.
+    expect(spark.querySelectorAll('rect.sparkline__fail')).toHaveLength(1);
+    expect(spark.querySelector('.sparkline__dot--fail')!.tagName.toLowerCase()).toBe('path');
     expect(document.getElementById('health')!.textContent).toMatch(/75%.*OK.*100 ms.*average/s);
   });
 });

@@ -103,7 +103,8 @@ export function GatewayStatusBadge({ status, lastError, lastErrorAt }: GatewaySt
     <span class={`status-badge status-badge--${cls}`} title={title} data-status={status} data-testid="status-badge">
       <StatusDot status={status} size="sm" decorative />
       {statusLabel(status)}
-      {lastError && <span class="status-badge__alert" aria-label={title}>!</span>}
+      {/* role="img" gives the mark a name screen readers announce; a plain span's aria-label is ignored. */}
+      {lastError && <span class="status-badge__alert" role="img" aria-label={title} data-testid="status-alert">!</span>}
     </span>
   );
 }

@@ -194,7 +194,6 @@ export function GatewayDetailPage({ id }: { id: string }) {
           {gateway.type === 'TELEGRAM_BOT' && <UpdatesPanel gateway={gateway} />}
           {gateway.type === 'TELEGRAM_BOT' && <RoutesPanel gateway={gateway} onChange={() => setRouteChanges((n) => n + 1)} />}
           {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
-          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
         </div>
         <div class="detail-side">
           <HealthPanel gatewayId={gateway.id} status={gateway.status} refreshKey={refreshKey} />
@@ -206,6 +205,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
               <Button variant="danger" icon={<IconTrash size={16} />} disabled={!!op} onClick={() => setConfirmDelete(true)}>Delete gateway</Button>
             </div>
           </Card>
+        </div>
+        <div class="detail-audit">
+          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
         </div>
       </div>
 

@@ -3,7 +3,7 @@
 // cursor pagination; an empty state that leads to "Add gateway"; refresh.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
-import { GatewayStatusBadge, STATUS_LABELS } from '../components/GatewayStatus';
+import { currentError, GatewayStatusBadge, STATUS_LABELS } from '../components/GatewayStatus';
 import { IconChevronLeft, IconChevronRight, IconPlus, IconRefresh, TypeIcon } from '../components/icons';
 import { Button, EmptyState, LinkButton, Notice, ProblemAlert, Skeleton } from '../components/ui';
 import { useFlash } from '../lib/flash';
@@ -181,6 +181,7 @@ export function GatewayListPage() {
 
 function GatewayRow({ g }: { g: Gateway }) {
   const href = `/gateways/${encodeURIComponent(g.id)}`;
+  const err = currentError(g);
   return (
     <tr class="gw-row" data-testid="gateway-row" data-id={g.id} onClick={(e) => {
       if ((e.target as HTMLElement).closest('a')) return;
@@ -195,7 +196,9 @@ function GatewayRow({ g }: { g: Gateway }) {
       </td>
       <td class="gw-row__type" data-label="Type">{TYPE_LABELS[g.type] ?? g.type}</td>
       <td data-label="Status">
-        <GatewayStatusBadge status={g.status} lastError={g.lastError} lastErrorAt={g.lastErrorAt} />
+        <GatewayStatusBadge status={g.status} lastError={err?.message} lastErrorAt={err?.at} />
+        {/* Readable without hovering (touch, keyboard); cut to one line here, whole on the detail page. */}
+        {err && <span class="gw-row__error" data-testid="row-error">{err.message}</span>}
       </td>
       <td class="gw-row__checked" data-label="Last check" title={absoluteTime(g.lastCheckedAt)}>
         {g.lastCheckedAt ? <>{relativeTime(g.lastCheckedAt)}{g.lastLatencyMs != null && <span class="muted"> · {ms(g.lastLatencyMs)}</span>}</> : <span class="muted">Not yet</span>}

@@ -59,7 +59,9 @@ function CognitoSignIn({ config }: { config: AppConfig }) {
 
 function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: string; onSignedIn: (s: Session, org: string | null) => void }) {
   const [sub, setSub] = useState('alice');
-  const [orgText, setOrgText] = useState('acme');
+  // Empty: personal gateways open, where `make token SUB=…` and the README's
+  // curl walkthrough put them. Typed: the first organisation opens.
+  const [orgText, setOrgText] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<ApiError | null>(null);
   const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
@@ -107,7 +109,7 @@ function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: str
           <input id={id} name="sub" value={sub} autocomplete="username" aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setSub(e.currentTarget.value)} />
         )}
       </Field>
-      <Field label="Organisations" hint="Comma-separated. The first one opens; switch at any time." error={fieldErr.orgs} optional>
+      <Field label="Organisations" hint="Comma-separated. The first one opens; empty opens your personal gateways. Switch at any time." error={fieldErr.orgs} optional>
         {({ id, describedBy, invalid }) => (
           <input id={id} name="orgs" value={orgText} placeholder="acme, beta" aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setOrgText(e.currentTarget.value)} />
         )}

@@ -14,7 +14,8 @@ export function describeAudit(e: AuditEvent): string {
     case 'gateway.created':
       return 'Created the gateway';
     case 'gateway.updated': {
-      const parts = changes.map((c) => (c === 'credentials' ? 'replaced the credentials' : c === 'name' ? 'renamed it' : c === 'config' ? 'changed the config' : `changed ${c}`));
+      const renamed = d.oldName !== undefined && d.newName !== undefined ? `renamed it from “${String(d.oldName)}” to “${String(d.newName)}”` : 'renamed it';
+      const parts = changes.map((c) => (c === 'credentials' ? 'replaced the credentials' : c === 'name' ? renamed : c === 'config' ? 'changed the config' : `changed ${c}`));
       return parts.length ? capitalize(parts.join(', ')) : 'Updated the gateway';
     }
     case 'gateway.status_changed':
@@ -43,6 +44,7 @@ export function describeAudit(e: AuditEvent): string {
 // Details the one-line description already says.
 const SAID: Record<string, string[]> = {
   'gateway.created': ['type'],
+  'gateway.updated': ['oldName', 'newName'],
   'gateway.status_changed': ['from', 'to'],
   'gateway.tested': ['result'],
   'route.created': ['target'],
@@ -56,6 +58,47 @@ function extraDetails(e: AuditEvent): [string, unknown][] {
 }
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * The dot's tone: a status change is coloured by where it ends (red for
+ * → Error, green for → Connected), a test by its result; other events by
+ * their kind.
+ */
+export function auditTone(e: AuditEvent): string {
+  const d = e.details ?? {};
+  const to = d.to ?? d.newStatus;
+  if (to !== undefined) return `to-${String(to).toLowerCase()}`;
+  if (e.action === 'gateway.tested' && d.result !== undefined) return d.result === 'ok' ? 'to-connected' : 'to-error';
+  return e.action.split('.').pop() ?? '';
+}
+
+/** One row of the trail: a run of identical consecutive events shown once, with how many. */
+export interface AuditRun {
+  event: AuditEvent;
+  count: number;
+  /** The oldest event of the run (the list is newest first). */
+  oldest: AuditEvent;
+}
+
+/** Collapses consecutive events that read the same and were made by the same actor ("Tested the connection: ok ×10"). */
+export function collapseRuns(items: AuditEvent[]): AuditRun[] {
+  const out: AuditRun[] = [];
+  // Latency differs on every test; it does not make a test a different event.
+  const key = (e: AuditEvent) => JSON.stringify([describeAudit(e), actorText(e), e.actor?.organizationId ?? null, extraDetails(e).filter(([k]) => k !== 'latencyMs')]);
+  let prev = '';
+  for (const e of items) {
+    const k = key(e);
+    const last = out[out.length - 1];
+    if (last && k === prev) {
+      last.count += 1;
+      last.oldest = e;
+    } else {
+      out.push({ event: e, count: 1, oldest: e });
+    }
+    prev = k;
+  }
+  return out;
+}
 
 function actorText(e: AuditEvent): string {
   const a = e.actor ?? {};
@@ -94,11 +137,14 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
         <p class="muted">No events yet.</p>
       ) : (
         <ol class="timeline" data-testid="audit-list">
-          {items.map((e) => (
-            <li class="timeline__item" data-action={e.action}>
-              <span class={`timeline__dot timeline__dot--${e.action.split('.').pop()}`} aria-hidden="true" />
+          {collapseRuns(items).map(({ event: e, count, oldest }) => (
+            <li class="timeline__item" data-action={e.action} data-tone={auditTone(e)} data-count={count}>
+              <span class={`timeline__dot timeline__dot--${auditTone(e)}`} aria-hidden="true" />
               <div class="timeline__body">
-                <div class="timeline__title">{describeAudit(e)}</div>
+                <div class="timeline__title">
+                  {describeAudit(e)}
+                  {count > 1 && <span class="timeline__count" title={`${count} times, since ${absoluteTime(oldest.at)}`}> ×{count}</span>}
+                </div>
                 <div class="timeline__meta">
                   <span>{actorText(e)}</span>
                   {e.actor?.organizationId && <span> · {e.actor.organizationId}</span>}
