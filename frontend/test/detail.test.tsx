@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AppState } from '../src/app-context';
 import { SettingsPanel } from '../src/components/detail/SettingsPanel';
 import { ApiError } from '../src/lib/api';
+import { setFlash } from '../src/lib/flash';
 import { loadProviders } from '../src/lib/providers';
 import { auditTone, collapseRuns, describeAudit } from '../src/components/detail/AuditPanel';
 import { HEALTH_PAUSED } from '../src/components/detail/HealthPanel';
@@ -169,6 +170,42 @@ describe('Gateway detail', () => {
     await screen.findByRole('heading', { level: 1, name: 'Support bot' });
     expect(screen.queryByTestId('last-error') !== null).toBe(shown);
     expect(document.querySelector('.detail-header .status-badge__alert') !== null).toBe(shown);
+  });
+
+  it('drops notices that no longer apply: "created" after a rename, "Connection OK" after the status changed', async () => {
+    setFlash('Gateway “Support bot” created.');
+    const f = routes({
+      'PUT /api/gateways/gw_1': () => json(200, gateway({ name: 'Renamed', version: 2 })),
+      'POST /api/gateways/gw_1/test': () => json(200, { success: true, latencyMs: 5, result: 'ok', gateway: gateway({ name: 'Renamed', version: 3 }) }),
+      'PATCH /api/gateways/gw_1/status': () => json(200, gateway({ name: 'Renamed', status: 'CONNECTED', version: 4 })),
+    });
+    render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
+    expect(await screen.findByText('Gateway “Support bot” created.')).toBeTruthy();
+    fireEvent.input(screen.getByLabelText('Name', { exact: false }), { target: { value: 'Renamed' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save changes' }));
+    await screen.findByRole('heading', { level: 1, name: 'Renamed' });
+    expect(screen.queryByText('Gateway “Support bot” created.')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Test connection' }));
+    expect((await screen.findByTestId('test-result')).textContent).toMatch(/Connection OK/);
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    await screen.findByRole('button', { name: 'Disconnect' });
+    expect(screen.queryByTestId('test-result')).toBeNull();
+  });
+
+  it('names a send error\'s fields as the request body has them', async () => {
+    const f = routes({
+      'GET /api/gateways/gw_1': () => json(200, gateway({ status: 'CONNECTED' }), { ETag: '"1"' }),
+      'POST /api/gateways/gw_1/actions/getWebhookInfo': () => json(200, { url: 'https://x', pending_update_count: 0 }),
+      'POST /api/gateways/gw_1/actions/sendMessage': () => json(400, { title: 'Invalid request', status: 400, errors: [{ field: 'params.chat_id', message: 'chat not found' }] }),
+    });
+    render(withApp(makeApi(f.fetch), <GatewayDetailPage id="gw_1" />));
+    await screen.findByRole('heading', { level: 1, name: 'Support bot' });
+    const panel = document.getElementById('telegram')!;
+    fireEvent.input(within(panel).getByLabelText('Chat ID', { exact: false }), { target: { value: '42' } });
+    fireEvent.click(within(panel).getByRole('button', { name: 'Send test message' }));
+    const err = await within(panel).findByText('chat not found');
+    expect(err.closest('.field')!.querySelector('input')!.getAttribute('aria-invalid')).toBe('true');
+    expect(panel.textContent).not.toMatch(/params\./);
   });
 
   it('puts Settings, Credentials and Delete before the audit trail (one column at 360 px follows the page order)', async () => {

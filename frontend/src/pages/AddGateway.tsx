@@ -10,7 +10,6 @@ import { WithProviders } from '../components/WithProviders';
 import { Button, Field, Link, ProblemAlert } from '../components/ui';
 import { ApiError, randomId } from '../lib/api';
 import { setFlash } from '../lib/flash';
-import { humanize } from '../lib/format';
 import { providerFor, type ProviderInfo } from '../lib/providers';
 import { navigate, useLocation } from '../lib/router';
 import type { Gateway, GatewayType } from '../lib/types';
@@ -72,6 +71,8 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The config editor stays open once opened (or once the server finds fault with the config).
+  const [advancedOpen, setAdvancedOpen] = useState(false);
   // One key per distinct payload: a retry of the same submission reuses it,
   // so the server creates the gateway at most once.
   const idem = useRef<{ key: string; body: string } | null>(null);
@@ -124,7 +125,8 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
       setBusy(false);
       setProblem(err);
       if (err instanceof ApiError && err.errors.length) {
-        setErrors(err.fieldErrors());
+        setErrors(formErrors(err));
+        if (Object.keys(formErrors(err)).some((k) => k === 'config')) setAdvancedOpen(true);
         focusFirstError();
       }
     }
@@ -137,10 +139,10 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
     <form class="card" onSubmit={submit} noValidate aria-labelledby="details-heading" data-testid="gateway-form">
       <h2 class="card__title" id="details-heading"><span class="step">2</span> {info.name} details</h2>
       {problem ? (
-        <ProblemAlert error={problem}>
+        <ProblemAlert error={problemForForm(problem, info)}>
           {strayErrors.length > 0 && (
             <ul class="alert__list">
-              {strayErrors.map(([k, m]) => <li><strong>{k ? humanize(k.replace(/^credentials\./, '')) : 'Request'}</strong> {m}</li>)}
+              {strayErrors.map(([k, m]) => <li>{k ? <code>{k.replace(/^credentials\./, '')}</code> : <strong>Request</strong>} {m}</li>)}
             </ul>
           )}
         </ProblemAlert>
@@ -160,7 +162,7 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
           edit(setCreds, changed)(v);
         }}
       />
-      <details class="advanced" open={!!shown.config}>
+      <details class="advanced" open={advancedOpen || !!shown.config} onToggle={(e) => setAdvancedOpen(e.currentTarget.open)}>
         <summary>Advanced: configuration</summary>
         <Field label="Config (JSON object)" hint={configHint(info)} error={shown.config} optional>
           {({ id, describedBy, invalid }) => (
@@ -174,6 +176,45 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
       </div>
     </form>
   );
+}
+
+/**
+ * The server's field errors keyed by the form's fields. Errors inside the
+ * config ("config.maxConnections") belong under the config editor, named
+ * as the user wrote the key in their JSON.
+ */
+export function formErrors(err: ApiError): Record<string, string> {
+  const out: Record<string, string> = {};
+  const add = (k: string, m: string) => { out[k] = out[k] ? `${out[k]}; ${m}` : m; };
+  for (const e of err.errors) {
+    if (!e.field) continue;
+    if (e.field.startsWith('config.')) add('config', `${e.field.slice('config.'.length)} ${e.message}`);
+    else add(e.field, e.message);
+  }
+  return out;
+}
+
+const GENERIC_TITLES = new Set(['Invalid request', 'Bad request', 'Unprocessable content', 'Unprocessable entity']);
+
+/**
+ * What the alert over the form says, as a person would: a credential the
+ * provider refused is named ("The provider rejected this API key"); a
+ * generic "Invalid request / The request is invalid." whose field errors
+ * sit beside their fields says only where to look. Anything else is the
+ * server's own problem text.
+ */
+export function problemForForm(problem: unknown, info: ProviderInfo): unknown {
+  if (!(problem instanceof ApiError) || !GENERIC_TITLES.has(problem.title)) return problem;
+  const fields = problem.errors.filter((e) => e.field);
+  if (!fields.length) return problem;
+  const rejected = fields.find((e) => e.field.startsWith('credentials.') && /rejected/i.test(e.message));
+  if (rejected) {
+    const raw = info.credentialFields.find((f) => `credentials.${f.name}` === rejected.field)?.label ?? rejected.field.slice('credentials.'.length);
+    // "Bot token" → "bot token", but "API key" keeps its capitals.
+    const label = /^[A-Z][a-z]/.test(raw) ? raw.charAt(0).toLowerCase() + raw.slice(1) : raw;
+    return new ApiError({ status: problem.status, title: `The provider rejected this ${label}`, detail: `Check the ${label} and try again.`, errors: problem.errors.filter((e) => !e.field) });
+  }
+  return new ApiError({ status: problem.status, title: fields.length === 1 ? 'Please correct the highlighted field.' : 'Please correct the highlighted fields.', errors: problem.errors.filter((e) => !e.field) });
 }
 
 function configHint(info: ProviderInfo): string {

@@ -43,7 +43,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const [flash, clearFlash] = useFlash();
   const [op, setOp] = useState<Op | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
-  const [test, setTest] = useState<TestResult | null>(null);
+  // A test's result, with the status it left the gateway in: it is shown
+  // only while the gateway is still in that status.
+  const [test, setTest] = useState<{ result: TestResult; status: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   // The gateway is known to be loaded (the setters above are async).
   const loaded = useRef(false);
@@ -73,9 +75,11 @@ export function GatewayDetailPage({ id }: { id: string }) {
 
   // A change the server answered with the new gateway: show it, and let the
   // panels read what depends on it.
+  // A notice about an earlier state ("created") no longer applies.
   const changed = (g: Gateway) => {
     setGateway(g);
     setRefreshKey((k) => k + 1);
+    clearFlash();
   };
 
   // A change that failed may still have changed the gateway (a failed
@@ -97,9 +101,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
     try {
       if (which === 'test') {
         const r = await api.test(gateway.id);
-        setTest(r);
-        if (r.gateway && r.gateway.id === gateway.id) changed(r.gateway);
-        else await failed(null);
+        const now = r.gateway && r.gateway.id === gateway.id ? r.gateway : await load();
+        if (now) changed(now);
+        setTest({ result: r, status: (now ?? gateway).status });
       } else {
         changed(await api.setStatus(gateway.id, which === 'connect' ? 'CONNECTED' : 'DISCONNECTED'));
       }
@@ -161,7 +165,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
 
       {flash && <Notice kind="success" title={flash} onDismiss={clearFlash} />}
       {opError ? <ProblemAlert error={opError} /> : null}
-      {test && <TestResultCard result={test} onDismiss={() => setTest(null)} />}
+      {test && test.status === gateway.status && <TestResultCard result={test.result} onDismiss={() => setTest(null)} />}
 
       <div class="detail-grid">
         <div class="detail-main">

@@ -42,8 +42,8 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
     e.preventDefault();
     if (sending) return;
     const fe: Record<string, string> = {};
-    if (!chatId.trim()) fe['params.chat_id'] = 'is required';
-    if (!text.trim()) fe['params.text'] = 'is required';
+    if (!chatId.trim()) fe.chat_id = 'is required';
+    if (!text.trim()) fe.text = 'is required';
     setFieldErr(fe);
     setSent(null);
     setSendErr(null);
@@ -56,7 +56,7 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
       setSent(msg && msg.message_id !== undefined ? `Message ${String(msg.message_id)} sent.` : 'Message sent.');
     } catch (err) {
       setSendErr(err);
-      if (err instanceof ApiError) setFieldErr(err.fieldErrors());
+      if (err instanceof ApiError) setFieldErr(bodyFieldErrors(err));
     } finally {
       setSending(false);
     }
@@ -92,10 +92,10 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
         {!connected && <p class="muted small">Connect the gateway to send messages.</p>}
         {sendErr ? <ProblemAlert error={sendErr} compact /> : null}
         {sent && <Notice kind="success" title={sent} onDismiss={() => setSent(null)} />}
-        <Field label="Chat ID" hint="A numeric chat id, or @channelusername." error={fieldErr['params.chat_id']} required>
+        <Field label="Chat ID" hint="A numeric chat id, or @channelusername." error={fieldErr.chat_id} required>
           {({ id, describedBy, invalid }) => <input id={id} name="chat_id" value={chatId} placeholder="123456789" aria-describedby={describedBy} aria-invalid={invalid} disabled={sending} onInput={(e) => setChatId(e.currentTarget.value)} />}
         </Field>
-        <Field label="Message" error={fieldErr['params.text']} required>
+        <Field label="Message" error={fieldErr.text} required>
           {({ id, describedBy, invalid }) => <textarea id={id} name="text" rows={2} value={text} aria-describedby={describedBy} aria-invalid={invalid} disabled={sending} onInput={(e) => setText(e.currentTarget.value)} />}
         </Field>
         <div class="form-actions">
@@ -104,4 +104,15 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
       </form>
     </Card>
   );
+}
+
+/**
+ * Field errors keyed as the action's request body names them (chat_id,
+ * text): an older server prefixed them with "params.", which the body does
+ * not have.
+ */
+export function bodyFieldErrors(err: ApiError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(err.fieldErrors())) out[k.replace(/^params\./, '')] = v;
+  return out;
 }
