@@ -11,12 +11,14 @@ import { Button, Field, Link, ProblemAlert } from '../components/ui';
 import { ApiError, randomId } from '../lib/api';
 import { setFlash } from '../lib/flash';
 import { providerFor, type ProviderInfo } from '../lib/providers';
+import { usePage } from '../lib/page';
 import { navigate, useLocation } from '../lib/router';
 import type { Gateway, GatewayType } from '../lib/types';
 import { cleanCredentials, parseConfigText, toFieldMap, validateCreate } from '../lib/validation';
 
 export function AddGatewayPage() {
   const { providers, org } = useApp();
+  usePage('Add gateway');
   const { query } = useLocation();
   // ?type= preselects a type once the server has described it.
   const [type, setType] = useState<GatewayType | null>(query.get('type') as GatewayType | null);
@@ -36,12 +38,14 @@ export function AddGatewayPage() {
         <h2 class="card__title" id="type-heading"><span class="step">1</span> Choose a type</h2>
         <WithProviders>
           {(infos) => (
-            <div class="type-grid" role="radiogroup" aria-label="Gateway type">
-              {infos.map((p) => (
+            <div class="type-grid" role="radiogroup" aria-label="Gateway type" onKeyDown={(e) => radioKeys(e, infos.map((p) => p.type), type, setType)}>
+              {infos.map((p, i) => (
                 <button
                   type="button"
                   role="radio"
                   aria-checked={type === p.type}
+                  // One stop in the tab order (the checked radio, or the first); arrows move within.
+                  tabIndex={type === p.type || (!infos.some((q) => q.type === type) && i === 0) ? 0 : -1}
                   class={`type-card${type === p.type ? ' is-selected' : ''}`}
                   data-type={p.type}
                   onClick={() => setType(p.type)}
@@ -176,6 +180,20 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
       </div>
     </form>
   );
+}
+
+/**
+ * The ARIA radio group's keys: arrows move to the next or previous type
+ * (wrapping) and select it, Home and End to the first and last.
+ */
+export function radioKeys(e: KeyboardEvent, types: GatewayType[], current: GatewayType | null, select: (t: GatewayType) => void): void {
+  const step: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  if (!(e.key in step) && e.key !== 'Home' && e.key !== 'End') return;
+  e.preventDefault();
+  const at = Math.max(0, types.indexOf(current as GatewayType));
+  const next = e.key === 'Home' ? 0 : e.key === 'End' ? types.length - 1 : (at + step[e.key] + types.length) % types.length;
+  select(types[next]);
+  (e.currentTarget as HTMLElement).querySelector<HTMLElement>(`[data-type="${types[next]}"]`)?.focus();
 }
 
 /**

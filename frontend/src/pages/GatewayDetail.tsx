@@ -22,6 +22,7 @@ import { GatewayGoneContext, isNotFound } from '../components/detail/gateway-sco
 import { setFlash, useFlash } from '../lib/flash';
 import { absoluteTime, humanize, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
+import { usePage } from '../lib/page';
 import { navigate } from '../lib/router';
 import type { Gateway, TestResult } from '../lib/types';
 
@@ -47,6 +48,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
   // only while the gateway is still in that status.
   const [test, setTest] = useState<{ result: TestResult; status: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  usePage(isNotFound(loadError) ? 'Gateway not found' : loadError ? 'Gateway could not be loaded' : gateway ? gateway.name : null);
   // The gateway is known to be loaded (the setters above are async).
   const loaded = useRef(false);
 
@@ -119,7 +121,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
     if (isNotFound(loadError)) {
       return (
         <div class="card">
-          <EmptyState title="Gateway not found" action={<LinkButton href="/gateways" variant="primary">Back to gateways</LinkButton>}>
+          <EmptyState level={1} title="Gateway not found" action={<LinkButton href="/gateways" variant="primary">Back to gateways</LinkButton>}>
             It was deleted, or it belongs to another workspace.
           </EmptyState>
         </div>

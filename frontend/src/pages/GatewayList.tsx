@@ -9,6 +9,7 @@ import { Button, EmptyState, LinkButton, Notice, ProblemAlert, Skeleton } from '
 import { useFlash } from '../lib/flash';
 import { absoluteTime, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
+import { usePage } from '../lib/page';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
 import { GATEWAY_STATUSES, GATEWAY_TYPES, type Gateway, type GatewayStatus, type GatewayType } from '../lib/types';
 
@@ -16,6 +17,7 @@ export const PAGE_SIZE = 20;
 
 export function GatewayListPage() {
   const { api, org } = useApp();
+  usePage('Gateways');
   const { query } = useLocation();
   const type = (GATEWAY_TYPES as string[]).includes(query.get('type') ?? '') ? (query.get('type') as GatewayType) : '';
   const status = (GATEWAY_STATUSES as string[]).includes(query.get('status') ?? '') ? (query.get('status') as GatewayStatus) : '';
@@ -131,13 +133,14 @@ export function GatewayListPage() {
       ) : items.length === 0 && page === 0 ? (
         filtered ? (
           <div class="card">
-            <EmptyState title="No gateways match these filters" action={<Button onClick={() => navigate('/gateways', { replace: true })}>Clear filters</Button>}>
+            <EmptyState level={2} title="No gateways match these filters" action={<Button onClick={() => navigate('/gateways', { replace: true })}>Clear filters</Button>}>
               Try another type or status.
             </EmptyState>
           </div>
         ) : (
           <div class="card">
             <EmptyState
+              level={2}
               icon={<div class="empty__icons"><TypeIcon type="TELEGRAM_BOT" /><TypeIcon type="AI" /><TypeIcon type="WEBHOOK" /></div>}
               title="No gateways yet"
               action={<LinkButton href="/gateways/new" variant="primary" icon={<IconPlus size={16} />}>Add gateway</LinkButton>}

@@ -5,6 +5,7 @@ import { Logo } from '../components/icons';
 import { Button, Field, Notice, ProblemAlert } from '../components/ui';
 import { ApiError, problemFrom } from '../lib/api';
 import type { AppConfig } from '../lib/config';
+import { usePage } from '../lib/page';
 import { currentPath } from '../lib/router';
 
 const ORG_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -14,8 +15,9 @@ export function parseOrgList(text: string): string[] {
 }
 
 export function SignInPage({ config, onSignedIn, reason, error }: { config: AppConfig; onSignedIn: (s: Session, org: string | null) => void; reason?: string | null; error?: unknown }) {
+  usePage('Sign in');
   return (
-    <div class="signin">
+    <main class="signin" id="main">
       <div class="signin__panel">
         <div class="signin__brand">
           <Logo />
@@ -27,7 +29,7 @@ export function SignInPage({ config, onSignedIn, reason, error }: { config: AppC
         {error instanceof SignInError ? <ProblemAlert error={new ApiError({ status: 0, title: error.title, detail: error.detail })} /> : error ? <ProblemAlert error={error} /> : null}
         {config.auth.mode === 'dev' ? <DevSignIn tokenUrl={config.auth.tokenUrl} base={config.apiBaseUrl} onSignedIn={onSignedIn} /> : <CognitoSignIn config={config} />}
       </div>
-    </div>
+    </main>
   );
 }
 
