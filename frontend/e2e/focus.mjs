@@ -53,6 +53,8 @@ function describeFocus() {
  * for every focused element without a visible ring, and how many were seen.
  */
 export async function focusFailures(page, max = 60) {
+  // The ring as it settles (some controls ease it in), not half-way.
+  const still = await page.addStyleTag({ content: '*, *::before, *::after { transition: none !important; animation: none !important; }' });
   await page.evaluate(() => { document.activeElement?.blur?.(); window.scrollTo(0, 0); });
   const seen = new Set();
   const bad = [];
@@ -67,5 +69,6 @@ export async function focusFailures(page, max = 60) {
     count += 1;
     if (!f.good) bad.push(`${f.name}: ${f.rings.length ? f.rings.join(', ') : 'no outline or ring'}`);
   }
+  await still.evaluate((el) => el.remove());
   return { count, bad };
 }

@@ -240,8 +240,8 @@ export class ApiClient {
     await this.request<null>('DELETE', `/api/gateways/${encodeURIComponent(id)}`);
   }
 
-  async audit(id: string, cursor?: string | null, limit = 20): Promise<Page<AuditEvent>> {
-    const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor } });
+  async audit(id: string, cursor?: string | null, limit = 20, signal?: AbortSignal): Promise<Page<AuditEvent>> {
+    const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor }, signal });
     return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
   }
 
@@ -325,8 +325,8 @@ export class ApiClient {
     return r.data;
   }
 
-  async action<T = unknown>(id: string, action: string, params: Record<string, unknown> = {}): Promise<T> {
-    const r = await this.request<T>('POST', `/api/gateways/${encodeURIComponent(id)}/actions/${encodeURIComponent(action)}`, { body: params });
+  async action<T = unknown>(id: string, action: string, params: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+    const r = await this.request<T>('POST', `/api/gateways/${encodeURIComponent(id)}/actions/${encodeURIComponent(action)}`, { body: params, signal });
     return r.data;
   }
 

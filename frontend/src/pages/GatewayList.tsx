@@ -1,7 +1,7 @@
 // Gateway list: name, type with its icon, status badge, last
 // check and last error on hover; filters by type and status kept in the URL;
 // cursor pagination; an empty state that leads to "Add gateway"; refresh.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
 import { currentError, GatewayStatusBadge, STATUS_LABELS } from '../components/GatewayStatus';
 import { IconChevronLeft, IconChevronRight, IconPlus, IconRefresh, TypeIcon } from '../components/icons';
@@ -10,6 +10,7 @@ import { useFlash } from '../lib/flash';
 import { absoluteTime, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
 import { usePage } from '../lib/page';
+import { useFetch } from '../lib/use-fetch';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
 import { GATEWAY_STATUSES, GATEWAY_TYPES, type Gateway, type GatewayStatus, type GatewayType } from '../lib/types';
 
@@ -22,43 +23,22 @@ export function GatewayListPage() {
   const type = (GATEWAY_TYPES as string[]).includes(query.get('type') ?? '') ? (query.get('type') as GatewayType) : '';
   const status = (GATEWAY_STATUSES as string[]).includes(query.get('status') ?? '') ? (query.get('status') as GatewayStatus) : '';
 
-  // cursors[i] is the cursor of page i (null for the first page).
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [items, setItems] = useState<Gateway[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const [refreshedAt, setRefreshedAt] = useState<number | null>(null);
-  const [flash, clearFlash] = useFlash();
-  const abortRef = useRef<AbortController | null>(null);
+  // cursors[i] is the cursor of page i (null for the first page); they
+  // belong to one filter, and a new filter starts again from the first page.
+  const filterKey = `${type}|${status}`;
+  const [paging, setPaging] = useState<{ filter: string; cursors: (string | null)[] }>({ filter: filterKey, cursors: [null] });
+  const cursors = paging.filter === filterKey ? paging.cursors : [null];
+  const setCursors = (c: (string | null)[]) => setPaging({ filter: filterKey, cursors: c });
   const page = cursors.length - 1;
-
-  const load = useCallback(async (cursor: string | null) => {
-    abortRef.current?.abort();
-    const ac = new AbortController();
-    abortRef.current = ac;
-    setLoading(true);
-    setError(null);
-    try {
-      const r = await api.listGateways({ type, status, limit: PAGE_SIZE, cursor }, ac.signal);
-      if (ac.signal.aborted) return;
-      setItems(r.items);
-      setNext(r.nextCursor);
-      setRefreshedAt(Date.now());
-    } catch (e) {
-      if ((e as Error)?.name === 'AbortError') return;
-      setError(e);
-    } finally {
-      if (!ac.signal.aborted) setLoading(false);
-    }
-  }, [api, type, status]);
-
-  // A filter change starts again from the first page.
+  const [flash, clearFlash] = useFlash();
+  const list = useFetch((signal) => api.listGateways({ type, status, limit: PAGE_SIZE, cursor: cursors[page] }, signal), [api, type, status, cursors[page]]);
+  const items = list.data?.items ?? null;
+  const next = list.data?.nextCursor ?? null;
+  const { error, loading } = list;
+  const [refreshedAt, setRefreshedAt] = useState<number | null>(null);
   useEffect(() => {
-    setCursors([null]);
-    void load(null);
-    return () => abortRef.current?.abort();
-  }, [load]);
+    if (list.data) setRefreshedAt(Date.now());
+  }, [list.data]);
 
   const setFilter = (k: 'type' | 'status', v: string) => {
     const q = new URLSearchParams(window.location.search);
@@ -71,13 +51,10 @@ export function GatewayListPage() {
   const goNext = () => {
     if (!next) return;
     setCursors([...cursors, next]);
-    void load(next);
   };
   const goPrev = () => {
     if (page === 0) return;
-    const c = cursors.slice(0, -1);
-    setCursors(c);
-    void load(c[c.length - 1]);
+    setCursors(cursors.slice(0, -1));
   };
 
   const filtered = !!(type || status);
@@ -95,7 +72,7 @@ export function GatewayListPage() {
             icon={<IconRefresh size={16} />}
             loading={loading && items !== null}
             loadingText="Refreshing…"
-            onClick={() => load(cursors[page])}
+            onClick={list.reload}
             title={refreshedAt ? `Updated ${relativeTime(new Date(refreshedAt).toISOString())}` : undefined}
           >
             Refresh
@@ -127,7 +104,7 @@ export function GatewayListPage() {
       </div>
 
       {error ? (
-        <ProblemAlert error={error} onRetry={() => load(cursors[page])} />
+        <ProblemAlert error={error} onRetry={list.reload} />
       ) : items === null ? (
         <div class="card"><Skeleton lines={4} /></div>
       ) : items.length === 0 && page === 0 ? (

@@ -1,9 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { absoluteTime, humanize, relativeTime } from '../../lib/format';
-import type { AuditEvent } from '../../lib/types';
+import type { AuditEvent, Page } from '../../lib/types';
 import { statusLabel } from '../GatewayStatus';
 import { IconHistory } from '../icons';
+import { useFetch } from '../../lib/use-fetch';
 import { Button, Card, ProblemAlert, Skeleton } from '../ui';
 import { useReportGone } from './gateway-scope';
 
@@ -106,33 +107,59 @@ function actorText(e: AuditEvent): string {
   return a.userId ?? 'unknown';
 }
 
+const PAGE = 20;
+
 export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refreshKey: number }) {
   const { api } = useApp();
-  const [items, setItems] = useState<AuditEvent[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [more, setMore] = useState(false);
   const reportGone = useReportGone();
+  // The newest page, read again on every refresh.
+  const first = useFetch((signal) => api.audit(gatewayId, null, PAGE, signal), [api, gatewayId, refreshKey]);
+  // Older pages belong to the first page they were read after: once a
+  // refresh brings a new first page they are dropped, and a "load older"
+  // still in flight is aborted, so an old page is never appended to a new list.
+  const [older, setOlder] = useState<{ after: Page<AuditEvent>; items: AuditEvent[]; next: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const [more, setMore] = useState(false);
+  const moreReq = useRef<{ ac: AbortController; after: Page<AuditEvent> } | null>(null);
+  useEffect(() => () => moreReq.current?.ac.abort(), []);
+  useEffect(() => {
+    if (!moreReq.current || moreReq.current.after === first.data) return;
+    moreReq.current.ac.abort();
+    moreReq.current = null;
+    setMore(false);
+    setMoreError(null);
+  }, [first.data]);
+  useEffect(() => reportGone(first.error), [first.error]);
 
-  const load = async (cursor: string | null) => {
+  const mine = first.data && older?.after === first.data ? older : null;
+  const items = first.data ? [...first.data.items, ...(mine?.items ?? [])] : null;
+  const next = mine ? mine.next : (first.data?.nextCursor ?? null);
+  const error = first.error ?? moreError;
+
+  const loadOlder = async () => {
+    const after = first.data;
+    if (!after || !next || more) return;
+    moreReq.current?.ac.abort();
+    const ac = new AbortController();
+    moreReq.current = { ac, after };
+    setMore(true);
+    setMoreError(null);
     try {
-      const r = await api.audit(gatewayId, cursor);
-      setItems((prev) => (cursor && prev ? [...prev, ...r.items] : r.items));
-      setNext(r.nextCursor);
-      setError(null);
+      const r = await api.audit(gatewayId, next, PAGE, ac.signal);
+      if (ac.signal.aborted) return;
+      setOlder((o) => ({ after, items: [...(o?.after === after ? o.items : []), ...r.items], next: r.nextCursor }));
     } catch (e) {
-      setError(e);
+      if (ac.signal.aborted) return;
+      setMoreError(e);
       reportGone(e);
+    } finally {
+      if (!ac.signal.aborted) setMore(false);
     }
   };
 
-  useEffect(() => {
-    void load(null);
-  }, [gatewayId, refreshKey]);
-
   return (
     <Card title="Audit trail" icon={<IconHistory size={18} />} id="audit">
-      {error ? <ProblemAlert error={error} compact onRetry={() => load(null)} /> : null}
+      {error ? <ProblemAlert error={error} compact onRetry={first.error ? first.reload : loadOlder} /> : null}
       {items === null ? (!error && <Skeleton lines={3} />) : items.length === 0 ? (
         <p class="muted">No events yet.</p>
       ) : (
@@ -164,7 +191,7 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
       )}
       {next && (
         <div class="form-actions">
-          <Button size="sm" loading={more} loadingText="Loading…" onClick={async () => { setMore(true); await load(next); setMore(false); }}>Load older events</Button>
+          <Button size="sm" loading={more} loadingText="Loading…" onClick={loadOlder}>Load older events</Button>
         </div>
       )}
     </Card>

@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ms, relativeTime } from '../../lib/format';
+import { useFetch } from '../../lib/use-fetch';
 import type { GatewayStatus, HealthSample } from '../../lib/types';
 import { IconPulse } from '../icons';
 import { Sparkline } from '../Sparkline';
@@ -14,21 +15,8 @@ export const HEALTH_PAUSED = 'Checks are paused while the gateway is disconnecte
 export function HealthPanel({ gatewayId, status, refreshKey }: { gatewayId: string; status: GatewayStatus; refreshKey: number }) {
   const { api } = useApp();
   const reportGone = useReportGone();
-  const [samples, setSamples] = useState<HealthSample[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  useEffect(() => {
-    const ac = new AbortController();
-    api.health(gatewayId, ac.signal).then(
-      (s) => { setSamples(s); setError(null); },
-      (e) => {
-        if (ac.signal.aborted) return;
-        setError(e);
-        reportGone(e);
-      },
-    );
-    return () => ac.abort();
-  }, [api, gatewayId, refreshKey]);
+  const { data: samples, error } = useFetch<HealthSample[]>((signal) => api.health(gatewayId, signal), [api, gatewayId, refreshKey]);
+  useEffect(() => reportGone(error), [error]);
 
   const ok = samples?.filter((s) => s.result === 'ok') ?? [];
   const avg = ok.length ? ok.reduce((a, s) => a + s.latencyMs, 0) / ok.length : null;

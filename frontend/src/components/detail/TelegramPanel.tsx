@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError, unwrapResult } from '../../lib/api';
 import { absoluteTime, relativeTime } from '../../lib/format';
+import { useFetch } from '../../lib/use-fetch';
 import type { Gateway, WebhookInfo } from '../../lib/types';
 import { IconSend, IconTelegram } from '../icons';
 import { Button, Card, Facts, Field, Notice, ProblemAlert, Skeleton } from '../ui';
@@ -11,8 +12,9 @@ import { useReportGone } from './gateway-scope';
 
 export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refreshKey: number }) {
   const { api } = useApp();
-  const [info, setInfo] = useState<WebhookInfo | null>(null);
-  const [infoErr, setInfoErr] = useState<unknown>(null);
+  const webhook = useFetch((signal) => api.action(gateway.id, 'getWebhookInfo', {}, signal).then((d) => unwrapResult<WebhookInfo>(d, 'url')), [api, gateway.id, gateway.status, refreshKey]);
+  const info = webhook.error ? null : webhook.data;
+  const infoErr = webhook.error;
   const reportGone = useReportGone();
   const [chatId, setChatId] = useState('');
   const [text, setText] = useState('Hello from Gatehouse!');
@@ -22,21 +24,7 @@ export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refre
   const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
   const connected = gateway.status === 'CONNECTED';
 
-  useEffect(() => {
-    let live = true;
-    setInfoErr(null);
-    api.action(gateway.id, 'getWebhookInfo').then(
-      (d) => live && setInfo(unwrapResult<WebhookInfo>(d, 'url')),
-      (e) => {
-        if (!live) return;
-        setInfoErr(e);
-        reportGone(e);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, gateway.id, gateway.status, refreshKey]);
+  useEffect(() => reportGone(infoErr), [infoErr]);
 
   const send = async (e: Event) => {
     e.preventDefault();
