@@ -75,9 +75,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
     void load();
   }, [id]);
 
-  // A change the server answered with the new gateway: show it, and let the
-  // panels read what depends on it.
-  // A notice about an earlier state ("created") no longer applies.
+  // A change the server answered with the new gateway: show it, let the
+  // panels read what depends on it, and drop a notice about an earlier
+  // state ("created"), which no longer applies.
   const changed = (g: Gateway) => {
     setGateway(g);
     setRefreshKey((k) => k + 1);
