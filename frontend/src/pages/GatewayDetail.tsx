@@ -58,7 +58,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
     try {
       const g = await api.getGateway(id);
       loaded.current = true;
-      setGateway(g);
+      // A read that raced a change (a panel's check, an action's answer)
+      // never puts an older version over a newer one.
+      setGateway((cur) => (cur && cur.id === g.id && cur.version > g.version ? cur : g));
       setLoadError(null);
       return g;
     } catch (e) {
