@@ -440,6 +440,28 @@ try {
     await screenshot('detail-ai-chat');
   });
 
+  await step('a failed Connect shows the ERROR the server recorded, without a reload', async () => {
+    // An AI gateway whose provider cannot be reached (nothing listens on the
+    // discard port): creating it records a warning, connecting it fails.
+    const created = await callApi('POST', '/api/gateways', { name: 'Offline AI', type: 'AI', credentials: { provider: 'openai', apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9/v1' } });
+    assert.equal(created.status, 201, `creating the unreachable AI gateway answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const back = page.url();
+    await page.goto(`${BASE}/gateways/${created.body.id}`);
+    await heading('Offline AI').waitFor();
+    const version = async () => Number((await page.locator('#overview .facts__row', { hasText: 'Version' }).textContent()).replace(/\D+/g, ''));
+    const before = await version();
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expectText(badge(), /^Error/);
+    await expectText(page.getByTestId('last-error'), /\S/);
+    assert.ok((await version()) > before, 'the Overview shows the version the failed connect wrote');
+    await expectText(page.locator('[data-testid="audit-list"]'), /→ Error/);
+    await screenshot('connect-failed');
+    const deleted = await callApi('DELETE', `/api/gateways/${created.body.id}`);
+    assert.equal(deleted.status, 204);
+    await page.goto(back);
+    await heading('Assistant').waitFor();
+  });
+
   if (process.env.HEALTH_SWEEP_CMD) {
     await step('a scheduled health sweep draws the sparkline', async () => {
       // One real sweep (make health) against this runner's emulators.
