@@ -8,6 +8,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { axeViolations } from './axe.mjs';
+import { focusFailures } from './focus.mjs';
 import { RECEIVER_SECRET } from './standins.mjs';
 
 const BASE = process.env.BASE_URL;
@@ -83,6 +85,14 @@ async function expectCount(locator, n, timeout = TIMEOUT) {
   throw new Error(`expected ${n} of ${locator}, found ${c}`);
 }
 
+/** axe-core on the page as it stands, light and dark, 1280 and 360 px: no serious or critical violation. */
+const a11yFailures = [];
+async function accessible(state) {
+  const found = await axeViolations(page);
+  if (found.length) a11yFailures.push(`${state}:\n    ${found.join('\n    ')}`);
+  console.log(`    axe: ${state}: ${found.length ? `${found.length} serious/critical` : 'clean'}`);
+}
+
 const heading = (name) => page.getByRole('heading', { level: 1, name });
 const rows = () => page.locator('[data-testid="gateway-row"]');
 const badge = () => page.locator('.detail-header [data-testid="status-badge"]');
@@ -95,6 +105,7 @@ try {
     await page.goto(`${BASE}/`);
     await heading('Sign in').waitFor();
     await screenshot('sign-in');
+    await accessible('sign-in');
     await page.getByLabel('User ID').fill(user);
     await page.getByLabel('Organisations').fill('acme, beta');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -110,6 +121,7 @@ try {
   await step('empty list leads to "Add gateway"', async () => {
     await page.getByRole('heading', { name: 'No gateways yet' }).waitFor();
     await screenshot('list-empty');
+    await accessible('empty list');
   });
 
   // The dashboard builds its forms from GET /api/providers alone (it keeps
@@ -158,6 +170,7 @@ try {
     await expectText(page.locator('.field--invalid .field__error'), /must look like a Bot API token/);
     assert.equal(await page.getByLabel('Bot token').getAttribute('aria-invalid'), 'true');
     await screenshot('add-telegram-invalid');
+    await accessible('add form with errors');
     await page.getByLabel('Bot token').fill('123456789:AAHk1x_ExampleExampleExampleExample12');
     await page.getByRole('button', { name: 'Create gateway' }).click();
     await heading('Support bot').waitFor();
@@ -168,6 +181,16 @@ try {
     await expectText(page.locator('#credentials'), /@gh_test_123456789_bot/);
     await expectText(page.locator('[data-testid="audit-list"]'), /Created the gateway/);
     await screenshot('detail-telegram');
+    await accessible('detail');
+    // Every control the keyboard reaches shows a ring, light and dark.
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const { count, bad } = await focusFailures(page);
+      console.log(`    focus (${scheme}): ${count} controls tabbed, ${bad.length} without a visible ring`);
+      assert.ok(count >= 10, `tabbing reached only ${count} controls`);
+      assert.deepEqual(bad, [], `focus not visible (${scheme}):\n  ${bad.join('\n  ')}`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   await step('see it in the list', async () => {
@@ -176,6 +199,7 @@ try {
     await expectCount(rows(), 1);
     await expectText(rows().first(), /Support bot.*Telegram Bot.*Disconnected/s);
     await screenshot('list-one');
+    await accessible('list');
     await rows().first().getByRole('link', { name: 'Support bot' }).click();
     await heading('Support bot').waitFor();
   });
@@ -422,10 +446,11 @@ try {
     await page.locator('#settings').getByLabel('Name').fill('My stale edit');
     await page.getByRole('button', { name: 'Save changes' }).click();
     const conflict = page.getByTestId('conflict');
-    await expectText(conflict, /Precondition failed/);
-    await expectText(conflict, /changed somewhere else/);
+    await expectText(conflict, /^This gateway was changed somewhere else/);
     await expectText(conflict, /nothing was overwritten/);
-    await heading('Support bot EU').waitFor();
+    // The page shows the server's gateway at once; the form keeps the edit until reloaded.
+    await heading('Renamed elsewhere').waitFor();
+    assert.equal(await page.locator('#settings').getByLabel('Name').inputValue(), 'My stale edit');
     await screenshot('conflict');
     await conflict.getByRole('button', { name: 'Reload latest version' }).click();
     await heading('Renamed elsewhere').waitFor();
@@ -454,7 +479,7 @@ try {
     // The stand-in rejects this key: the server's error lands beside the field.
     await page.getByLabel('API key').fill('sk-invalid-0123456789abcdef');
     await page.getByRole('button', { name: 'Create gateway' }).click();
-    await expectText(page.locator('[role="alert"]'), /Invalid request/);
+    await expectText(page.locator('[role="alert"]'), /The provider rejected this API key/);
     await expectText(page.locator('.field--invalid .field__error'), /rejected/);
     assert.equal(await page.getByLabel('API key').getAttribute('aria-invalid'), 'true');
     await screenshot('add-ai-rejected-key');
@@ -474,6 +499,28 @@ try {
     await expectText(chat.getByTestId('chat-log'), /You said: hello there/);
     await expectText(chat.getByTestId('chat-meta'), /gpt-4o-mini.*tokens/s);
     await screenshot('detail-ai-chat');
+  });
+
+  await step('a failed Connect shows the ERROR the server recorded, without a reload', async () => {
+    // An AI gateway whose provider cannot be reached (nothing listens on the
+    // discard port): creating it records a warning, connecting it fails.
+    const created = await callApi('POST', '/api/gateways', { name: 'Offline AI', type: 'AI', credentials: { provider: 'openai', apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9/v1' } });
+    assert.equal(created.status, 201, `creating the unreachable AI gateway answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const back = page.url();
+    await page.goto(`${BASE}/gateways/${created.body.id}`);
+    await heading('Offline AI').waitFor();
+    const version = async () => Number((await page.locator('#overview .facts__row', { hasText: 'Version' }).textContent()).replace(/\D+/g, ''));
+    const before = await version();
+    await page.getByRole('button', { name: 'Connect', exact: true }).click();
+    await expectText(badge(), /^Error/);
+    await expectText(page.getByTestId('last-error'), /\S/);
+    assert.ok((await version()) > before, 'the Overview shows the version the failed connect wrote');
+    await expectText(page.locator('[data-testid="audit-list"]'), /→ Error/);
+    await screenshot('connect-failed');
+    const deleted = await callApi('DELETE', `/api/gateways/${created.body.id}`);
+    assert.equal(deleted.status, 204);
+    await page.goto(back);
+    await heading('Assistant').waitFor();
   });
 
   if (process.env.HEALTH_SWEEP_CMD) {
@@ -522,6 +569,8 @@ try {
     const dialog = page.getByRole('dialog');
     await expectText(dialog.getByRole('heading'), /Delete “Renamed elsewhere”\?/);
     await screenshot('delete-dialog', { fullPage: false });
+    await expectText(dialog, /its audit trail is kept and stays readable by its owner/);
+    await accessible('delete dialog');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expectCount(page.getByRole('dialog'), 0);
     await page.getByRole('button', { name: 'Delete gateway' }).click();
@@ -548,6 +597,13 @@ try {
     await heading('Assistant').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `detail overflows by ${overflow}px at 360 px`);
+    // The way back and who is signed in stay on screen.
+    assert.ok(await page.locator('.topbar__nav').getByRole('link', { name: 'Gateways' }).isVisible(), 'the Gateways link is visible at 360 px');
+    assert.ok(await page.getByTestId('user-name').isVisible(), 'the user is visible at 360 px');
+    // What a person acts on comes before the long audit trail.
+    const top = (sel) => page.locator(sel).first().evaluate((el) => el.getBoundingClientRect().top + window.scrollY);
+    const audit = await top('#audit');
+    for (const sel of ['#settings', '#credentials', '.card--danger']) assert.ok((await top(sel)) < audit, `${sel} comes before the audit trail at 360 px`);
     await screenshot('mobile-detail');
   });
 
@@ -570,6 +626,7 @@ try {
   });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page');
+  assert.deepEqual(a11yFailures, [], `axe-core found serious or critical violations:\n  ${a11yFailures.join('\n  ')}`);
 } finally {
   await browser.close();
   const passed = results.filter((r) => r.ok).length;

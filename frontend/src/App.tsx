@@ -3,7 +3,9 @@ import { AppContext, useApp, type AppState } from './app-context';
 import { logoutUrl } from './auth/cognito';
 import { clearSession, loadOrg, loadSession, saveOrg, saveSession, type Session } from './auth/session';
 import { IconBuilding, IconLogout, IconUser, Logo } from './components/icons';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { Link } from './components/ui';
+import { setAnnouncer } from './lib/announce';
 import { ApiClient } from './lib/api';
 import type { AppConfig } from './lib/config';
 import { loadProviders, type ProvidersState } from './lib/providers';
@@ -95,7 +97,12 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
   const { path } = useLocation();
 
   if (!session) {
-    return <SignInPage config={config} onSignedIn={onSignedIn} reason={signOutReason} error={signInError} />;
+    return (
+      <>
+        <SignInPage config={config} onSignedIn={onSignedIn} reason={signOutReason} error={signInError} />
+        <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="announcer" ref={setAnnouncer} />
+      </>
+    );
   }
 
   const state: AppState = { config, api, session, org, setOrg, signOut, providers, reloadProviders };
@@ -130,7 +137,10 @@ export function App({ config, signInError }: { config: AppConfig; signInError?: 
           </button>
         </div>
       </header>
-      <main id="main" class="container">{page}</main>
+      <main id="main" class="container">
+        <ErrorBoundary key={path}>{page}</ErrorBoundary>
+      </main>
+      <div class="sr-only" aria-live="polite" aria-atomic="true" data-testid="announcer" ref={setAnnouncer} />
     </AppContext.Provider>
   );
 }

@@ -57,7 +57,40 @@ describe('Add gateway', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
     const err = await screen.findByText('was rejected: invalid credentials');
     expect(err.closest('.field')!.querySelector('input')!.getAttribute('aria-invalid')).toBe('true');
-    expect(screen.getByRole('alert').textContent).toMatch(/Invalid request.*The request is invalid\..*Extra.*is not a known field/s);
+    const alert = screen.getByRole('alert');
+    expect(alert.textContent).toMatch(/^The provider rejected this API key.*Check the API key and try again\..*extra is not a known field/s);
+    expect(alert.textContent).not.toMatch(/Invalid request|The request is invalid/);
+  });
+
+  it('keeps the config editor open with the JSON as typed, the error under it named as written', async () => {
+    setup(() => json(400, {
+      title: 'Invalid request', status: 400, detail: 'The request is invalid.',
+      errors: [{ field: 'config.maxConnections', message: 'must be between 1 and 100' }],
+    }));
+    type(/Telegram Bot/);
+    input('Name', 'Bot');
+    input('Bot token', '123456789:AAHk1x_ExampleExampleExampleExample12');
+    const details = document.querySelector('details.advanced') as HTMLDetailsElement;
+    details.open = true;
+    fireEvent(details, new Event('toggle'));
+    input('Config', '{"maxConnections": 500}');
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    const err = await screen.findByText('maxConnections must be between 1 and 100');
+    expect(err.closest('.field')!.querySelector('textarea')!.value).toBe('{"maxConnections": 500}');
+    expect(details.open).toBe(true);
+    expect(screen.getByRole('alert').textContent).toMatch(/^Please correct the highlighted field\.$/);
+    expect(document.body.textContent).not.toMatch(/Config\.max connections/i);
+  });
+
+  it('says where a config JSON syntax error is', async () => {
+    const f = setup(() => json(201, gateway()));
+    type(/Telegram Bot/);
+    input('Name', 'Bot');
+    input('Bot token', '123456789:AAHk1x_ExampleExampleExampleExample12');
+    input('Config', '{\n  "maxConnections": 5,\n}');
+    fireEvent.click(screen.getByRole('button', { name: 'Create gateway' }));
+    expect(await screen.findByText(/is not valid JSON: line 3, column 1/)).toBeTruthy();
+    expect(f.calls).toHaveLength(0);
   });
 
   it('sends one Idempotency-Key per distinct payload and reuses it on retry', async () => {

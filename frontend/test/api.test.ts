@@ -18,7 +18,6 @@ describe('problemFrom', () => {
     const e = await problemFrom(new Response('{"message":"Not Found"}', { status: 404 }));
     expect(e.title).toBe('Not found');
     expect(e.detail).toBe('Not Found');
-    expect(e.unavailable).toBe(true);
   });
 
   it('reads a plain-text or HTML body without showing markup', async () => {
@@ -133,7 +132,7 @@ describe('ApiClient.updates', () => {
 
   it.each([
     { name: 'a 400 naming the field', status: 400, body: { title: 'Invalid request', status: 400, detail: 'The request is invalid.', errors: [{ field: 'chatId', message: 'must be an integer' }] }, want: { status: 400, title: 'Invalid request' }, fields: { chatId: 'must be an integer' } },
-    { name: 'a 404', status: 404, body: { title: 'Not Found', status: 404, detail: 'gateway not found' }, want: { status: 404, unavailable: true }, fields: {} },
+    { name: 'a 404', status: 404, body: { title: 'Not Found', status: 404, detail: 'gateway not found' }, want: { status: 404, detail: 'gateway not found' }, fields: {} },
     { name: 'a 409 for another type', status: 409, body: { title: 'Conflict', status: 409, detail: 'The gateway is not a TELEGRAM_BOT.' }, want: { status: 409, detail: 'The gateway is not a TELEGRAM_BOT.' }, fields: {} },
   ])('turns $name into an ApiError', async ({ status, body, want, fields }) => {
     const e = await api(fakeFetch(() => json(status, body)).fetch).updates('gw_1', { chatId: 1 }).catch((x) => x);

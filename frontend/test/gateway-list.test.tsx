@@ -25,6 +25,20 @@ describe('Gateway list', () => {
     expect(rows[1].querySelector('[data-testid="status-badge"]')!.getAttribute('title')).toBe('Last error: the provider rejected the API key');
   });
 
+  it('shows the last error in the row, and names the "!" for screen readers', async () => {
+    const f = fakeFetch(() => json(200, { items: [
+      gateway({ id: 'gw_2', name: 'Assistant', type: 'AI', status: 'ERROR', lastError: 'the provider rejected the API key' }),
+      // An error older than the last connect is history (the audit trail), not news.
+      gateway({ id: 'gw_3', name: 'Old', status: 'CONNECTED', lastError: 'unreachable', lastErrorAt: '2026-01-01T00:00:00Z', lastConnectedAt: '2026-01-02T00:00:00Z' }),
+    ], nextCursor: null }));
+    render(withApp(makeApi(f.fetch), <GatewayListPage />));
+    const rows = await screen.findAllByTestId('gateway-row');
+    expect(rows[0].querySelector('[data-testid="row-error"]')!.textContent).toBe('the provider rejected the API key');
+    expect(screen.getByRole('img', { name: 'Last error: the provider rejected the API key' }).textContent).toBe('!');
+    expect(rows[1].querySelector('[data-testid="row-error"]')).toBeNull();
+    expect(rows[1].querySelector('[data-testid="status-alert"]')).toBeNull();
+  });
+
   it('filters through the query string and pages with the cursor', async () => {
     window.history.replaceState(null, '', '/gateways?type=AI');
     const f = fakeFetch((r) => json(200, r.url.includes('cursor=c2')

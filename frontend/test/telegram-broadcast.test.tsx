@@ -199,12 +199,13 @@ describe('Telegram panel: broadcast', () => {
     expect(document.getElementById(text.getAttribute('aria-describedby')!)!.textContent).toBe('must be 1-40960 characters of Markdown');
   });
 
-  it('says so where the server has no messages API', async () => {
-    const s = messagesServer(() => json(404, { title: 'Not Found', status: 404, detail: 'No route matches this path.' }));
+  it('shows a 404 as the problem it is, not as a missing feature', async () => {
+    const s = messagesServer(() => json(404, { title: 'Not Found', status: 404, detail: 'The gateway does not exist.' }));
     show(s.fetch);
     fill('1', 'hi');
     fireEvent.click(bc().getByRole('button', { name: 'Send broadcast' }));
-    expect(await screen.findByText('Broadcasts aren’t available on this server yet.')).toBeTruthy();
+    expect(await bc().findByText(/The gateway does not exist/)).toBeTruthy();
+    expect(screen.queryByText(/aren’t available on this server/)).toBeNull();
   });
 });
 

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { GatewayGoneContext } from '../src/components/detail/gateway-scope';
 import { MAX_KEPT, mergeNewest, summarizeUpdate, UpdatesPanel } from '../src/components/detail/UpdatesPanel';
 import type { ReceivedUpdate } from '../src/lib/types';
 import { GatewayDetailPage } from '../src/pages/GatewayDetail';
@@ -264,11 +265,12 @@ describe('Updates panel', () => {
     await vi.waitFor(() => expect(mode()).toBe('live'));
   });
 
-  it('hides itself where the server has no updates route', async () => {
-    const s = updatesServer(() => json(404, { title: 'Not Found', status: 404, detail: 'No route matches this path.' }));
-    show(s.fetch);
-    await vi.waitFor(() => expect(s.calls).toHaveLength(1));
-    await vi.waitFor(() => expect(document.getElementById('updates')).toBeNull());
+  it('reports a 404 to the page (the gateway is gone) and stops polling, without hiding', async () => {
+    const s = updatesServer(() => json(404, { title: 'Not Found', status: 404, detail: 'gateway not found' }));
+    const gone = vi.fn();
+    render(withApp(makeApi(s.fetch), <GatewayGoneContext.Provider value={gone}><UpdatesPanel gateway={gateway({ status: 'CONNECTED' })} /></GatewayGoneContext.Provider>));
+    await vi.waitFor(() => expect(gone).toHaveBeenCalledTimes(1));
+    expect(document.getElementById('updates')!.querySelector('[role="alert"]')!.textContent).toMatch(/gateway not found/);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(s.calls).toHaveLength(1);
   });

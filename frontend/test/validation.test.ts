@@ -80,7 +80,8 @@ describe('config', () => {
     expect(parseConfigText('')).toEqual({ value: {} });
     expect(parseConfigText('{"a":1}')).toEqual({ value: { a: 1 } });
     expect(parseConfigText('[1]')).toEqual({ error: 'must be a JSON object' });
-    expect(parseConfigText('{oops')).toEqual({ error: 'must be a JSON object' });
+    expect('error' in parseConfigText('{oops') && parseConfigText('{oops')).toMatchObject({ error: expect.stringMatching(/^is not valid JSON: line 1, column 2 \(/) });
+    expect(parseConfigText('{\n  "a": 1\n  "b": 2\n}')).toMatchObject({ error: expect.stringMatching(/^is not valid JSON: line 3, column 3 \(/) });
     expect(parseConfigText(JSON.stringify({ a: 'x'.repeat(17000) }))).toEqual({ error: 'must be at most 16384 bytes of JSON' });
   });
 });

@@ -1,7 +1,7 @@
 // Status components: StatusDot, GatewayStatusIndicator
 // and GatewayStatusBadge. CONNECTED green, DISCONNECTED slate, ERROR red,
 // CONNECTING amber and animated; the last error shows where there is one.
-import type { GatewayStatus } from '../lib/types';
+import type { Gateway, GatewayStatus } from '../lib/types';
 import { relativeTime } from '../lib/format';
 
 export const STATUS_LABELS: Record<GatewayStatus, string> = {
@@ -10,6 +10,23 @@ export const STATUS_LABELS: Record<GatewayStatus, string> = {
   ERROR: 'Error',
   CONNECTING: 'Connecting',
 };
+
+/**
+ * The gateway's last error, if it still describes the gateway. The server
+ * keeps the history in the audit trail; a lastError older than a later
+ * success (a connect, a passing check) is stale and must not sit beside a
+ * green badge. An ERROR gateway always shows its error: the sweep does not
+ * move lastErrorAt while the same failure repeats.
+ */
+export function currentError(g: Pick<Gateway, 'status' | 'lastError' | 'lastErrorAt' | 'lastConnectedAt' | 'lastCheckedAt'>): { message: string; at: string | null } | null {
+  if (!g.lastError) return null;
+  const at = g.lastErrorAt ?? null;
+  if (g.status === 'ERROR') return { message: g.lastError, at };
+  const errAt = at ? Date.parse(at) : NaN;
+  const success = Math.max(...[g.lastConnectedAt, g.lastCheckedAt].map((t) => (t ? Date.parse(t) : NaN)).filter((n) => !Number.isNaN(n)), -Infinity);
+  if (Number.isNaN(errAt)) return success === -Infinity ? { message: g.lastError, at } : null;
+  return errAt > success ? { message: g.lastError, at } : null;
+}
 
 const KNOWN = new Set<string>(Object.keys(STATUS_LABELS));
 
@@ -86,7 +103,8 @@ export function GatewayStatusBadge({ status, lastError, lastErrorAt }: GatewaySt
     <span class={`status-badge status-badge--${cls}`} title={title} data-status={status} data-testid="status-badge">
       <StatusDot status={status} size="sm" decorative />
       {statusLabel(status)}
-      {lastError && <span class="status-badge__alert" aria-label={title}>!</span>}
+      {/* role="img" gives the mark a name screen readers announce; a plain span's aria-label is ignored. */}
+      {lastError && <span class="status-badge__alert" role="img" aria-label={title} data-testid="status-alert">!</span>}
     </span>
   );
 }

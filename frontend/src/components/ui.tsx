@@ -2,6 +2,7 @@
 import type { ComponentChildren, InputHTMLAttributes, JSX } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../lib/api';
+import { announce } from '../lib/announce';
 import { onLinkClick } from '../lib/router';
 import { IconAlert, IconCheck, IconEye, IconEyeOff, IconX } from './icons';
 
@@ -80,9 +81,13 @@ export function ProblemAlert({ error, onRetry, children, compact }: { error: unk
   );
 }
 
+/** A notice; its title is announced through the app's live region (announce) when it appears or changes. */
 export function Notice({ kind = 'info', title, children, onDismiss }: { kind?: 'info' | 'success' | 'warning'; title?: string; children?: ComponentChildren; onDismiss?: () => void }) {
+  useEffect(() => {
+    if (title) announce(title);
+  }, [title]);
   return (
-    <div class={`alert alert--${kind}`} role={kind === 'success' ? 'status' : undefined}>
+    <div class={`alert alert--${kind}`} data-kind={kind}>
       {kind === 'success' ? <IconCheck /> : <IconAlert />}
       <div class="alert__body">
         {title && <strong class="alert__title">{title}</strong>}
@@ -185,11 +190,13 @@ export function Modal({ title, children, footer, onClose, busy }: { title: strin
   );
 }
 
-export function EmptyState({ icon, title, children, action }: { icon?: ComponentChildren; title: string; children?: ComponentChildren; action?: ComponentChildren }) {
+/** level: the heading's level where the state sits (1 when it is the page, 2 under a page title, 3 in a card). */
+export function EmptyState({ icon, title, children, action, level = 3 }: { icon?: ComponentChildren; title: string; children?: ComponentChildren; action?: ComponentChildren; level?: 1 | 2 | 3 }) {
+  const H = `h${level}` as 'h1' | 'h2' | 'h3';
   return (
     <div class="empty">
       {icon && <div class="empty__icon">{icon}</div>}
-      <h3 class="empty__title">{title}</h3>
+      <H class="empty__title">{title}</H>
       {children && <p class="empty__text">{children}</p>}
       {action && <div class="empty__action">{action}</div>}
     </div>

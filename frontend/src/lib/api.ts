@@ -30,11 +30,6 @@ export class ApiError extends Error {
     this.instance = init.instance;
   }
 
-  /** A route this server does not have (yet): the UI hides what needs it. */
-  get unavailable(): boolean {
-    return this.status === 404 || this.status === 405 || this.status === 501;
-  }
-
   /** An If-Match precondition failed: someone else changed the gateway or route. */
   get conflict(): boolean {
     return this.status === 412;
@@ -327,8 +322,8 @@ export class ApiClient {
     await this.request<null>('DELETE', `/api/gateways/${encodeURIComponent(id)}`);
   }
 
-  async audit(id: string, cursor?: string | null, limit = 20): Promise<Page<AuditEvent>> {
-    const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor } });
+  async audit(id: string, cursor?: string | null, limit = 20, signal?: AbortSignal): Promise<Page<AuditEvent>> {
+    const r = await this.request<Page<AuditEvent>>('GET', `/api/gateways/${encodeURIComponent(id)}/audit`, { query: { limit, cursor }, signal });
     return { items: r.data?.items ?? [], nextCursor: r.data?.nextCursor ?? null };
   }
 
@@ -412,8 +407,8 @@ export class ApiClient {
     return r.data;
   }
 
-  async action<T = unknown>(id: string, action: string, params: Record<string, unknown> = {}): Promise<T> {
-    const r = await this.request<T>('POST', `/api/gateways/${encodeURIComponent(id)}/actions/${encodeURIComponent(action)}`, { body: params });
+  async action<T = unknown>(id: string, action: string, params: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+    const r = await this.request<T>('POST', `/api/gateways/${encodeURIComponent(id)}/actions/${encodeURIComponent(action)}`, { body: params, signal });
     return r.data;
   }
 

@@ -5,12 +5,22 @@ import { useEffect, useState } from 'preact/hooks';
 
 type Listener = () => void;
 const listeners = new Set<Listener>();
+// Set by an in-app navigation (a link, back/forward), read once by the page
+// that arrives (usePage), which then moves focus to its heading.
+let navigated = false;
+
+/** Whether the page now showing was reached by in-app navigation; reading it clears it. */
+export function consumeNavigated(): boolean {
+  const n = navigated;
+  navigated = false;
+  return n;
+}
 
 function notify() {
   for (const l of listeners) l();
 }
 
-if (typeof window !== 'undefined') window.addEventListener('popstate', notify);
+if (typeof window !== 'undefined') window.addEventListener('popstate', () => { navigated = true; notify(); });
 
 export function currentPath(): string {
   return window.location.pathname + window.location.search;
@@ -21,8 +31,11 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
     notify();
     return;
   }
+  // A replace (a redirect) or a new query on the same page (a filter) is not an arrival.
+  const arriving = !opts.replace && to.split('?')[0] !== window.location.pathname;
   if (opts.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
+  if (arriving) navigated = true;
   window.scrollTo?.(0, 0);
   notify();
 }

@@ -60,14 +60,30 @@ export function parseConfigText(text: string): { value: Record<string, unknown> 
   let v: unknown;
   try {
     v = JSON.parse(t);
-  } catch {
-    return { error: 'must be a JSON object' };
+  } catch (e) {
+    return { error: jsonSyntaxError(t, e) };
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) return { error: 'must be a JSON object' };
   if (new TextEncoder().encode(JSON.stringify(v)).length > MAX_CONFIG_BYTES) {
     return { error: `must be at most ${MAX_CONFIG_BYTES} bytes of JSON` };
   }
   return { value: v as Record<string, unknown> };
+}
+
+/**
+ * Says where a JSON text stops being JSON: "is not valid JSON: line 2,
+ * column 5 (Expected ',' or '}' after property value)". The engine's
+ * message gives an offset (V8: "at position 12"); without one, only the
+ * reason is given.
+ */
+export function jsonSyntaxError(text: string, e: unknown): string {
+  const raw = e instanceof Error ? e.message : String(e);
+  const reason = raw.replace(/\s*\(line \d+ column \d+\)\s*$/, '').replace(/\s+in JSON at position \d+$/, '').replace(/^JSON\.parse: /, '');
+  const m = /at position (\d+)/.exec(raw);
+  if (!m) return `is not valid JSON (${reason})`;
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos).split('\n');
+  return `is not valid JSON: line ${before.length}, column ${before[before.length - 1].length + 1} (${reason})`;
 }
 
 /**

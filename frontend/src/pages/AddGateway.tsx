@@ -10,14 +10,15 @@ import { WithProviders } from '../components/WithProviders';
 import { Button, Field, Link, ProblemAlert } from '../components/ui';
 import { ApiError, randomId } from '../lib/api';
 import { setFlash } from '../lib/flash';
-import { humanize } from '../lib/format';
 import { providerFor, type ProviderInfo } from '../lib/providers';
+import { usePage } from '../lib/page';
 import { navigate, useLocation } from '../lib/router';
 import type { Gateway, GatewayType } from '../lib/types';
 import { cleanCredentials, parseConfigText, toFieldMap, validateCreate } from '../lib/validation';
 
 export function AddGatewayPage() {
   const { providers, org } = useApp();
+  usePage('Add gateway');
   const { query } = useLocation();
   // ?type= preselects a type once the server has described it.
   const [type, setType] = useState<GatewayType | null>(query.get('type') as GatewayType | null);
@@ -37,12 +38,14 @@ export function AddGatewayPage() {
         <h2 class="card__title" id="type-heading"><span class="step">1</span> Choose a type</h2>
         <WithProviders>
           {(infos) => (
-            <div class="type-grid" role="radiogroup" aria-label="Gateway type">
-              {infos.map((p) => (
+            <div class="type-grid" role="radiogroup" aria-label="Gateway type" onKeyDown={(e) => radioKeys(e, infos.map((p) => p.type), type, setType)}>
+              {infos.map((p, i) => (
                 <button
                   type="button"
                   role="radio"
                   aria-checked={type === p.type}
+                  // One stop in the tab order (the checked radio, or the first); arrows move within.
+                  tabIndex={type === p.type || (!infos.some((q) => q.type === type) && i === 0) ? 0 : -1}
                   class={`type-card${type === p.type ? ' is-selected' : ''}`}
                   data-type={p.type}
                   onClick={() => setType(p.type)}
@@ -72,6 +75,8 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // The config editor stays open once opened (or once the server finds fault with the config).
+  const [advancedOpen, setAdvancedOpen] = useState(false);
   // One key per distinct payload: a retry of the same submission reuses it,
   // so the server creates the gateway at most once.
   const idem = useRef<{ key: string; body: string } | null>(null);
@@ -124,7 +129,8 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
       setBusy(false);
       setProblem(err);
       if (err instanceof ApiError && err.errors.length) {
-        setErrors(err.fieldErrors());
+        setErrors(formErrors(err));
+        if (Object.keys(formErrors(err)).some((k) => k === 'config')) setAdvancedOpen(true);
         focusFirstError();
       }
     }
@@ -137,10 +143,10 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
     <form class="card" onSubmit={submit} noValidate aria-labelledby="details-heading" data-testid="gateway-form">
       <h2 class="card__title" id="details-heading"><span class="step">2</span> {info.name} details</h2>
       {problem ? (
-        <ProblemAlert error={problem}>
+        <ProblemAlert error={problemForForm(problem, info)}>
           {strayErrors.length > 0 && (
             <ul class="alert__list">
-              {strayErrors.map(([k, m]) => <li><strong>{k ? humanize(k.replace(/^credentials\./, '')) : 'Request'}</strong> {m}</li>)}
+              {strayErrors.map(([k, m]) => <li>{k ? <code>{k.replace(/^credentials\./, '')}</code> : <strong>Request</strong>} {m}</li>)}
             </ul>
           )}
         </ProblemAlert>
@@ -160,7 +166,7 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
           edit(setCreds, changed)(v);
         }}
       />
-      <details class="advanced" open={!!shown.config}>
+      <details class="advanced" open={advancedOpen || !!shown.config} onToggle={(e) => setAdvancedOpen(e.currentTarget.open)}>
         <summary>Advanced: configuration</summary>
         <Field label="Config (JSON object)" hint={configHint(info)} error={shown.config} optional>
           {({ id, describedBy, invalid }) => (
@@ -174,6 +180,59 @@ function GatewayForm({ info }: { info: ProviderInfo }) {
       </div>
     </form>
   );
+}
+
+/**
+ * The ARIA radio group's keys: arrows move to the next or previous type
+ * (wrapping) and select it, Home and End to the first and last.
+ */
+export function radioKeys(e: KeyboardEvent, types: GatewayType[], current: GatewayType | null, select: (t: GatewayType) => void): void {
+  const step: Record<string, number> = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+  if (!(e.key in step) && e.key !== 'Home' && e.key !== 'End') return;
+  e.preventDefault();
+  const at = Math.max(0, types.indexOf(current as GatewayType));
+  const next = e.key === 'Home' ? 0 : e.key === 'End' ? types.length - 1 : (at + step[e.key] + types.length) % types.length;
+  select(types[next]);
+  (e.currentTarget as HTMLElement).querySelector<HTMLElement>(`[data-type="${types[next]}"]`)?.focus();
+}
+
+/**
+ * The server's field errors keyed by the form's fields. Errors inside the
+ * config ("config.maxConnections") belong under the config editor, named
+ * as the user wrote the key in their JSON.
+ */
+export function formErrors(err: ApiError): Record<string, string> {
+  const out: Record<string, string> = {};
+  const add = (k: string, m: string) => { out[k] = out[k] ? `${out[k]}; ${m}` : m; };
+  for (const e of err.errors) {
+    if (!e.field) continue;
+    if (e.field.startsWith('config.')) add('config', `${e.field.slice('config.'.length)} ${e.message}`);
+    else add(e.field, e.message);
+  }
+  return out;
+}
+
+const GENERIC_TITLES = new Set(['Invalid request', 'Bad request', 'Unprocessable content', 'Unprocessable entity']);
+
+/**
+ * What the alert over the form says, as a person would: a credential the
+ * provider refused is named ("The provider rejected this API key"); a
+ * generic "Invalid request / The request is invalid." whose field errors
+ * sit beside their fields says only where to look. Anything else is the
+ * server's own problem text.
+ */
+export function problemForForm(problem: unknown, info: ProviderInfo): unknown {
+  if (!(problem instanceof ApiError) || !GENERIC_TITLES.has(problem.title)) return problem;
+  const fields = problem.errors.filter((e) => e.field);
+  if (!fields.length) return problem;
+  const rejected = fields.find((e) => e.field.startsWith('credentials.') && /rejected/i.test(e.message));
+  if (rejected) {
+    const raw = info.credentialFields.find((f) => `credentials.${f.name}` === rejected.field)?.label ?? rejected.field.slice('credentials.'.length);
+    // "Bot token" → "bot token", but "API key" keeps its capitals.
+    const label = /^[A-Z][a-z]/.test(raw) ? raw.charAt(0).toLowerCase() + raw.slice(1) : raw;
+    return new ApiError({ status: problem.status, title: `The provider rejected this ${label}`, detail: `Check the ${label} and try again.`, errors: problem.errors.filter((e) => !e.field) });
+  }
+  return new ApiError({ status: problem.status, title: fields.length === 1 ? 'Please correct the highlighted field.' : 'Please correct the highlighted fields.', errors: problem.errors.filter((e) => !e.field) });
 }
 
 function configHint(info: ProviderInfo): string {

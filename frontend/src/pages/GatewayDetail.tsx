@@ -4,7 +4,7 @@
 // (Telegram webhook + test message, received updates and the routes that
 // push them on, AI chat); health sparkline; audit trail;
 // delete with a confirmation that names the gateway.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
 import { AuditPanel } from '../components/detail/AuditPanel';
 import { ChatPanel } from '../components/detail/ChatPanel';
@@ -14,18 +14,25 @@ import { RoutesPanel } from '../components/detail/RoutesPanel';
 import { SettingsPanel } from '../components/detail/SettingsPanel';
 import { TelegramPanel } from '../components/detail/TelegramPanel';
 import { UpdatesPanel } from '../components/detail/UpdatesPanel';
-import { GatewayStatusBadge, GatewayStatusIndicator } from '../components/GatewayStatus';
+import { currentError, GatewayStatusBadge, GatewayStatusIndicator } from '../components/GatewayStatus';
 import { IconAlert, IconCheck, IconChevronLeft, IconInfo, IconPlug, IconPulse, IconTrash, IconUnplug, TypeIcon } from '../components/icons';
 import { OUTCOME_LABELS } from '../components/Sparkline';
 import { Button, Card, EmptyState, Facts, Link, LinkButton, Modal, Notice, ProblemAlert, Skeleton } from '../components/ui';
-import { ApiError } from '../lib/api';
+import { GatewayGoneContext, isNotFound } from '../components/detail/gateway-scope';
 import { setFlash, useFlash } from '../lib/flash';
 import { absoluteTime, humanize, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
+import { usePage } from '../lib/page';
 import { navigate } from '../lib/router';
 import type { Gateway, TestResult } from '../lib/types';
 
 type Op = 'test' | 'connect' | 'disconnect';
+
+/**
+ * What the delete dialog and the danger zone say happens to the history.
+ * The exact retention wording is settled with the API; keep it here only.
+ */
+export const DELETE_RETENTION = 'The gateway is deleted; its audit trail is kept and stays readable by its owner.';
 
 export function GatewayDetailPage({ id }: { id: string }) {
   const { api } = useApp();
@@ -37,30 +44,56 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const [flash, clearFlash] = useFlash();
   const [op, setOp] = useState<Op | null>(null);
   const [opError, setOpError] = useState<unknown>(null);
-  const [test, setTest] = useState<TestResult | null>(null);
-  const [testUnavailable, setTestUnavailable] = useState(false);
+  // A test's result, with the status it left the gateway in: it is shown
+  // only while the gateway is still in that status.
+  const [test, setTest] = useState<{ result: TestResult; status: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  usePage(isNotFound(loadError) ? 'Gateway not found' : loadError ? 'Gateway could not be loaded' : gateway ? gateway.name : null);
+  // The gateway is known to be loaded (the setters above are async).
+  const loaded = useRef(false);
 
+  // Reads the gateway as the server has it now. A 404 at any time means it
+  // is gone: the whole page says so, whatever was showing before.
   const load = async (): Promise<Gateway | null> => {
     try {
       const g = await api.getGateway(id);
-      setGateway(g);
+      loaded.current = true;
+      // A read that raced a change (a panel's check, an action's answer)
+      // never puts an older version over a newer one.
+      setGateway((cur) => (cur && cur.id === g.id && cur.version > g.version ? cur : g));
       setLoadError(null);
       return g;
     } catch (e) {
-      if (!gateway) setLoadError(e);
+      if (isNotFound(e) || !loaded.current) setLoadError(e);
       else setOpError(e);
       return null;
     }
   };
 
   useEffect(() => {
+    loaded.current = false;
+    setGateway(null);
+    setLoadError(null);
     void load();
   }, [id]);
 
+  // A change the server answered with the new gateway: show it, let the
+  // panels read what depends on it, and drop a notice about an earlier
+  // state ("created"), which no longer applies.
   const changed = (g: Gateway) => {
     setGateway(g);
     setRefreshKey((k) => k + 1);
+    clearFlash();
+  };
+
+  // A change that failed may still have changed the gateway (a failed
+  // connect records ERROR): show what the server has now.
+  const failed = async (e: unknown) => {
+    if (isNotFound(e)) {
+      setLoadError(e);
+      return;
+    }
+    if (await load()) setRefreshKey((k) => k + 1);
   };
 
   // Long operations: one at a time, with progress, never double-submitted.
@@ -68,31 +101,29 @@ export function GatewayDetailPage({ id }: { id: string }) {
     if (op || !gateway) return;
     setOp(which);
     setOpError(null);
-    if (which === 'test') setTest(null);
+    setTest(null);
     try {
       if (which === 'test') {
         const r = await api.test(gateway.id);
-        setTest(r);
-        if (r.gateway && r.gateway.id === gateway.id) setGateway(r.gateway);
-        else await load();
+        const now = r.gateway && r.gateway.id === gateway.id ? r.gateway : await load();
+        if (now) changed(now);
+        setTest({ result: r, status: (now ?? gateway).status });
       } else {
         changed(await api.setStatus(gateway.id, which === 'connect' ? 'CONNECTED' : 'DISCONNECTED'));
-        return;
       }
     } catch (e) {
-      if (which === 'test' && e instanceof ApiError && e.unavailable) setTestUnavailable(true);
-      else setOpError(e);
+      if (!isNotFound(e)) setOpError(e);
+      await failed(e);
     } finally {
       setOp(null);
     }
-    setRefreshKey((k) => k + 1);
   };
 
   if (loadError) {
-    if (loadError instanceof ApiError && loadError.status === 404) {
+    if (isNotFound(loadError)) {
       return (
         <div class="card">
-          <EmptyState title="Gateway not found" action={<LinkButton href="/gateways" variant="primary">Back to gateways</LinkButton>}>
+          <EmptyState level={1} title="Gateway not found" action={<LinkButton href="/gateways" variant="primary">Back to gateways</LinkButton>}>
             It was deleted, or it belongs to another workspace.
           </EmptyState>
         </div>
@@ -105,7 +136,9 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const status = op === 'connect' ? 'CONNECTING' : gateway.status;
   const isConnected = gateway.status === 'CONNECTED' || gateway.status === 'CONNECTING';
 
+  const lastError = currentError(gateway);
   return (
+    <GatewayGoneContext.Provider value={() => void load()}>
     <div class="page">
       <Link href="/gateways" class="back-link"><IconChevronLeft size={16} /> Gateways</Link>
       <div class="detail-header">
@@ -113,15 +146,15 @@ export function GatewayDetailPage({ id }: { id: string }) {
         <div class="detail-header__main">
           <h1 class="page-title" data-testid="gateway-name">{gateway.name}</h1>
           <div class="detail-header__meta">
-            <GatewayStatusBadge status={status} lastError={gateway.lastError} lastErrorAt={gateway.lastErrorAt} />
+            <GatewayStatusBadge status={status} lastError={lastError?.message} lastErrorAt={lastError?.at} />
             <span>{TYPE_LABELS[gateway.type] ?? gateway.type}</span>
             <span class="mono muted">{gateway.id}</span>
           </div>
         </div>
         <div class="page-actions">
           <Button
-            icon={<IconPulse size={16} />} loading={op === 'test'} loadingText="Testing…" disabled={!!op || testUnavailable}
-            title={testUnavailable ? 'Connection tests are not available on this server yet' : 'Run a health check now'}
+            icon={<IconPulse size={16} />} loading={op === 'test'} loadingText="Testing…" disabled={!!op}
+            title="Run a health check now"
             onClick={() => run('test')}
           >
             Test connection
@@ -136,15 +169,14 @@ export function GatewayDetailPage({ id }: { id: string }) {
 
       {flash && <Notice kind="success" title={flash} onDismiss={clearFlash} />}
       {opError ? <ProblemAlert error={opError} /> : null}
-      {testUnavailable && <Notice title="Connection tests aren't available on this server yet." onDismiss={() => setTestUnavailable(false)} />}
-      {test && <TestResultCard result={test} onDismiss={() => setTest(null)} />}
+      {test && test.status === gateway.status && <TestResultCard result={test.result} onDismiss={() => setTest(null)} />}
 
       <div class="detail-grid">
         <div class="detail-main">
           <Card title="Overview" icon={<IconInfo size={18} />} id="overview">
-            {gateway.lastError && (
+            {lastError && (
               <div class="last-error" data-testid="last-error">
-                <GatewayStatusIndicator status={gateway.status} lastError={gateway.lastError} lastErrorAt={gateway.lastErrorAt} showError />
+                <GatewayStatusIndicator status={gateway.status} lastError={lastError.message} lastErrorAt={lastError.at} showError />
               </div>
             )}
             <Facts
@@ -170,23 +202,26 @@ export function GatewayDetailPage({ id }: { id: string }) {
           {gateway.type === 'TELEGRAM_BOT' && <UpdatesPanel gateway={gateway} />}
           {gateway.type === 'TELEGRAM_BOT' && <RoutesPanel gateway={gateway} onChange={() => setRouteChanges((n) => n + 1)} />}
           {gateway.type === 'AI' && <ChatPanel gateway={gateway} />}
-          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
         </div>
         <div class="detail-side">
-          <HealthPanel gatewayId={gateway.id} refreshKey={refreshKey} />
-          <SettingsPanel gateway={gateway} onSaved={changed} onReload={load} />
-          <CredentialsPanel gateway={gateway} onSaved={changed} onReload={load} />
+          <HealthPanel gatewayId={gateway.id} status={gateway.status} refreshKey={refreshKey} />
+          <SettingsPanel gateway={gateway} onSaved={changed} onFailed={failed} onReload={load} />
+          <CredentialsPanel gateway={gateway} onSaved={changed} onFailed={failed} onReload={load} />
           <Card title="Danger zone" class="card--danger">
-            <p class="muted small">Deleting removes the gateway, its credentials and its history. {gateway.type === 'TELEGRAM_BOT' ? "The bot's webhook is removed too. " : ''}This cannot be undone.</p>
+            <p class="muted small">{DELETE_RETENTION} {gateway.type === 'TELEGRAM_BOT' ? "The bot's webhook is removed too. " : ''}This cannot be undone.</p>
             <div class="form-actions">
               <Button variant="danger" icon={<IconTrash size={16} />} disabled={!!op} onClick={() => setConfirmDelete(true)}>Delete gateway</Button>
             </div>
           </Card>
         </div>
+        <div class="detail-audit">
+          <AuditPanel gatewayId={gateway.id} refreshKey={refreshKey + routeChanges} />
+        </div>
       </div>
 
       {confirmDelete && <DeleteDialog gateway={gateway} onClose={() => setConfirmDelete(false)} />}
     </div>
+    </GatewayGoneContext.Provider>
   );
 }
 
@@ -224,7 +259,7 @@ function DeleteDialog({ gateway, onClose }: { gateway: Gateway; onClose: () => v
       setFlash(`Gateway “${gateway.name}” deleted.`);
       navigate('/gateways');
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) {
+      if (isNotFound(e)) {
         setFlash(`Gateway “${gateway.name}” was already deleted.`);
         navigate('/gateways');
         return;
@@ -247,8 +282,11 @@ function DeleteDialog({ gateway, onClose }: { gateway: Gateway; onClose: () => v
     >
       {error ? <ProblemAlert error={error} compact /> : null}
       <p>
-        The {TYPE_LABELS[gateway.type] ?? gateway.type} gateway <strong>{gateway.name}</strong> will be deleted with its credentials and history.
+        You are deleting the {TYPE_LABELS[gateway.type] ?? gateway.type} gateway <strong>{gateway.name}</strong> and its credentials.
         {gateway.status === 'CONNECTED' ? ' It is connected right now.' : ''} This cannot be undone.
+      </p>
+      <p data-testid="delete-retention">
+        {DELETE_RETENTION}
       </p>
     </Modal>
   );

@@ -1,14 +1,16 @@
 // Gateway list: name, type with its icon, status badge, last
 // check and last error on hover; filters by type and status kept in the URL;
 // cursor pagination; an empty state that leads to "Add gateway"; refresh.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useApp } from '../app-context';
-import { GatewayStatusBadge, STATUS_LABELS } from '../components/GatewayStatus';
+import { currentError, GatewayStatusBadge, STATUS_LABELS } from '../components/GatewayStatus';
 import { IconChevronLeft, IconChevronRight, IconPlus, IconRefresh, TypeIcon } from '../components/icons';
 import { Button, EmptyState, LinkButton, Notice, ProblemAlert, Skeleton } from '../components/ui';
 import { useFlash } from '../lib/flash';
 import { absoluteTime, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
+import { usePage } from '../lib/page';
+import { useFetch } from '../lib/use-fetch';
 import { navigate, onLinkClick, useLocation } from '../lib/router';
 import { GATEWAY_STATUSES, GATEWAY_TYPES, type Gateway, type GatewayStatus, type GatewayType } from '../lib/types';
 
@@ -16,47 +18,27 @@ export const PAGE_SIZE = 20;
 
 export function GatewayListPage() {
   const { api, org } = useApp();
+  usePage('Gateways');
   const { query } = useLocation();
   const type = (GATEWAY_TYPES as string[]).includes(query.get('type') ?? '') ? (query.get('type') as GatewayType) : '';
   const status = (GATEWAY_STATUSES as string[]).includes(query.get('status') ?? '') ? (query.get('status') as GatewayStatus) : '';
 
-  // cursors[i] is the cursor of page i (null for the first page).
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [items, setItems] = useState<Gateway[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-  const [refreshedAt, setRefreshedAt] = useState<number | null>(null);
-  const [flash, clearFlash] = useFlash();
-  const abortRef = useRef<AbortController | null>(null);
+  // cursors[i] is the cursor of page i (null for the first page); they
+  // belong to one filter, and a new filter starts again from the first page.
+  const filterKey = `${type}|${status}`;
+  const [paging, setPaging] = useState<{ filter: string; cursors: (string | null)[] }>({ filter: filterKey, cursors: [null] });
+  const cursors = paging.filter === filterKey ? paging.cursors : [null];
+  const setCursors = (c: (string | null)[]) => setPaging({ filter: filterKey, cursors: c });
   const page = cursors.length - 1;
-
-  const load = useCallback(async (cursor: string | null) => {
-    abortRef.current?.abort();
-    const ac = new AbortController();
-    abortRef.current = ac;
-    setLoading(true);
-    setError(null);
-    try {
-      const r = await api.listGateways({ type, status, limit: PAGE_SIZE, cursor }, ac.signal);
-      if (ac.signal.aborted) return;
-      setItems(r.items);
-      setNext(r.nextCursor);
-      setRefreshedAt(Date.now());
-    } catch (e) {
-      if ((e as Error)?.name === 'AbortError') return;
-      setError(e);
-    } finally {
-      if (!ac.signal.aborted) setLoading(false);
-    }
-  }, [api, type, status]);
-
-  // A filter change starts again from the first page.
+  const [flash, clearFlash] = useFlash();
+  const list = useFetch((signal) => api.listGateways({ type, status, limit: PAGE_SIZE, cursor: cursors[page] }, signal), [api, type, status, cursors[page]]);
+  const items = list.data?.items ?? null;
+  const next = list.data?.nextCursor ?? null;
+  const { error, loading } = list;
+  const [refreshedAt, setRefreshedAt] = useState<number | null>(null);
   useEffect(() => {
-    setCursors([null]);
-    void load(null);
-    return () => abortRef.current?.abort();
-  }, [load]);
+    if (list.data) setRefreshedAt(Date.now());
+  }, [list.data]);
 
   const setFilter = (k: 'type' | 'status', v: string) => {
     const q = new URLSearchParams(window.location.search);
@@ -69,13 +51,10 @@ export function GatewayListPage() {
   const goNext = () => {
     if (!next) return;
     setCursors([...cursors, next]);
-    void load(next);
   };
   const goPrev = () => {
     if (page === 0) return;
-    const c = cursors.slice(0, -1);
-    setCursors(c);
-    void load(c[c.length - 1]);
+    setCursors(cursors.slice(0, -1));
   };
 
   const filtered = !!(type || status);
@@ -93,7 +72,7 @@ export function GatewayListPage() {
             icon={<IconRefresh size={16} />}
             loading={loading && items !== null}
             loadingText="Refreshing…"
-            onClick={() => load(cursors[page])}
+            onClick={list.reload}
             title={refreshedAt ? `Updated ${relativeTime(new Date(refreshedAt).toISOString())}` : undefined}
           >
             Refresh
@@ -125,19 +104,20 @@ export function GatewayListPage() {
       </div>
 
       {error ? (
-        <ProblemAlert error={error} onRetry={() => load(cursors[page])} />
+        <ProblemAlert error={error} onRetry={list.reload} />
       ) : items === null ? (
         <div class="card"><Skeleton lines={4} /></div>
       ) : items.length === 0 && page === 0 ? (
         filtered ? (
           <div class="card">
-            <EmptyState title="No gateways match these filters" action={<Button onClick={() => navigate('/gateways', { replace: true })}>Clear filters</Button>}>
+            <EmptyState level={2} title="No gateways match these filters" action={<Button onClick={() => navigate('/gateways', { replace: true })}>Clear filters</Button>}>
               Try another type or status.
             </EmptyState>
           </div>
         ) : (
           <div class="card">
             <EmptyState
+              level={2}
               icon={<div class="empty__icons"><TypeIcon type="TELEGRAM_BOT" /><TypeIcon type="AI" /><TypeIcon type="WEBHOOK" /></div>}
               title="No gateways yet"
               action={<LinkButton href="/gateways/new" variant="primary" icon={<IconPlus size={16} />}>Add gateway</LinkButton>}
@@ -181,6 +161,7 @@ export function GatewayListPage() {
 
 function GatewayRow({ g }: { g: Gateway }) {
   const href = `/gateways/${encodeURIComponent(g.id)}`;
+  const err = currentError(g);
   return (
     <tr class="gw-row" data-testid="gateway-row" data-id={g.id} onClick={(e) => {
       if ((e.target as HTMLElement).closest('a')) return;
@@ -195,7 +176,9 @@ function GatewayRow({ g }: { g: Gateway }) {
       </td>
       <td class="gw-row__type" data-label="Type">{TYPE_LABELS[g.type] ?? g.type}</td>
       <td data-label="Status">
-        <GatewayStatusBadge status={g.status} lastError={g.lastError} lastErrorAt={g.lastErrorAt} />
+        <GatewayStatusBadge status={g.status} lastError={err?.message} lastErrorAt={err?.at} />
+        {/* Readable without hovering (touch, keyboard); cut to one line here, whole on the detail page. */}
+        {err && <span class="gw-row__error" data-testid="row-error">{err.message}</span>}
       </td>
       <td class="gw-row__checked" data-label="Last check" title={absoluteTime(g.lastCheckedAt)}>
         {g.lastCheckedAt ? <>{relativeTime(g.lastCheckedAt)}{g.lastLatencyMs != null && <span class="muted"> · {ms(g.lastLatencyMs)}</span>}</> : <span class="muted">Not yet</span>}

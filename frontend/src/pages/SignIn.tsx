@@ -5,6 +5,7 @@ import { Logo } from '../components/icons';
 import { Button, Field, Notice, ProblemAlert } from '../components/ui';
 import { ApiError, problemFrom } from '../lib/api';
 import type { AppConfig } from '../lib/config';
+import { usePage } from '../lib/page';
 import { currentPath } from '../lib/router';
 
 const ORG_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -14,8 +15,9 @@ export function parseOrgList(text: string): string[] {
 }
 
 export function SignInPage({ config, onSignedIn, reason, error }: { config: AppConfig; onSignedIn: (s: Session, org: string | null) => void; reason?: string | null; error?: unknown }) {
+  usePage('Sign in');
   return (
-    <div class="signin">
+    <main class="signin" id="main">
       <div class="signin__panel">
         <div class="signin__brand">
           <Logo />
@@ -27,7 +29,7 @@ export function SignInPage({ config, onSignedIn, reason, error }: { config: AppC
         {error instanceof SignInError ? <ProblemAlert error={new ApiError({ status: 0, title: error.title, detail: error.detail })} /> : error ? <ProblemAlert error={error} /> : null}
         {config.auth.mode === 'dev' ? <DevSignIn tokenUrl={config.auth.tokenUrl} base={config.apiBaseUrl} onSignedIn={onSignedIn} /> : <CognitoSignIn config={config} />}
       </div>
-    </div>
+    </main>
   );
 }
 
@@ -59,7 +61,9 @@ function CognitoSignIn({ config }: { config: AppConfig }) {
 
 function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: string; onSignedIn: (s: Session, org: string | null) => void }) {
   const [sub, setSub] = useState('alice');
-  const [orgText, setOrgText] = useState('acme');
+  // Empty: personal gateways open, where `make token SUB=…` and the README's
+  // curl walkthrough put them. Typed: the first organisation opens.
+  const [orgText, setOrgText] = useState('');
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<ApiError | null>(null);
   const [fieldErr, setFieldErr] = useState<Record<string, string>>({});
@@ -107,7 +111,7 @@ function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: str
           <input id={id} name="sub" value={sub} autocomplete="username" aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setSub(e.currentTarget.value)} />
         )}
       </Field>
-      <Field label="Organisations" hint="Comma-separated. The first one opens; switch at any time." error={fieldErr.orgs} optional>
+      <Field label="Organisations" hint="Comma-separated. The first one opens; empty opens your personal gateways. Switch at any time." error={fieldErr.orgs} optional>
         {({ id, describedBy, invalid }) => (
           <input id={id} name="orgs" value={orgText} placeholder="acme, beta" aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setOrgText(e.currentTarget.value)} />
         )}

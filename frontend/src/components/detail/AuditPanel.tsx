@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
-import { ApiError } from '../../lib/api';
 import { absoluteTime, humanize, relativeTime } from '../../lib/format';
-import type { AuditEvent } from '../../lib/types';
+import type { AuditEvent, Page } from '../../lib/types';
 import { statusLabel } from '../GatewayStatus';
 import { IconHistory } from '../icons';
+import { useFetch } from '../../lib/use-fetch';
 import { Button, Card, ProblemAlert, Skeleton } from '../ui';
+import { useReportGone } from './gateway-scope';
 
 export function describeAudit(e: AuditEvent): string {
   const d = e.details ?? {};
@@ -14,7 +15,8 @@ export function describeAudit(e: AuditEvent): string {
     case 'gateway.created':
       return 'Created the gateway';
     case 'gateway.updated': {
-      const parts = changes.map((c) => (c === 'credentials' ? 'replaced the credentials' : c === 'name' ? 'renamed it' : c === 'config' ? 'changed the config' : `changed ${c}`));
+      const renamed = d.oldName !== undefined && d.newName !== undefined ? `renamed it from “${String(d.oldName)}” to “${String(d.newName)}”` : 'renamed it';
+      const parts = changes.map((c) => (c === 'credentials' ? 'replaced the credentials' : c === 'name' ? renamed : c === 'config' ? 'changed the config' : `changed ${c}`));
       return parts.length ? capitalize(parts.join(', ')) : 'Updated the gateway';
     }
     case 'gateway.status_changed':
@@ -43,6 +45,7 @@ export function describeAudit(e: AuditEvent): string {
 // Details the one-line description already says.
 const SAID: Record<string, string[]> = {
   'gateway.created': ['type'],
+  'gateway.updated': ['oldName', 'newName'],
   'gateway.status_changed': ['from', 'to'],
   'gateway.tested': ['result'],
   'route.created': ['target'],
@@ -57,49 +60,118 @@ function extraDetails(e: AuditEvent): [string, unknown][] {
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/**
+ * The dot's tone: a status change is coloured by where it ends (red for
+ * → Error, green for → Connected), a test by its result; other events by
+ * their kind.
+ */
+export function auditTone(e: AuditEvent): string {
+  const d = e.details ?? {};
+  const to = d.to ?? d.newStatus;
+  if (to !== undefined) return `to-${String(to).toLowerCase()}`;
+  if (e.action === 'gateway.tested' && d.result !== undefined) return d.result === 'ok' ? 'to-connected' : 'to-error';
+  return e.action.split('.').pop() ?? '';
+}
+
+/** One row of the trail: a run of identical consecutive events shown once, with how many. */
+export interface AuditRun {
+  event: AuditEvent;
+  count: number;
+  /** The oldest event of the run (the list is newest first). */
+  oldest: AuditEvent;
+}
+
+/** Collapses consecutive events that read the same and were made by the same actor ("Tested the connection: ok ×10"). */
+export function collapseRuns(items: AuditEvent[]): AuditRun[] {
+  const out: AuditRun[] = [];
+  // Latency differs on every test; it does not make a test a different event.
+  const key = (e: AuditEvent) => JSON.stringify([describeAudit(e), actorText(e), e.actor?.organizationId ?? null, extraDetails(e).filter(([k]) => k !== 'latencyMs')]);
+  let prev = '';
+  for (const e of items) {
+    const k = key(e);
+    const last = out[out.length - 1];
+    if (last && k === prev) {
+      last.count += 1;
+      last.oldest = e;
+    } else {
+      out.push({ event: e, count: 1, oldest: e });
+    }
+    prev = k;
+  }
+  return out;
+}
+
 function actorText(e: AuditEvent): string {
   const a = e.actor ?? {};
   if (a.system) return a.system;
   return a.userId ?? 'unknown';
 }
 
+const PAGE = 20;
+
 export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refreshKey: number }) {
   const { api } = useApp();
-  const [items, setItems] = useState<AuditEvent[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const reportGone = useReportGone();
+  // The newest page, read again on every refresh.
+  const first = useFetch((signal) => api.audit(gatewayId, null, PAGE, signal), [api, gatewayId, refreshKey]);
+  // Older pages belong to the first page they were read after: once a
+  // refresh brings a new first page they are dropped, and a "load older"
+  // still in flight is aborted, so an old page is never appended to a new list.
+  const [older, setOlder] = useState<{ after: Page<AuditEvent>; items: AuditEvent[]; next: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const [more, setMore] = useState(false);
-  const [unavailable, setUnavailable] = useState(false);
+  const moreReq = useRef<{ ac: AbortController; after: Page<AuditEvent> } | null>(null);
+  useEffect(() => () => moreReq.current?.ac.abort(), []);
+  useEffect(() => {
+    if (!moreReq.current || moreReq.current.after === first.data) return;
+    moreReq.current.ac.abort();
+    moreReq.current = null;
+    setMore(false);
+    setMoreError(null);
+  }, [first.data]);
+  useEffect(() => reportGone(first.error), [first.error]);
 
-  const load = async (cursor: string | null) => {
+  const mine = first.data && older?.after === first.data ? older : null;
+  const items = first.data ? [...first.data.items, ...(mine?.items ?? [])] : null;
+  const next = mine ? mine.next : (first.data?.nextCursor ?? null);
+  const error = first.error ?? moreError;
+
+  const loadOlder = async () => {
+    const after = first.data;
+    if (!after || !next || more) return;
+    moreReq.current?.ac.abort();
+    const ac = new AbortController();
+    moreReq.current = { ac, after };
+    setMore(true);
+    setMoreError(null);
     try {
-      const r = await api.audit(gatewayId, cursor);
-      setItems((prev) => (cursor && prev ? [...prev, ...r.items] : r.items));
-      setNext(r.nextCursor);
-      setError(null);
+      const r = await api.audit(gatewayId, next, PAGE, ac.signal);
+      if (ac.signal.aborted) return;
+      setOlder((o) => ({ after, items: [...(o?.after === after ? o.items : []), ...r.items], next: r.nextCursor }));
     } catch (e) {
-      if (e instanceof ApiError && e.unavailable && !cursor) setUnavailable(true);
-      else setError(e);
+      if (ac.signal.aborted) return;
+      setMoreError(e);
+      reportGone(e);
+    } finally {
+      if (!ac.signal.aborted) setMore(false);
     }
   };
 
-  useEffect(() => {
-    void load(null);
-  }, [gatewayId, refreshKey]);
-
-  if (unavailable) return null;
   return (
     <Card title="Audit trail" icon={<IconHistory size={18} />} id="audit">
-      {error ? <ProblemAlert error={error} compact onRetry={() => load(null)} /> : null}
+      {error ? <ProblemAlert error={error} compact onRetry={first.error ? first.reload : loadOlder} /> : null}
       {items === null ? (!error && <Skeleton lines={3} />) : items.length === 0 ? (
         <p class="muted">No events yet.</p>
       ) : (
         <ol class="timeline" data-testid="audit-list">
-          {items.map((e) => (
-            <li class="timeline__item" data-action={e.action}>
-              <span class={`timeline__dot timeline__dot--${e.action.split('.').pop()}`} aria-hidden="true" />
+          {collapseRuns(items).map(({ event: e, count, oldest }) => (
+            <li class="timeline__item" data-action={e.action} data-tone={auditTone(e)} data-count={count}>
+              <span class={`timeline__dot timeline__dot--${auditTone(e)}`} aria-hidden="true" />
               <div class="timeline__body">
-                <div class="timeline__title">{describeAudit(e)}</div>
+                <div class="timeline__title">
+                  {describeAudit(e)}
+                  {count > 1 && <span class="timeline__count" title={`${count} times, since ${absoluteTime(oldest.at)}`}> ×{count}</span>}
+                </div>
                 <div class="timeline__meta">
                   <span>{actorText(e)}</span>
                   {e.actor?.organizationId && <span> · {e.actor.organizationId}</span>}
@@ -119,7 +191,7 @@ export function AuditPanel({ gatewayId, refreshKey }: { gatewayId: string; refre
       )}
       {next && (
         <div class="form-actions">
-          <Button size="sm" loading={more} loadingText="Loading…" onClick={async () => { setMore(true); await load(next); setMore(false); }}>Load older events</Button>
+          <Button size="sm" loading={more} loadingText="Loading…" onClick={loadOlder}>Load older events</Button>
         </div>
       )}
     </Card>

@@ -28,7 +28,6 @@ export function Broadcast({ gateway }: { gateway: Gateway }) {
   // came (a network error), so pressing Send again cannot queue it twice.
   const key = useRef<string | null>(null);
   const [retrying, setRetrying] = useState(false);
-  const [unavailable, setUnavailable] = useState(false);
 
   const list = parseChatIds(chats);
 
@@ -54,11 +53,6 @@ export function Broadcast({ gateway }: { gateway: Gateway }) {
       setRetrying(false);
       setJob({ id: r.jobId, total: r.total, replayed: r.replayed });
     } catch (err) {
-      // A server without the messages API (or with sending switched off).
-      if (err instanceof ApiError && (err.unavailable || err.status === 503) && !err.errors.length) {
-        setUnavailable(true);
-        return;
-      }
       setError(err);
       if (err instanceof ApiError && err.status === 0) setRetrying(true);
       else {
@@ -76,14 +70,6 @@ export function Broadcast({ gateway }: { gateway: Gateway }) {
   };
 
   const count = list.ids.length;
-  if (unavailable) {
-    return (
-      <>
-        <h3 class="subhead">Broadcast</h3>
-        <Notice title="Broadcasts aren’t available on this server yet.">They need the messages API (POST /api/gateways/{'{id}'}/messages).</Notice>
-      </>
-    );
-  }
   return (
     <>
       <h3 class="subhead">Broadcast</h3>

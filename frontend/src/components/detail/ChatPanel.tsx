@@ -2,11 +2,11 @@
 // token usage and latency.
 import { useRef, useState } from 'preact/hooks';
 import { useApp } from '../../app-context';
-import { ApiError } from '../../lib/api';
 import { ms } from '../../lib/format';
 import type { ChatMessage, ChatResult, Gateway } from '../../lib/types';
 import { IconChat, IconSend } from '../icons';
-import { Button, Card, Notice, ProblemAlert } from '../ui';
+import { Button, Card, ProblemAlert } from '../ui';
+import { useReportGone } from './gateway-scope';
 
 interface Turn extends ChatMessage {
   meta?: ChatResult;
@@ -20,7 +20,7 @@ export function ChatPanel({ gateway }: { gateway: Gateway }) {
   const [model, setModel] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
   const logRef = useRef<HTMLDivElement>(null);
   const connected = gateway.status === 'CONNECTED';
   const defaultModel = typeof gateway.credentialInfo?.model === 'string' ? (gateway.credentialInfo.model as string) : '';
@@ -42,8 +42,8 @@ export function ChatPanel({ gateway }: { gateway: Gateway }) {
       setTurns([...history, { role: 'assistant', content: r.text ?? '', meta: r }]);
       requestAnimationFrame(() => logRef.current?.scrollTo?.({ top: logRef.current.scrollHeight }));
     } catch (err) {
-      if (err instanceof ApiError && err.unavailable) setUnavailable(true);
       setError(err);
+      reportGone(err);
       // Give the prompt back so it can be retried.
       setTurns(turns);
       setInput(text);
@@ -54,10 +54,6 @@ export function ChatPanel({ gateway }: { gateway: Gateway }) {
 
   return (
     <Card title="Chat" icon={<IconChat size={18} />} id="chat" actions={turns.length ? <Button size="sm" variant="ghost" disabled={busy} onClick={() => { setTurns([]); setError(null); }}>Clear</Button> : undefined}>
-      {unavailable ? (
-        <Notice title="Chat isn't available on this server yet.">It lights up once the server supports gateway actions.</Notice>
-      ) : (
-        <>
           <div class="chat-log" ref={logRef} aria-live="polite" data-testid="chat-log">
             {turns.length === 0 && <p class="muted small">Send a message to try this gateway. {connected ? '' : 'Connect it first.'}</p>}
             {turns.map((t) => (
@@ -92,8 +88,6 @@ export function ChatPanel({ gateway }: { gateway: Gateway }) {
               <label class="mini-field"><span>System prompt</span><input value={system} placeholder="You are a helpful assistant." onInput={(e) => setSystem(e.currentTarget.value)} /></label>
             </div>
           </details>
-        </>
-      )}
     </Card>
   );
 }

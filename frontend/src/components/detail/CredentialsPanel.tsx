@@ -15,7 +15,13 @@ import { WithProviders } from '../WithProviders';
 import { SaveError } from './ConflictAlert';
 import { CredentialSummary } from './CredentialSummary';
 
-type Props = { gateway: Gateway; onSaved: (g: Gateway) => void; onReload: () => Promise<Gateway | null> };
+type Props = {
+  gateway: Gateway;
+  onSaved: (g: Gateway) => void;
+  /** The save failed: the page reads the gateway again. */
+  onFailed?: (e: unknown) => void;
+  onReload: () => Promise<Gateway | null>;
+};
 
 export function CredentialsPanel(props: Props) {
   const { gateway } = props;
@@ -34,9 +40,12 @@ export function CredentialsPanel(props: Props) {
   );
 }
 
-function CredentialsEditor({ gateway, info, onSaved, onReload }: Props & { info: ProviderInfo }) {
+function CredentialsEditor({ gateway, info, onSaved, onFailed, onReload }: Props & { info: ProviderInfo }) {
   const { api } = useApp();
   const [open, setOpen] = useState(false);
+  // If-Match carries the version the form was opened at, not a newer one
+  // the page read meanwhile: a change made elsewhere in between is a 412.
+  const [baseVersion, setBaseVersion] = useState(gateway.version);
   const initial = (): Record<string, string> => (info.type === 'AI' ? { provider: String(gateway.credentialInfo?.provider ?? info.aiProviders?.[0]?.name ?? 'openai') } : {});
   const [values, setValues] = useState<Record<string, string>>(initial);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -54,7 +63,7 @@ function CredentialsEditor({ gateway, info, onSaved, onReload }: Props & { info:
     if (errs.length) return;
     setBusy(true);
     try {
-      const g = await api.updateGateway(gateway.id, { credentials: cleanCredentials(info, values) }, gateway.version);
+      const g = await api.updateGateway(gateway.id, { credentials: cleanCredentials(info, values) }, baseVersion);
       onSaved(g);
       setOpen(false);
       setValues(initial());
@@ -62,6 +71,7 @@ function CredentialsEditor({ gateway, info, onSaved, onReload }: Props & { info:
     } catch (err) {
       setError(err);
       if (err instanceof ApiError && err.errors.length) setErrors(err.fieldErrors());
+      onFailed?.(err);
     } finally {
       setBusy(false);
     }
@@ -72,12 +82,12 @@ function CredentialsEditor({ gateway, info, onSaved, onReload }: Props & { info:
       {saved && <Notice kind="success" title="Credentials replaced." onDismiss={() => setSaved(false)} />}
       {!open ? (
         <div class="form-actions">
-          <Button onClick={() => { setOpen(true); setSaved(false); }}>Replace credentials</Button>
+          <Button onClick={() => { setOpen(true); setBaseVersion(gateway.version); setSaved(false); }}>Replace credentials</Button>
         </div>
       ) : (
         <form onSubmit={submit} noValidate data-testid="credentials-form" class="stack">
           <p class="muted small">Stored credentials are encrypted and never shown again. Enter the complete new set.</p>
-          {error ? <SaveError error={error} onReload={async () => { setReloading(true); const g = await onReload(); setReloading(false); if (g) setError(null); }} reloading={reloading} /> : null}
+          {error ? <SaveError error={error} onReload={async () => { setReloading(true); const g = await onReload(); setReloading(false); if (g) { setError(null); setBaseVersion(g.version); } }} reloading={reloading} /> : null}
           <CredentialFields info={info} values={values} onChange={(v) => { setValues(v); setErrors({}); }} errors={errors} disabled={busy} />
           <div class="form-actions">
             <Button variant="ghost" disabled={busy} onClick={() => { setOpen(false); setErrors({}); setError(null); setValues(initial()); }}>Cancel</Button>

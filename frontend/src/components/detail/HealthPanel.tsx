@@ -1,39 +1,30 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { useApp } from '../../app-context';
-import { ApiError } from '../../lib/api';
 import { ms, relativeTime } from '../../lib/format';
-import type { HealthSample } from '../../lib/types';
+import { useFetch } from '../../lib/use-fetch';
+import type { GatewayStatus, HealthSample } from '../../lib/types';
 import { IconPulse } from '../icons';
 import { Sparkline } from '../Sparkline';
 import { Card, ProblemAlert, Skeleton } from '../ui';
+import { useReportGone } from './gateway-scope';
 
-/** Recent health checks. Hidden entirely where the server has no health route. */
-export function HealthPanel({ gatewayId, refreshKey }: { gatewayId: string; refreshKey: number }) {
+/** What the Health card says about checks to come: the sweep skips a DISCONNECTED gateway. */
+export const HEALTH_PAUSED = 'Checks are paused while the gateway is disconnected. They resume when you connect it.';
+
+/** Recent health checks, and whether more are coming. */
+export function HealthPanel({ gatewayId, status, refreshKey }: { gatewayId: string; status: GatewayStatus; refreshKey: number }) {
   const { api } = useApp();
-  const [samples, setSamples] = useState<HealthSample[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
+  const { data: samples, error } = useFetch<HealthSample[]>((signal) => api.health(gatewayId, signal), [api, gatewayId, refreshKey]);
+  useEffect(() => reportGone(error), [error]);
 
-  useEffect(() => {
-    const ac = new AbortController();
-    api.health(gatewayId, ac.signal).then(
-      (s) => { setSamples(s); setError(null); },
-      (e) => {
-        if (ac.signal.aborted) return;
-        if (e instanceof ApiError && e.unavailable) setUnavailable(true);
-        else setError(e);
-      },
-    );
-    return () => ac.abort();
-  }, [api, gatewayId, refreshKey]);
-
-  if (unavailable) return null;
   const ok = samples?.filter((s) => s.result === 'ok') ?? [];
   const avg = ok.length ? ok.reduce((a, s) => a + s.latencyMs, 0) / ok.length : null;
   return (
     <Card title="Health" icon={<IconPulse size={18} />} id="health">
+      {status === 'DISCONNECTED' && <p class="muted" data-testid="health-paused">{HEALTH_PAUSED}</p>}
       {error ? <ProblemAlert error={error} compact /> : samples === null ? <Skeleton lines={2} /> : samples.length === 0 ? (
-        <p class="muted">No health checks yet. They run every few minutes once the gateway exists.</p>
+        status === 'DISCONNECTED' ? null : <p class="muted">No health checks yet. They run every few minutes while the gateway is connected.</p>
       ) : (
         <>
           <Sparkline samples={samples} />

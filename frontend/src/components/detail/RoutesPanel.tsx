@@ -13,6 +13,7 @@ import type { Gateway, Route, RouteStatus } from '../../lib/types';
 import { IconPlus, IconRoute, IconTrash } from '../icons';
 import { Button, Card, EmptyState, Link, Modal, Notice, ProblemAlert, Skeleton } from '../ui';
 import { RouteForm } from './RouteForm';
+import { useReportGone } from './gateway-scope';
 import { DeadLetters, ReplayForm } from './RouteReplay';
 import { retryDelay } from './UpdatesPanel';
 
@@ -45,7 +46,7 @@ export function RoutesPanel({ gateway, onChange }: { gateway: Gateway; onChange?
   const { api } = useApp();
   const [routes, setRoutes] = useState<Route[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
   const [webhooks, setWebhooks] = useState<Gateway[] | null>(null);
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
@@ -54,7 +55,6 @@ export function RoutesPanel({ gateway, onChange }: { gateway: Gateway; onChange?
 
   useEffect(() => {
     let stopped = false;
-    let answered = false;
     let failures = 0;
     let req: AbortController | null = null;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -68,16 +68,12 @@ export function RoutesPanel({ gateway, onChange }: { gateway: Gateway; onChange?
       try {
         const items = await allPages((cursor) => api.listRoutes(gateway.id, cursor, ac.signal));
         if (stopped || ac.signal.aborted) return;
-        answered = true;
         failures = 0;
         setRoutes(items);
         setError(null);
       } catch (e) {
         if (stopped || ac.signal.aborted) return;
-        if (!answered && e instanceof ApiError && e.unavailable) {
-          setUnavailable(true);
-          return;
-        }
+        reportGone(e);
         failures += 1;
         setError(e);
       } finally {
@@ -103,16 +99,13 @@ export function RoutesPanel({ gateway, onChange }: { gateway: Gateway; onChange?
 
   // The targets on offer: the owner's WEBHOOK gateways, read again when the form opens.
   useEffect(() => {
-    if (unavailable) return;
     const ac = new AbortController();
     allPages((cursor) => api.listGateways({ type: 'WEBHOOK', limit: 100, cursor }, ac.signal)).then(
       (items) => setWebhooks(items),
       () => { if (!ac.signal.aborted) setWebhooks((w) => w ?? []); },
     );
     return () => ac.abort();
-  }, [api, adding, unavailable]);
-
-  if (unavailable) return null;
+  }, [api, adding]);
 
   const replace = (r: Route) => setRoutes((rs) => (rs ?? []).map((x) => (x.id === r.id ? r : x)));
   const said = (text: string) => {

@@ -1,41 +1,26 @@
 // Telegram: the webhook's state (getWebhookInfo), "Send a message" with a
 // button keyboard, then edit or delete it (sendMessage, editMessageText,
-// deleteMessage), and a broadcast through the messages API. Hidden where the
-// server has no actions route.
-import { useEffect, useState } from 'preact/hooks';
+// deleteMessage), and a broadcast through the messages API.
+import { useEffect } from 'preact/hooks';
 import { useApp } from '../../app-context';
 import { ApiError, unwrapResult } from '../../lib/api';
 import { absoluteTime, relativeTime } from '../../lib/format';
+import { useFetch } from '../../lib/use-fetch';
 import type { Gateway, WebhookInfo } from '../../lib/types';
 import { IconTelegram } from '../icons';
 import { Card, Facts, ProblemAlert, Skeleton } from '../ui';
 import { Broadcast } from './Broadcast';
+import { useReportGone } from './gateway-scope';
 import { SendMessage } from './SendMessage';
 import './telegram.css';
 
 export function TelegramPanel({ gateway, refreshKey }: { gateway: Gateway; refreshKey: number }) {
   const { api } = useApp();
-  const [info, setInfo] = useState<WebhookInfo | null>(null);
-  const [infoErr, setInfoErr] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    setInfoErr(null);
-    api.action(gateway.id, 'getWebhookInfo').then(
-      (d) => live && setInfo(unwrapResult<WebhookInfo>(d, 'url')),
-      (e) => {
-        if (!live) return;
-        if (e instanceof ApiError && e.unavailable) setUnavailable(true);
-        else setInfoErr(e);
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [api, gateway.id, gateway.status, refreshKey]);
-
-  if (unavailable) return null;
+  const webhook = useFetch((signal) => api.action(gateway.id, 'getWebhookInfo', {}, signal).then((d) => unwrapResult<WebhookInfo>(d, 'url')), [api, gateway.id, gateway.status, refreshKey]);
+  const info = webhook.error ? null : webhook.data;
+  const infoErr = webhook.error;
+  const reportGone = useReportGone();
+  useEffect(() => reportGone(infoErr), [infoErr]);
 
   const lastErr = info?.last_error_message;
   return (

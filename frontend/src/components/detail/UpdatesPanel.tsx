@@ -13,6 +13,7 @@ import type { Gateway, ReceivedUpdate } from '../../lib/types';
 import { parseChatId } from '../../lib/validation';
 import { IconChevronRight, IconInbox } from '../icons';
 import { Button, Card, EmptyState, ProblemAlert, Skeleton } from '../ui';
+import { useReportGone } from './gateway-scope';
 
 /** The most updates the panel keeps, newest first. */
 export const MAX_KEPT = 200;
@@ -143,7 +144,7 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
   const [items, setItems] = useState<ReceivedUpdate[] | null>(null);
   const [mode, setMode] = useState<Mode>('loading');
   const [error, setError] = useState<unknown>(null);
-  const [unavailable, setUnavailable] = useState(false);
+  const reportGone = useReportGone();
   const [paused, setPaused] = useState(false);
   const [announcement, setAnnouncement] = useState('');
   const pausedRef = useRef(false);
@@ -198,7 +199,6 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
     void (async () => {
       let cursor: string | null = null;
       let caughtUp = false;
-      let answered = false;
       let failures = 0;
       while (!stopped) {
         if (!mayPoll()) {
@@ -218,7 +218,6 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
           ac.signal);
           if (stopped) return;
           if (ac.signal.aborted) continue;
-          answered = true;
           failures = 0;
           setError(null);
           cursor = page.nextCursor || cursor;
@@ -239,11 +238,8 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
         } catch (e) {
           if (stopped) return;
           if (ac.signal.aborted) continue;
-          if (!answered && e instanceof ApiError && e.unavailable) {
-            setUnavailable(true);
-            return;
-          }
           setError(e);
+          reportGone(e);
           if (e instanceof ApiError && e.status === 400 && e.fieldErrors().chatId) setChatErr(e.fieldErrors().chatId);
           if (transient(e)) {
             failures += 1;
@@ -268,8 +264,6 @@ export function UpdatesPanel({ gateway }: { gateway: Gateway }) {
       wake();
     };
   }, [api, gateway.id, filter]);
-
-  if (unavailable) return null;
 
   // Applying a filter starts again from the oldest update, and resumes.
   const run = (next: Filter) => {
