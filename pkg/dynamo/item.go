@@ -87,6 +87,7 @@ func gatewayItem(g *gateway.Gateway) (map[string]types.AttributeValue, error) {
 	}
 	w.num("consecutiveFailures", int64(g.ConsecutiveFailures))
 	w.bytes("webhookSecretHash", g.WebhookSecretHash)
+	w.optStr(attrClaimedBot, g.ClaimedBot)
 	return w, nil
 }
 
@@ -111,6 +112,7 @@ func parseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 		LastCheckedAt:     r.optTime("lastCheckedAt"),
 		LastLatencyMs:     r.optNum("lastLatencyMs"),
 		WebhookSecretHash: r.bytes("webhookSecretHash"),
+		ClaimedBot:        r.str(attrClaimedBot),
 	}
 	g.ConsecutiveFailures = int(r.num("consecutiveFailures"))
 	if c := r.str("config"); c != "" {

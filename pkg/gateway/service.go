@@ -273,6 +273,7 @@ func (s *Service) mutate(ctx context.Context, actor Actor, id string, ifMatch *i
 		if len(changes) == 0 {
 			return g, nil
 		}
+		g.ClaimedBot = g.BotClaim()
 		g.Version = prev + 1
 		g.UpdatedAt = s.now().UTC()
 		ev := s.event(actor, g.ID, action, changes, details)
