@@ -152,6 +152,11 @@ func auditItem(id string, ev gateway.AuditEvent) map[string]types.AttributeValue
 	a.optStr("system", ev.Actor.System)
 	w["actor"] = &types.AttributeValueMemberM{Value: a}
 	w.time("at", ev.At)
+	w.optStr("ownerUserId", ev.Owner.UserID)
+	w.optStr("ownerOrganizationId", ev.Owner.OrganizationID)
+	// Events expire by TTL (gateway.AuditRetention), and so outlive a
+	// deleted gateway by that much.
+	w.num(AttrTTL, ev.At.Add(gateway.AuditRetention).Unix())
 	if ev.Changes != nil {
 		l := make([]types.AttributeValue, len(ev.Changes))
 		for i, c := range ev.Changes {
@@ -178,6 +183,7 @@ func parseAudit(item map[string]types.AttributeValue) (gateway.AuditEvent, error
 		At:        r.time("at"),
 		Changes:   r.strList("changes"),
 		Details:   r.strMap("details"),
+		Owner:     gateway.Owner{UserID: r.str("ownerUserId"), OrganizationID: r.str("ownerOrganizationId")},
 	}
 	if av, ok := item["actor"]; ok {
 		m, isMap := av.(*types.AttributeValueMemberM)

@@ -180,7 +180,17 @@ type AuditEvent struct {
 	Changes []string
 	// Details holds small non-secret facts (old and new status, errors).
 	Details map[string]string
+	// Owner is the gateway's owner, on its deletion event (zero on the
+	// others), so that the owner can still read the trail of a deleted
+	// gateway, and nobody else can (Service.Audit).
+	Owner Owner
 }
+
+// AuditRetention is how long an audit event is kept after it happened
+// (the store sets its TTL to At+AuditRetention). A deleted gateway's trail
+// thus stays readable by its owner for AuditRetention after the deletion
+// event, each older event until its own expiry.
+const AuditRetention = 365 * 24 * time.Hour
 
 // Audit actions.
 const (

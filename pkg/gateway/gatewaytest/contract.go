@@ -105,6 +105,7 @@ func event(gatewayID, id, action string, at time.Time) gateway.AuditEvent {
 		Actor:   gateway.Actor{UserID: "alice", OrganizationID: "acme", SourceIP: "203.0.113.9", UserAgent: "curl/8", RequestID: "req-" + id},
 		Changes: []string{"name", "status"},
 		Details: map[string]string{"from": "DISCONNECTED", "to": "CONNECTED"},
+		Owner:   aliceAt(),
 	}
 }
 
