@@ -390,7 +390,12 @@ func TestPaginationWithFilters(t *testing.T) {
 	ctx := context.Background()
 	type entry struct{ id, typ, status string }
 	var all []entry
-	bodies := []func(string) string{telegramBody, aiBody, webhookBody}
+	// Each bot its own token: a bot is CONNECTED in one gateway at a time.
+	ownBot := func(name string) string {
+		token := fmt.Sprintf("%d:AAHdqTcvCH1vGWJxfSeofSAs0K5PALD%s", 600000000+len(all), name[len(name)-2:]+"00")
+		return `{"name":"` + name + `","type":"TELEGRAM_BOT","credentials":{"botToken":"` + token + `"}}`
+	}
+	bodies := []func(string) string{ownBot, aiBody, webhookBody}
 	for i := 0; i < 45; i++ {
 		g := h.create(alice, bodies[i%3](fmt.Sprintf("gw-%02d", i)))
 		status := "DISCONNECTED"
