@@ -381,7 +381,12 @@ func TestCRUD(t *testing.T) {
 	}
 	problem(t, h.do(alice, req{fn: httpapi.FnGetGateway, method: "GET", id: g.ID}), 404)
 	problem(t, h.do(alice, req{fn: httpapi.FnDeleteGateway, method: "DELETE", id: g.ID}), 404)
-	problem(t, h.do(alice, req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID}), 404)
+	// The trail outlives the gateway, for its owner only (issue 15, item 4).
+	r = h.do(alice, req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID})
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"action":"gateway.deleted"`) {
+		t.Errorf("the owner's audit after delete: %d %s", r.status, r.body)
+	}
+	problem(t, h.do(user("bob"), req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID}), 404)
 }
 
 func TestPaginationWithFilters(t *testing.T) {
