@@ -55,7 +55,8 @@ PACKAGE_DIR := $(BUILD_DIR)/package
 help:
 	@echo "make run     start Gatehouse locally on http://127.0.0.1:$${PORT:-3000}"
 	@echo "make token   SUB=alice ORGS=acme,beta  print a local bearer token"
-	@echo "make standins  local Telegram and OpenAI-compatible stand-ins and a webhook receiver (no internet needed)"
+	@echo "make standins  local Telegram and OpenAI-compatible stand-ins and a webhook receiver (no internet needed;"
+	@echo "               ports STANDIN_TELEGRAM_PORT=8081 STANDIN_AI_PORT=8082 STANDIN_RECEIVER_PORT=8083)"
 	@echo "make test    run every test (installs emulators and tools first)"
 	@echo "make build   build every Lambda bootstrap into $(BUILD_DIR)/<function>/bootstrap"
 	@echo "make health  run one health-check sweep now (while make run is running)"
@@ -69,21 +70,31 @@ help:
 tools:
 	@./scripts/install-tools.sh
 
-run: tools frontend
+# Only what running needs (DynamoDB Local, Java 17, local-kms); the tests'
+# own tools (the runtime emulator, staticcheck, qemu) come with `make tools`.
+.PHONY: tools-run
+tools-run:
+	@./scripts/install-tools.sh run
+
+run: tools-run frontend
 	GATEHOUSE_ALLOW_PRIVATE_NETWORKS=$${GATEHOUSE_ALLOW_PRIVATE_NETWORKS:-true} $(GO) run $(LOCAL) serve
 
 # Local stand-ins for the Telegram Bot API and an OpenAI-compatible provider,
-# and a webhook receiver that checks signatures (infra/local/cmd/gatehouse-standins).
+# and a webhook receiver that checks signatures (infra/local/cmd/gatehouse-standins),
+# on these ports (README "Telegram and AI without the internet").
+STANDIN_TELEGRAM_PORT ?= 8081
+STANDIN_AI_PORT       ?= 8082
+STANDIN_RECEIVER_PORT ?= 8083
 standins:
-	$(GO) run ./infra/local/cmd/gatehouse-standins
+	$(GO) run ./infra/local/cmd/gatehouse-standins -telegram-port $(STANDIN_TELEGRAM_PORT) -ai-port $(STANDIN_AI_PORT) -receiver-port $(STANDIN_RECEIVER_PORT)
 
-# One health-check sweep now, against the state of a running `make run`
-# (run it with the same PORT and TELEGRAM_API_BASE_URL).
+# One health-check sweep now, against a running `make run`: its ports and
+# settings are recorded in .gatehouse/runner.json while it runs.
 health:
 	$(GO) run $(LOCAL) health
 
 # Re-encrypt every gateway's credentials under the key alias/gatehouse names
-# now, against the state of a running `make run`. DRY_RUN=1 only reports;
+# now, against a running `make run` (found as make health finds it). DRY_RUN=1 only reports;
 # RESUME=1 continues an interrupted run (README "Rotating credentials' keys").
 rotate-credentials:
 	$(GO) run $(LOCAL) rotate-credentials $(if $(DRY_RUN),-dry-run) $(if $(RESUME),-resume)

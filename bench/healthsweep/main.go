@@ -281,6 +281,9 @@ func (m *memStore) RecordCheck(_ context.Context, w health.CheckWrite) (bool, er
 	if w.LastConnectedAt != nil {
 		c.LastConnectedAt = w.LastConnectedAt
 	}
+	if w.ClearLastError {
+		c.LastError, c.LastErrorAt = "", nil
+	}
 	if w.LastError != nil {
 		c.LastError, c.LastErrorAt = *w.LastError, w.LastErrorAt
 	}

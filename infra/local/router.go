@@ -116,13 +116,20 @@ func (s *Server) Unhandled() []string {
 	return out
 }
 
-// ServeHTTP routes r and logs one line for it: method, route, status and
-// duration, never headers or bodies, which carry tokens and credentials.
+// ServeHTTP routes r and logs one line for each request it answers itself
+// (the dashboard's files, the dev sign-in, 401, 404, 405, 502, 504):
+// method, route, status and milliseconds, never headers or bodies, which
+// carry tokens and credentials. A request a function answered, or is
+// still answering for a client that went away, is logged by the function,
+// as in AWS: one line per request, not two.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	entry := s.serve(rec, r)
-	attrs := []any{"method", r.Method, "route", entry.route, "status", rec.status, "duration", time.Since(start)}
+	if entry.byFunction {
+		return
+	}
+	attrs := []any{"method", r.Method, "route", entry.route, "status", rec.status, "ms", time.Since(start).Milliseconds()}
 	if entry.note != "" {
 		attrs = append(attrs, "note", entry.note)
 	}
@@ -133,6 +140,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type logEntry struct {
 	route string
 	note  string
+	// byFunction: the function logs the request's line itself.
+	byFunction bool
 }
 
 func (s *Server) serve(w *statusRecorder, r *http.Request) logEntry {
@@ -304,12 +313,14 @@ func (s *Server) invoke(w *statusRecorder, r *http.Request, route *compiledRoute
 			return entry
 		}
 		WriteResponse(w, res.resp)
+		entry.byFunction = true
 	case <-ctx.Done():
 		if r.Context().Err() != nil {
-			// The client went away: nobody reads an answer. 499 is nginx's
-			// code for that, used only in the log line.
+			// The client went away: nobody reads an answer, and the
+			// function, which sees its context cancelled, logs the
+			// request as cancelled when it returns.
 			w.status = 499
-			entry.note = "client closed the connection"
+			entry.byFunction = true
 			return entry
 		}
 		edge.NewProblem(edge.CodeGatewayTimeout, "The function did not answer within its timeout.", ev.RequestContext.RequestID).Write(w, nil)

@@ -28,6 +28,7 @@ import (
 type Env struct {
 	lookup func(string) (string, bool)
 	errs   []error
+	set    map[string]string // what value found set, by name
 }
 
 // New returns an Env reading through lookup, which has os.LookupEnv's
@@ -36,6 +37,31 @@ func New(lookup func(string) (string, bool)) *Env { return &Env{lookup: lookup} 
 
 // FromOS returns an Env reading the process environment.
 func FromOS() *Env { return New(os.LookupEnv) }
+
+// FromOSOver returns an Env reading the process environment over base: a
+// variable unset or empty in the environment takes its value from base.
+// The local runner's `health` and `rotate-credentials` read the settings
+// a running `make run` recorded (Set) this way, so that what their own
+// command line sets still wins.
+func FromOSOver(base map[string]string) *Env {
+	return New(func(k string) (string, bool) {
+		if v, ok := os.LookupEnv(k); ok && strings.TrimSpace(v) != "" {
+			return v, true
+		}
+		v, ok := base[k]
+		return v, ok
+	})
+}
+
+// Set returns the variables the helpers have read that were set and not
+// empty, with their values, in a new map.
+func (e *Env) Set() map[string]string {
+	out := make(map[string]string, len(e.set))
+	for k, v := range e.set {
+		out[k] = v
+	}
+	return out
+}
 
 // FromMap returns an Env reading m, for tests.
 func FromMap(m map[string]string) *Env {
@@ -50,6 +76,12 @@ func (e *Env) Err() error { return errors.Join(e.errs...) }
 func (e *Env) value(name string) (string, bool) {
 	v, ok := e.lookup(name)
 	v = strings.TrimSpace(v)
+	if ok && v != "" {
+		if e.set == nil {
+			e.set = map[string]string{}
+		}
+		e.set[name] = v
+	}
 	return v, ok && v != ""
 }
 

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +80,25 @@ func TestHelpers(t *testing.T) {
 	}
 	if n := strings.Count(err.Error(), "\n") + 1; n != 10 {
 		t.Errorf("%d problems recorded, want 10:\n%v", n, err)
+	}
+}
+
+// TestSetAndFromOSOver: Set is what was read and set, and FromOSOver reads
+// the environment over a recorded base, the environment winning (make
+// health adopting a running make run's settings, issue 15 item 20).
+func TestSetAndFromOSOver(t *testing.T) {
+	t.Setenv("GATEHOUSE_TEST_A", "from-env")
+	t.Setenv("GATEHOUSE_TEST_EMPTY", " ")
+	e := FromOSOver(map[string]string{"GATEHOUSE_TEST_A": "base", "GATEHOUSE_TEST_B": "7", "GATEHOUSE_TEST_EMPTY": "base-empty"})
+	got := []string{e.String("GATEHOUSE_TEST_A", ""), e.String("GATEHOUSE_TEST_EMPTY", ""), e.String("GATEHOUSE_TEST_UNSET", "def")}
+	if n := e.Int("GATEHOUSE_TEST_B", 1, 1, 10); n != 7 {
+		t.Errorf("Int from base = %d, want 7", n)
+	}
+	if want := []string{"from-env", "base-empty", "def"}; !slices.Equal(got, want) {
+		t.Errorf("values %v, want %v", got, want)
+	}
+	want := map[string]string{"GATEHOUSE_TEST_A": "from-env", "GATEHOUSE_TEST_B": "7", "GATEHOUSE_TEST_EMPTY": "base-empty"}
+	if set := e.Set(); !maps.Equal(set, want) {
+		t.Errorf("Set = %v, want %v", set, want)
 	}
 }

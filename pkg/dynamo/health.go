@@ -80,7 +80,8 @@ func (h *Health) ScanGateways(ctx context.Context, seg, segments int, start heal
 // RecordCheck writes a check's result to gateway w.GatewayID if its stored
 // version is still w.Version, with one UpdateItem that sets only the fields
 // the check owns: lastCheckedAt, lastLatencyMs, consecutiveFailures, and
-// lastError, lastErrorAt and lastConnectedAt when given. Everything else —
+// lastError, lastErrorAt and lastConnectedAt when given (w.ClearLastError
+// removes the first two instead). Everything else —
 // name, config, credentials, the webhook secret — is left as stored.
 //
 // A status change (w.Status set) also sets updatedAt, bumps the version
@@ -119,6 +120,26 @@ func (h *Health) RecordCheck(ctx context.Context, w health.CheckWrite) (bool, er
 		values[":lastConnectedAt"] = sv(formatTime(*w.LastConnectedAt))
 	}
 	expr := ""
+	if w.ClearLastError {
+		if w.LastError != nil || w.LastErrorAt != nil {
+			return false, gateway.Internal(op, fmt.Errorf("gateway %s: lastError both set and cleared", w.GatewayID))
+		}
+		expr = " REMOVE lastError, lastErrorAt"
+	}
+	var extra []types.TransactWriteItem
+	if w.ReleaseClaim != "" {
+		if w.Status == "" {
+			return false, gateway.Internal(op, fmt.Errorf("gateway %s: claim released without a status change", w.GatewayID))
+		}
+		if expr == "" {
+			expr = " REMOVE " + attrClaimedBot
+		} else {
+			expr += ", " + attrClaimedBot
+		}
+		if _, del := h.store.claimWrites(w.GatewayID, w.ReleaseClaim, ""); del != nil {
+			extra = append(extra, *del)
+		}
+	}
 	if w.Status != "" {
 		if w.Event == nil {
 			return false, gateway.Internal(op, fmt.Errorf("status change of gateway %s without an audit event", w.GatewayID))
@@ -127,7 +148,7 @@ func (h *Health) RecordCheck(ctx context.Context, w health.CheckWrite) (bool, er
 		names["#status"] = "status"
 		values[":status"] = sv(string(w.Status))
 		values[":one"] = nv(1)
-		expr = " ADD #version :one"
+		expr += " ADD #version :one"
 	}
 	update := &types.Update{
 		TableName:                 &h.table,
@@ -157,7 +178,7 @@ func (h *Health) RecordCheck(ctx context.Context, w health.CheckWrite) (bool, er
 		return false, gateway.Internal(op, err)
 	}
 	// Still racing another write of the gateway is false too: it wins.
-	return h.store.writeIfCurrent(ctx, op, update, audit, w.GatewayID, w.Event.ID)
+	return h.store.writeIfCurrent(ctx, op, update, audit, w.GatewayID, w.Event.ID, extra...)
 }
 
 // Attributes of health samples.

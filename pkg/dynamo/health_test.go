@@ -45,6 +45,52 @@ func TestRecordCheckBookkeepingKeepsVersion(t *testing.T) {
 	}
 }
 
+// TestRecordCheckClearsLastError: a healthy check removes lastError and
+// lastErrorAt in its one write, with or without a status change (issue 15,
+// item 2).
+func TestRecordCheckClearsLastError(t *testing.T) {
+	tests := []struct {
+		name   string
+		status gateway.Status // the status the check changes to; empty: none
+	}{
+		{name: "bookkeeping"},
+		{name: "recovery", status: gateway.StatusConnected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, st := newTestHealth(t)
+			g := connectedGateway("gw_1")
+			g.LastError, g.LastErrorAt = "Credentials could not be verified: timeout", ptr(t0)
+			if tt.status != "" {
+				g.Status = gateway.StatusError
+			}
+			mustCreate(t, st, g)
+			at := t0.Add(5 * time.Minute)
+			w := health.CheckWrite{GatewayID: g.ID, Version: 1, CheckedAt: at, LatencyMs: 3, ClearLastError: true}
+			if tt.status != "" {
+				w.Status, w.Event = tt.status, &gateway.AuditEvent{ID: "ev-recovered", GatewayID: g.ID, Action: gateway.AuditStatusChanged,
+					Actor: gateway.Actor{System: health.Actor}, At: at, Changes: []string{"status"}}
+			}
+			if ok, err := h.RecordCheck(t.Context(), w); err != nil || !ok {
+				t.Fatalf("RecordCheck = %v, %v", ok, err)
+			}
+			got := mustGet(t, st, g.ID)
+			if got.LastError != "" || got.LastErrorAt != nil {
+				t.Errorf("lastError %q at %v after a healthy check", got.LastError, got.LastErrorAt)
+			}
+			if tt.status != "" && (got.Status != tt.status || got.Version != 2) {
+				t.Errorf("status %s version %d, want %s 2", got.Status, got.Version, tt.status)
+			}
+		})
+	}
+	t.Run("both set and cleared is refused", func(t *testing.T) {
+		h, _ := newTestHealth(t)
+		msg := "x"
+		_, err := h.RecordCheck(t.Context(), health.CheckWrite{GatewayID: "gw_1", Version: 1, CheckedAt: t0, ClearLastError: true, LastError: &msg})
+		wantCode(t, "RecordCheck", err, gateway.CodeInternal)
+	})
+}
+
 func TestRecordCheckStatusChange(t *testing.T) {
 	h, st := newTestHealth(t)
 	g := connectedGateway("gw_1")
@@ -282,5 +328,44 @@ func TestSegmentClaims(t *testing.T) {
 	}
 	if other, err := h.ListSegments(ctx, 5); err != nil || len(other) != 0 {
 		t.Errorf("ListSegments of another split = %+v, %v", other, err)
+	}
+}
+
+// TestRecordCheckReleasesClaim: when the sweep records that a gateway's
+// webhook was taken over, the gateway lets its bot claim go in the same
+// transaction, so another gateway may connect the bot (issue 15, item 3).
+func TestRecordCheckReleasesClaim(t *testing.T) {
+	h, st := newTestHealth(t)
+	g := connectedGateway("gw_1")
+	g.CredentialInfo = map[string]any{"botId": "4242"}
+	mustCreate(t, st, g)
+	g.Version, g.ClaimedBot = 2, "4242"
+	if err := st.UpdateGateway(t.Context(), g, 1, gateway.AuditEvent{ID: "ev-claim", GatewayID: g.ID, Action: gateway.AuditStatusChanged, At: t0}); err != nil {
+		t.Fatalf("claiming: %v", err)
+	}
+	other := connectedGateway("gw_2")
+	other.Status, other.CredentialInfo = gateway.StatusDisconnected, map[string]any{"botId": "4242"}
+	mustCreate(t, st, other)
+	connect := func() error {
+		next := *mustGet(t, st, other.ID)
+		next.Status, next.Version = gateway.StatusConnecting, next.Version+1
+		next.ClaimedBot = next.BotClaim()
+		return st.UpdateGateway(t.Context(), &next, next.Version-1, gateway.AuditEvent{ID: fmt.Sprint("ev-", next.Version), GatewayID: other.ID, Action: gateway.AuditStatusChanged, At: t0})
+	}
+	wantCode(t, "connecting a claimed bot", connect(), gateway.CodeConflict)
+
+	at := t0.Add(time.Minute)
+	msg := health.MsgWebhookTakenOver
+	ok, err := h.RecordCheck(t.Context(), health.CheckWrite{GatewayID: g.ID, Version: 2, CheckedAt: at, ConsecutiveFailures: 1,
+		Status: gateway.StatusError, LastError: &msg, LastErrorAt: &at, ReleaseClaim: "4242",
+		Event: &gateway.AuditEvent{ID: "ev-lost", GatewayID: g.ID, Action: gateway.AuditStatusChanged, At: at, Changes: []string{"status"}}})
+	if err != nil || !ok {
+		t.Fatalf("RecordCheck = %v, %v", ok, err)
+	}
+	if got := mustGet(t, st, g.ID); got.ClaimedBot != "" || got.Status != gateway.StatusError {
+		t.Errorf("after the take-over: status %s, claimedBot %q", got.Status, got.ClaimedBot)
+	}
+	if err := connect(); err != nil {
+		t.Errorf("connecting the released bot: %v", err)
 	}
 }

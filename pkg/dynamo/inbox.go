@@ -176,8 +176,9 @@ func (in *Inbox) TouchConnected(ctx context.Context, id string, now, notAfter ti
 // lastError starts with inbox.WebhookErrorPrefix, in one transaction with
 // its audit event ev: the status change bumps version (so an edit based on
 // the ERROR gateway gets a version mismatch instead of writing ERROR back)
-// and sets updatedAt and lastConnectedAt. lastError and lastErrorAt stay,
-// as the service leaves them when a gateway connects. A failed condition,
+// and sets updatedAt and lastConnectedAt. lastError and lastErrorAt are
+// removed, as a successful connect or health check removes them (the error
+// stays in the audit trail). A failed condition,
 // or another write of the gateway still racing this one, is (false, nil):
 // the next update tries again.
 //
@@ -192,7 +193,7 @@ func (in *Inbox) RecoverWebhookError(ctx context.Context, id string, now time.Ti
 	return in.store.writeIfCurrent(ctx, op, &types.Update{
 		TableName:                &in.table,
 		Key:                      gatewayKey(id),
-		UpdateExpression:         aws.String("SET #status = :connected, lastConnectedAt = :now, updatedAt = :now ADD #version :one"),
+		UpdateExpression:         aws.String("SET #status = :connected, lastConnectedAt = :now, updatedAt = :now REMOVE lastError, lastErrorAt ADD #version :one"),
 		ConditionExpression:      aws.String("attribute_exists(pk) AND #status = :error AND begins_with(lastError, :prefix)"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#version": "version"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{

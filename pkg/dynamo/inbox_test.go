@@ -343,6 +343,7 @@ func TestRecoverWebhookError(t *testing.T) {
 	g := mustGet(t, st, "gw_hook")
 	want := *hook
 	want.Status, want.Version, want.UpdatedAt, want.LastConnectedAt = gateway.StatusConnected, hook.Version+1, now, &now
+	want.LastError, want.LastErrorAt = "", nil // the error is over; the trail keeps it
 	wantEqual(t, "recovered gateway", g, &want)
 	trail := allAudit(t, st, "gw_hook")
 	if len(trail) != 2 || trail[0].ID != "ev-r1" {

@@ -87,6 +87,7 @@ func gatewayItem(g *gateway.Gateway) (map[string]types.AttributeValue, error) {
 	}
 	w.num("consecutiveFailures", int64(g.ConsecutiveFailures))
 	w.bytes("webhookSecretHash", g.WebhookSecretHash)
+	w.optStr(attrClaimedBot, g.ClaimedBot)
 	return w, nil
 }
 
@@ -111,6 +112,7 @@ func parseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 		LastCheckedAt:     r.optTime("lastCheckedAt"),
 		LastLatencyMs:     r.optNum("lastLatencyMs"),
 		WebhookSecretHash: r.bytes("webhookSecretHash"),
+		ClaimedBot:        r.str(attrClaimedBot),
 	}
 	g.ConsecutiveFailures = int(r.num("consecutiveFailures"))
 	if c := r.str("config"); c != "" {
@@ -150,6 +152,11 @@ func auditItem(id string, ev gateway.AuditEvent) map[string]types.AttributeValue
 	a.optStr("system", ev.Actor.System)
 	w["actor"] = &types.AttributeValueMemberM{Value: a}
 	w.time("at", ev.At)
+	w.optStr("ownerUserId", ev.Owner.UserID)
+	w.optStr("ownerOrganizationId", ev.Owner.OrganizationID)
+	// Events expire by TTL (gateway.AuditRetention), and so outlive a
+	// deleted gateway by that much.
+	w.num(AttrTTL, ev.At.Add(gateway.AuditRetention).Unix())
 	if ev.Changes != nil {
 		l := make([]types.AttributeValue, len(ev.Changes))
 		for i, c := range ev.Changes {
@@ -176,6 +183,7 @@ func parseAudit(item map[string]types.AttributeValue) (gateway.AuditEvent, error
 		At:        r.time("at"),
 		Changes:   r.strList("changes"),
 		Details:   r.strMap("details"),
+		Owner:     gateway.Owner{UserID: r.str("ownerUserId"), OrganizationID: r.str("ownerOrganizationId")},
 	}
 	if av, ok := item["actor"]; ok {
 		m, isMap := av.(*types.AttributeValueMemberM)

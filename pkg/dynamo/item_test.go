@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -113,6 +114,21 @@ func TestGatewayItemLayout(t *testing.T) {
 	wantEqual(t, "attributes of a minimal gateway", names, []string{
 		"config", "consecutiveFailures", "createdAt", "gsi1pk", "gsi1sk", "id", "name", "pk", "sk", "status", "type", "updatedAt", "userId", "version",
 	})
+}
+
+// TestAuditItemExpires: an audit event expires gateway.AuditRetention after
+// it happened, so a deleted gateway's trail outlives it by that much and
+// no longer (issue 15, item 4).
+func TestAuditItemExpires(t *testing.T) {
+	item := auditItem("gw_a", gateway.AuditEvent{ID: "ev1", Action: gateway.AuditDeleted, At: t0, Owner: gateway.Owner{UserID: "alice"}})
+	n, ok := item[AttrTTL].(*types.AttributeValueMemberN)
+	if !ok || n.Value != strconv.FormatInt(t0.Add(gateway.AuditRetention).Unix(), 10) {
+		t.Fatalf("ttl %v, want %s + %v", item[AttrTTL], t0, gateway.AuditRetention)
+	}
+	ev, err := parseAudit(item)
+	if err != nil || ev.Owner != (gateway.Owner{UserID: "alice"}) {
+		t.Fatalf("parseAudit = %+v, %v; want the owner back", ev, err)
+	}
 }
 
 func TestAuditItemRoundTrip(t *testing.T) {

@@ -68,6 +68,7 @@ func fullGateway(id string) *gateway.Gateway {
 		LastLatencyMs:       ptr(int64(0)),
 		ConsecutiveFailures: 3,
 		WebhookSecretHash:   []byte("0123456789abcdef0123456789abcdef"),
+		ClaimedBot:          "123456",
 	}
 }
 

@@ -118,10 +118,15 @@ func (s *Store) CreateGateway(ctx context.Context, g *gateway.Gateway, ev gatewa
 // expectedVersion+1 and g.UpdatedAt; anything else is CodeInternal, because
 // versions that skip or repeat would break If-Match.
 //
+// g.ClaimedBot moves the gateway's bot claim (see claims.go) in the same
+// transaction: the stored item says which claim it holds (read first, at
+// expectedVersion), and a claim it newly takes must be free.
+//
 // Errors: NotFound when the gateway does not exist; CodeVersionMismatch when
 // it has another version or another write of it stayed in flight through
-// our retries (nothing is written, not even ev); CodeUnavailable;
-// CodeInternal.
+// our retries (nothing is written, not even ev); CodeConflict with
+// gateway.MsgBotInUse when g.ClaimedBot is held by another gateway;
+// CodeUnavailable; CodeInternal.
 func (s *Store) UpdateGateway(ctx context.Context, g *gateway.Gateway, expectedVersion int64, ev gateway.AuditEvent) error {
 	const op = "dynamo.UpdateGateway"
 	if g == nil {
@@ -138,8 +143,14 @@ func (s *Store) UpdateGateway(ctx context.Context, g *gateway.Gateway, expectedV
 	if err != nil {
 		return gateway.Internal(op, err)
 	}
+	held := ""
+	if g.Type == gateway.TypeTelegramBot || g.ClaimedBot != "" {
+		if held, err = s.heldClaim(ctx, op, g.ID, expectedVersion); err != nil {
+			return err
+		}
+	}
 	names, values := versionCondition(expectedVersion)
-	return s.change(ctx, op, g.ID, []types.TransactWriteItem{
+	writes := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: &s.table, Item: item,
 			ConditionExpression:                 aws.String(condVersion),
@@ -148,12 +159,23 @@ func (s *Store) UpdateGateway(ctx context.Context, g *gateway.Gateway, expectedV
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		audit,
-	}, ev)
+	}
+	put, del := s.claimWrites(g.ID, held, g.ClaimedBot)
+	claimAt := -1
+	if put != nil {
+		claimAt = len(writes)
+		writes = append(writes, *put)
+	}
+	if del != nil {
+		writes = append(writes, *del)
+	}
+	return s.change(ctx, op, g.ID, writes, ev, claimAt)
 }
 
 // DeleteGateway deletes gateway id, and records ev, if the stored version is
-// expectedVersion. The gateway's audit events stay: the trail has to outlive
-// the gateway to answer who deleted it, and when.
+// expectedVersion, and releases its bot claim if it holds one. The
+// gateway's audit events stay: the trail has to outlive the gateway to
+// answer who deleted it, and when.
 //
 // Errors: as UpdateGateway.
 func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion int64, ev gateway.AuditEvent) error {
@@ -162,8 +184,12 @@ func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion in
 	if err != nil {
 		return gateway.Internal(op, err)
 	}
+	held, err := s.heldClaim(ctx, op, id, expectedVersion)
+	if err != nil {
+		return err
+	}
 	names, values := versionCondition(expectedVersion)
-	return s.change(ctx, op, id, []types.TransactWriteItem{
+	writes := []types.TransactWriteItem{
 		{Delete: &types.Delete{
 			TableName: &s.table, Key: gatewayKey(id),
 			ConditionExpression:                 aws.String(condVersion),
@@ -172,7 +198,11 @@ func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion in
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		audit,
-	}, ev)
+	}
+	if _, del := s.claimWrites(id, held, ""); del != nil {
+		writes = append(writes, *del)
+	}
+	return s.change(ctx, op, id, writes, ev, -1)
 }
 
 const condVersion = "attribute_exists(pk) AND #version = :expected"
@@ -182,8 +212,9 @@ func versionCondition(expected int64) (map[string]string, map[string]types.Attri
 }
 
 // change runs a versioned write of gateway id (writes[0]) with its audit
-// event (writes[1]) and maps a failed version condition.
-func (s *Store) change(ctx context.Context, op, id string, writes []types.TransactWriteItem, ev gateway.AuditEvent) error {
+// event (writes[1]), and any claim writes after them, and maps a failed
+// version condition, and a failed claim at writes[claimAt] (-1: none).
+func (s *Store) change(ctx context.Context, op, id string, writes []types.TransactWriteItem, ev gateway.AuditEvent, claimAt int) error {
 	cancel, err := s.transact(ctx, writes)
 	switch {
 	case err == nil:
@@ -209,6 +240,8 @@ func (s *Store) change(ctx context.Context, op, id string, writes []types.Transa
 		return versionMismatch(op)
 	case reasonCode(cancel.CancellationReasons, 1) == reasonConditionFailed:
 		return gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", ev.ID, id))
+	case claimAt >= 0 && reasonCode(cancel.CancellationReasons, claimAt) == reasonConditionFailed:
+		return botInUse(op)
 	case hasReason(cancel.CancellationReasons, reasonConflict):
 		// Still racing another write of this gateway after our retries:
 		// that write changes the version, so the caller must re-read.
@@ -239,7 +272,8 @@ func (s *Store) auditPut(id string, ev gateway.AuditEvent) (types.TransactWriteI
 }
 
 // writeIfCurrent commits a gateway's conditional update together with
-// the Put of its audit event. It reports false, having written nothing,
+// the Put of its audit event (and extra writes, such as a claim's
+// release). It reports false, having written nothing,
 // when the update's condition failed (the gateway is gone or not in the
 // state the caller read) or another transaction is still writing the
 // gateway after transact's retries: the caller re-reads, or leaves the
@@ -247,8 +281,8 @@ func (s *Store) auditPut(id string, ev gateway.AuditEvent) (types.TransactWriteI
 //
 // Errors: CodeUnavailable; CodeInternal (also for an audit event already
 // recorded).
-func (s *Store) writeIfCurrent(ctx context.Context, op string, update *types.Update, audit types.TransactWriteItem, gatewayID, eventID string) (bool, error) {
-	cancel, err := s.transact(ctx, []types.TransactWriteItem{{Update: update}, audit})
+func (s *Store) writeIfCurrent(ctx context.Context, op string, update *types.Update, audit types.TransactWriteItem, gatewayID, eventID string, extra ...types.TransactWriteItem) (bool, error) {
+	cancel, err := s.transact(ctx, append([]types.TransactWriteItem{{Update: update}, audit}, extra...))
 	switch {
 	case err == nil:
 		return true, nil

@@ -52,6 +52,15 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	// A cause that is an *Error of the same code and message says them
+	// already: a log line says them once, after the ops that led there.
+	var inner *Error
+	if errors.As(e.Err, &inner) && inner.Code == e.Code && inner.Message == e.Message {
+		if e.Op == "" {
+			return e.Err.Error()
+		}
+		return e.Op + ": " + e.Err.Error()
+	}
 	s := e.Code + ": " + e.Message
 	if e.Op != "" {
 		s = e.Op + ": " + s

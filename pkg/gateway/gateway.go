@@ -91,7 +91,44 @@ type Gateway struct {
 	// WebhookSecretHash is the SHA-256 of the Telegram webhook secret token,
 	// so the webhook function can verify updates without KMS.
 	WebhookSecretHash []byte
+
+	// ClaimedBot is the Telegram bot id whose claim this gateway holds
+	// (see BotClaim); empty when it holds none. The store writes the claim
+	// and this field in one transaction.
+	ClaimedBot string
 }
+
+// BotClaim is the bot id whose claim g must hold in its current state, or
+// "" for none. A Telegram bot has one webhook, so it can be connected in
+// at most one gateway at a time, across all tenants: a second gateway
+// connecting it would silently take the first's webhook over. A gateway
+// claims its bot when it starts connecting (before the webhook is set) and
+// holds it while CONNECTING or CONNECTED, and in ERROR only while it still
+// holds it and its webhook (a failed first connect lets it go); a
+// disconnect, a delete or other credentials release it. Several
+// DISCONNECTED gateways may share a bot: serving several consumers from
+// one bot is what routes are for.
+func (g *Gateway) BotClaim() string {
+	if g.Type != TypeTelegramBot {
+		return ""
+	}
+	id, _ := g.CredentialInfo["botId"].(string)
+	switch {
+	case id == "":
+		return ""
+	case g.Status == StatusConnecting || g.Status == StatusConnected:
+		return id
+	case g.Status == StatusError && g.ClaimedBot == id && g.WebhookSecretHash != nil:
+		return id
+	default:
+		return ""
+	}
+}
+
+// MsgBotInUse is the message of the CodeConflict a store returns when a
+// gateway would claim a bot another gateway holds. It does not say which
+// gateway, nor whose.
+const MsgBotInUse = "This bot is already connected in another gateway. Disconnect it there first; to serve several consumers from one bot, connect it once and add routes."
 
 // Owner returns the tenant that owns g.
 func (g *Gateway) Owner() Owner {
@@ -143,7 +180,17 @@ type AuditEvent struct {
 	Changes []string
 	// Details holds small non-secret facts (old and new status, errors).
 	Details map[string]string
+	// Owner is the gateway's owner, on its deletion event (zero on the
+	// others), so that the owner can still read the trail of a deleted
+	// gateway, and nobody else can (Service.Audit).
+	Owner Owner
 }
+
+// AuditRetention is how long an audit event is kept after it happened
+// (the store sets its TTL to At+AuditRetention). A deleted gateway's trail
+// thus stays readable by its owner for AuditRetention after the deletion
+// event, each older event until its own expiry.
+const AuditRetention = 365 * 24 * time.Hour
 
 // Audit actions.
 const (

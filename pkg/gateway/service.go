@@ -186,12 +186,34 @@ func (s *Service) List(ctx context.Context, actor Actor, f ListFilter, limit int
 	return s.store.ListGateways(ctx, actor.Owner(), f, limit, cursor)
 }
 
-// Audit returns a page of a gateway's audit trail, newest first.
+// Audit returns a page of a gateway's audit trail, newest first. The
+// trail outlives its gateway (see AuditRetention): once the gateway is
+// gone, the owner recorded on its deletion event, its newest, decides
+// who may read it, with the same rule as Get. Errors: NotFound for a
+// gateway that never was, or is (or was) another tenant's; those of Get
+// and the store.
 func (s *Service) Audit(ctx context.Context, actor Actor, id string, limit int, cursor string) (AuditPage, error) {
-	if _, err := s.Get(ctx, actor, id); err != nil {
+	_, err := s.Get(ctx, actor, id)
+	if IsCode(err, CodeNotFound) && ValidID(id) {
+		err = s.deletedOwnedBy(ctx, actor, id)
+	}
+	if err != nil {
 		return AuditPage{}, err
 	}
 	return s.store.ListAudit(ctx, id, limit, cursor)
+}
+
+// deletedOwnedBy answers nil when gateway id was deleted and belonged to
+// actor's tenant, and NotFound otherwise.
+func (s *Service) deletedOwnedBy(ctx context.Context, actor Actor, id string) error {
+	newest, err := s.store.ListAudit(ctx, id, 1, "")
+	if err != nil {
+		return err
+	}
+	if len(newest.Events) == 0 || newest.Events[0].Action != AuditDeleted || newest.Events[0].Owner.Key() != actor.Owner().Key() {
+		return NotFound()
+	}
+	return nil
 }
 
 // Update changes a gateway's name, config and/or credentials. req is a
@@ -273,6 +295,7 @@ func (s *Service) mutate(ctx context.Context, actor Actor, id string, ifMatch *i
 		if len(changes) == 0 {
 			return g, nil
 		}
+		g.ClaimedBot = g.BotClaim()
 		g.Version = prev + 1
 		g.UpdatedAt = s.now().UTC()
 		ev := s.event(actor, g.ID, action, changes, details)
@@ -299,6 +322,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string, ifMatch *i
 			return versionMismatch(g.Version)
 		}
 		ev := s.event(actor, g.ID, AuditDeleted, nil, map[string]string{"name": g.Name, "type": string(g.Type)})
+		ev.Owner = g.Owner()
 		err = s.store.DeleteGateway(ctx, g.ID, g.Version, ev)
 		if IsCode(err, CodeVersionMismatch) && ifMatch == nil && attempt < s.retries {
 			continue

@@ -584,6 +584,46 @@ func TestDelete(t *testing.T) {
 	}
 }
 
+// TestAuditAfterDelete: a deleted gateway's trail stays readable by its
+// owner — the tenant, whoever deleted it — and by nobody else (issue 15,
+// item 4).
+func TestAuditAfterDelete(t *testing.T) {
+	tests := []struct {
+		name     string
+		owner    gateway.Actor
+		reader   gateway.Actor
+		deleted  bool
+		wantCode string
+	}{
+		{name: "the owner", owner: alice, reader: alice, deleted: true},
+		{name: "another member of the owning organisation", owner: aliceAcme, reader: carolAcme, deleted: true},
+		{name: "another tenant", owner: alice, reader: bob, deleted: true, wantCode: gateway.CodeNotFound},
+		{name: "the owner acting for an organisation", owner: alice, reader: aliceAcme, deleted: true, wantCode: gateway.CodeNotFound},
+		{name: "another tenant, not deleted", owner: alice, reader: bob, wantCode: gateway.CodeNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld()
+			g := w.mustCreate(t, tt.owner, "bot")
+			if tt.deleted {
+				w.clock.Advance(time.Minute)
+				if err := w.svc.Delete(t.Context(), tt.owner, g.ID, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			page, err := w.svc.Audit(t.Context(), tt.reader, g.ID, 10, "")
+			wantCode(t, "Audit", err, tt.wantCode)
+			if err == nil && (len(page.Events) != 2 || page.Events[0].Action != gateway.AuditDeleted) {
+				t.Errorf("trail %+v, want deleted and created", page.Events)
+			}
+		})
+	}
+	t.Run("a gateway that never was", func(t *testing.T) {
+		_, err := newWorld().svc.Audit(t.Context(), alice, gateway.NewID(), 10, "")
+		wantCode(t, "Audit", err, gateway.CodeNotFound)
+	})
+}
+
 func TestIdempotency(t *testing.T) {
 	const key = "idem-1"
 	tests := []struct {

@@ -193,10 +193,13 @@ func (w *Worker) record(ctx context.Context, g *gateway.Gateway, res Result, now
 	cw := CheckWrite{
 		GatewayID: g.ID, Version: g.Version, CheckedAt: now, LatencyMs: res.LatencyMs,
 		ConsecutiveFailures: d.ConsecutiveFailures, LastError: d.LastError, LastErrorAt: d.LastErrorAt,
-		LastConnectedAt: d.LastConnectedAt,
+		LastConnectedAt: d.LastConnectedAt, ClearLastError: d.ClearLastError,
 	}
 	if d.StatusChanged() {
 		cw.Status, cw.Event = d.To, statusEvent(g, d, res, now, sweep)
+		if res.Outcome == OutcomeWebhookTakenOver {
+			cw.ReleaseClaim = g.ClaimedBot
+		}
 	}
 	ok, err := w.store.RecordCheck(ctx, cw)
 	switch {

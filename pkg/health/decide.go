@@ -60,6 +60,9 @@ type Decision struct {
 	LastError           *string
 	LastErrorAt         *time.Time
 	LastConnectedAt     *time.Time
+	// ClearLastError removes lastError and lastErrorAt: a healthy check
+	// ends whatever error was stored (its history is in the audit trail).
+	ClearLastError bool
 	// Reason says why the status changed; empty when it did not.
 	Reason string
 	// Write is false when nothing needs writing to the gateway item.
@@ -88,7 +91,8 @@ const MsgRecovered = "The health check passed."
 //
 // lastError and lastErrorAt are set when a gateway is or turns ERROR with
 // another message than the stored one; a CONNECTED gateway below the
-// threshold keeps them, so its badge does not show a blip. The gateway is
+// threshold keeps them, so its badge does not show a blip. A healthy check
+// clears them, as a successful manual test or connect does. The gateway is
 // written when anything changed, and otherwise once per sweep, or once per
 // p.TouchInterval when that is set. Decide does no I/O.
 func Decide(g *gateway.Gateway, r Result, now time.Time, p Policy) Decision {
@@ -113,6 +117,7 @@ func Decide(g *gateway.Gateway, r Result, now time.Time, p Policy) Decision {
 		if d.StatusChanged() {
 			d.Reason = MsgRecovered
 		}
+		d.ClearLastError = g.LastError != "" || g.LastErrorAt != nil
 	case severityOf(r.Outcome) == inconclusive:
 		// nothing learnt
 	default:
@@ -134,7 +139,7 @@ func Decide(g *gateway.Gateway, r Result, now time.Time, p Policy) Decision {
 			d.LastError, d.LastErrorAt = &msg, &at
 		}
 	}
-	changed := d.StatusChanged() || d.ConsecutiveFailures != g.ConsecutiveFailures || d.LastError != nil
+	changed := d.StatusChanged() || d.ConsecutiveFailures != g.ConsecutiveFailures || d.LastError != nil || d.ClearLastError
 	touchDue := p.TouchInterval <= 0 || g.LastCheckedAt == nil || now.Sub(*g.LastCheckedAt) >= p.TouchInterval
 	d.Write = changed || touchDue
 	if d.Write && r.Healthy() && d.To == gateway.StatusConnected {

@@ -242,3 +242,38 @@ func TestTasks(t *testing.T) {
 		t.Errorf("Report.Add = %+v", r)
 	}
 }
+
+// TestDecideClearsLastError: a healthy check ends the stored error (issue
+// 15, item 2), and writes even within the touch interval to do so.
+func TestDecideClearsLastError(t *testing.T) {
+	ok := Result{Outcome: OutcomeOK, LatencyMs: 3}
+	touch := Policy{FailureThreshold: 2, TouchInterval: time.Hour}
+	withError := func(s gateway.Status) *gateway.Gateway {
+		return &gateway.Gateway{Status: s, LastError: "old", LastErrorAt: ptr(t0.Add(-time.Hour)),
+			LastConnectedAt: ptr(t0.Add(-2 * time.Hour)), LastCheckedAt: ptr(t0.Add(-time.Minute))}
+	}
+	tests := []struct {
+		name      string
+		g         *gateway.Gateway
+		r         Result
+		wantClear bool
+		wantWrite bool
+	}{
+		{name: "healthy CONNECTED with an old error", g: withError(gateway.StatusConnected), r: ok, wantClear: true, wantWrite: true},
+		{name: "healthy ERROR recovering", g: withError(gateway.StatusError), r: ok, wantClear: true, wantWrite: true},
+		{name: "healthy without an error", g: &gateway.Gateway{Status: gateway.StatusConnected, LastCheckedAt: ptr(t0.Add(-time.Minute))}, r: ok, wantClear: false, wantWrite: false},
+		{name: "a blip keeps it", g: withError(gateway.StatusConnected), r: Result{Outcome: OutcomeUnreachable, Error: "down"}, wantClear: false, wantWrite: true},
+		{name: "rate limiting keeps it", g: withError(gateway.StatusConnected), r: Result{Outcome: OutcomeRateLimited}, wantClear: false, wantWrite: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.g, tc.r, t0, touch)
+			if d.ClearLastError != tc.wantClear || d.Write != tc.wantWrite {
+				t.Errorf("Decide = %+v; want clear %v, write %v", d, tc.wantClear, tc.wantWrite)
+			}
+			if d.ClearLastError && (d.LastError != nil || d.LastErrorAt != nil) {
+				t.Errorf("lastError both set and cleared: %+v", d)
+			}
+		})
+	}
+}

@@ -226,6 +226,13 @@ type CheckWrite struct {
 	LastError       *string
 	LastErrorAt     *time.Time
 	LastConnectedAt *time.Time
+	// ClearLastError removes lastError and lastErrorAt (a healthy check);
+	// LastError and LastErrorAt are nil then.
+	ClearLastError bool
+	// ReleaseClaim, with a status change, is the bot claim the gateway
+	// lets go (gateway.Gateway.BotClaim): its webhook was taken over, so
+	// it no longer holds the bot, and another gateway may connect it.
+	ReleaseClaim string
 	// Event is the audit event of a status change; required with Status.
 	Event *gateway.AuditEvent
 }

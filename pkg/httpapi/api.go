@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -118,6 +119,7 @@ type response struct {
 func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn func(context.Context, *request) (response, error)) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	reqID := ev.RequestContext.RequestID
+	caller := ctx
 	ctx, cancel := edge.BoundContext(ctx, a.requestTimeout)
 	defer cancel()
 	var err error
@@ -126,7 +128,7 @@ func (a *API) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, fn f
 			err = gateway.Internal("panic", edge.PanicCause(p))
 			resp = edge.ErrorResponse(err, reqID, nil)
 		}
-		a.logRequest(ev, resp.StatusCode, err, time.Since(start))
+		a.logRequest(ev, resp.StatusCode, err, time.Since(start), errors.Is(caller.Err(), context.Canceled))
 	}()
 	if err = checkBounds(ev); err != nil {
 		return edge.ErrorResponse(err, reqID, nil), nil
@@ -162,7 +164,17 @@ func encode(out response) events.APIGatewayV2HTTPResponse {
 	return resp
 }
 
-func (a *API) logRequest(ev events.APIGatewayV2HTTPRequest, status int, err error, d time.Duration) {
+// statusClientClosed is nginx's status for a request whose client closed
+// the connection before the answer; it appears only in log lines.
+const statusClientClosed = 499
+
+// logRequest writes the request's one line. A request whose caller went
+// away (cancelled) is not a server failure, whatever the cancellation did
+// to the answer nobody reads: it is logged as cancelled, with nginx's 499.
+func (a *API) logRequest(ev events.APIGatewayV2HTTPRequest, status int, err error, d time.Duration, cancelled bool) {
+	if cancelled {
+		status = statusClientClosed
+	}
 	attrs := []any{
 		"requestId", ev.RequestContext.RequestID,
 		"route", ev.RouteKey,
@@ -173,6 +185,8 @@ func (a *API) logRequest(ev events.APIGatewayV2HTTPRequest, status int, err erro
 		attrs = append(attrs, "gatewayId", truncate(id, 64))
 	}
 	switch {
+	case cancelled:
+		a.log.Info("request cancelled", attrs...)
 	case status >= 500:
 		// Internal causes are logged here and nowhere else; they never
 		// include credentials (the service never puts them in errors).

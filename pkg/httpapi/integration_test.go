@@ -396,7 +396,12 @@ func TestCRUD(t *testing.T) {
 	}
 	problem(t, h.do(alice, req{fn: httpapi.FnGetGateway, method: "GET", id: g.ID}), 404)
 	problem(t, h.do(alice, req{fn: httpapi.FnDeleteGateway, method: "DELETE", id: g.ID}), 404)
-	problem(t, h.do(alice, req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID}), 404)
+	// The trail outlives the gateway, for its owner only (issue 15, item 4).
+	r = h.do(alice, req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID})
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"action":"gateway.deleted"`) {
+		t.Errorf("the owner's audit after delete: %d %s", r.status, r.body)
+	}
+	problem(t, h.do(user("bob"), req{fn: httpapi.FnGatewayAudit, method: "GET", id: g.ID}), 404)
 }
 
 func TestPaginationWithFilters(t *testing.T) {
@@ -405,7 +410,12 @@ func TestPaginationWithFilters(t *testing.T) {
 	ctx := context.Background()
 	type entry struct{ id, typ, status string }
 	var all []entry
-	bodies := []func(string) string{telegramBody, aiBody, webhookBody}
+	// Each bot its own token: a bot is CONNECTED in one gateway at a time.
+	ownBot := func(name string) string {
+		token := fmt.Sprintf("%d:AAHdqTcvCH1vGWJxfSeofSAs0K5PALD%s", 600000000+len(all), name[len(name)-2:]+"00")
+		return `{"name":"` + name + `","type":"TELEGRAM_BOT","credentials":{"botToken":"` + token + `"}}`
+	}
+	bodies := []func(string) string{ownBot, aiBody, webhookBody}
 	for i := 0; i < 45; i++ {
 		g := h.create(alice, bodies[i%3](fmt.Sprintf("gw-%02d", i)))
 		status := "DISCONNECTED"

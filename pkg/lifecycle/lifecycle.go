@@ -8,7 +8,9 @@
 // writes it around each provider call, through gateway.Service.Modify, so
 // every transition is one conditional write with its audit event:
 // CONNECTING while connecting, then CONNECTED, or ERROR with lastError and
-// lastErrorAt.
+// lastErrorAt. A successful connect or test clears lastError and
+// lastErrorAt in that same write: an error that no longer applies must not
+// sit beside a green status; its history stays in the audit trail.
 //
 // It sits above pkg/gateway (which imports no provider) and pkg/provider
 // (which imports the domain types), so neither depends on the other.
@@ -212,7 +214,8 @@ type TestResult struct {
 
 // Test runs the provider's health check now and records the result: a
 // healthy check returns a gateway in ERROR to CONNECTED (or DISCONNECTED if it
-// never connected); a failed one moves it to ERROR with lastError. Errors:
+// never connected) and clears lastError; a failed one moves it to ERROR with
+// lastError. Errors:
 // those of Get and Credentials (CodeCredentialsUnreadable).
 func (s *Service) Test(ctx context.Context, actor gateway.Actor, id string) (TestResult, error) {
 	g, creds, p, err := s.open(ctx, actor, id)
@@ -233,6 +236,7 @@ func (s *Service) Test(ctx context.Context, actor gateway.Actor, id string) (Tes
 		g.LastCheckedAt, g.LastLatencyMs = &now, &latency
 		from := g.Status
 		details := map[string]string{"result": string(h.Outcome), "latencyMs": strconv.FormatInt(h.LatencyMs, 10)}
+		cleared := false
 		if h.Healthy {
 			learn(g, h.Details, "botId", "botUsername")
 			g.ConsecutiveFailures = 0
@@ -245,12 +249,16 @@ func (s *Service) Test(ctx context.Context, actor gateway.Actor, id string) (Tes
 			if g.Status == gateway.StatusConnected {
 				g.LastConnectedAt = &now
 			}
+			cleared = clearLastError(g)
 		} else {
 			g.Status, g.LastError, g.LastErrorAt = gateway.StatusError, h.Error, &now
 			g.ConsecutiveFailures++
 			details["error"] = h.Error
 		}
 		fields := []string{"lastCheckedAt"}
+		if cleared {
+			fields = append(fields, "lastError")
+		}
 		if g.Status != from {
 			fields = append(fields, "status")
 			details["from"], details["to"] = string(from), string(g.Status)
@@ -258,6 +266,13 @@ func (s *Service) Test(ctx context.Context, actor gateway.Actor, id string) (Tes
 		return gateway.Change{Action: gateway.AuditTested, Fields: fields, Details: details}, nil
 	})
 	return res, err
+}
+
+// clearLastError forgets g's last error, reporting whether there was one.
+func clearLastError(g *gateway.Gateway) bool {
+	had := g.LastError != "" || g.LastErrorAt != nil
+	g.LastError, g.LastErrorAt = "", nil
+	return had
 }
 
 // learn copies non-secret facts a provider reported into credentialInfo.
@@ -274,7 +289,7 @@ func learn(g *gateway.Gateway, from map[string]any, keys ...string) {
 
 // Connect moves the gateway to CONNECTING, calls the provider's Connect
 // (Telegram: registers the webhook with a fresh secret) and records
-// CONNECTED, or ERROR with lastError. A failed connect is returned as an
+// CONNECTED, clearing lastError, or ERROR with lastError. A failed connect is returned as an
 // upstream error (422 rejected credentials, 429, 502) after being recorded.
 func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
 	g, creds, p, err := s.open(ctx, actor, id)
@@ -315,6 +330,9 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 		fields := []string{"status"}
 		if res.WebhookSecretHash != nil {
 			fields = append(fields, "webhookSecret")
+		}
+		if clearLastError(g) {
+			fields = append(fields, "lastError")
 		}
 		return gateway.Change{Action: gateway.AuditStatusChanged, Fields: fields, Details: details}, nil
 	})

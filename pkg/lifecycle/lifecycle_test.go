@@ -201,6 +201,7 @@ type seed struct {
 	connectedBefore bool
 	failures        int
 	unreadable      bool // its credentials were sealed for another gateway
+	lastError       string
 }
 
 // put stores s's gateway, without an audit event, so that the trail holds
@@ -215,6 +216,9 @@ func (w *world) put(tb testing.TB, s seed) *gateway.Gateway {
 	}
 	if s.connectedBefore {
 		g.LastConnectedAt = ptr(t0.Add(-time.Hour))
+	}
+	if s.lastError != "" {
+		g.LastError, g.LastErrorAt = s.lastError, ptr(t0.Add(-time.Minute))
 	}
 	binding := gateway.Binding(g)
 	if s.unreadable {
@@ -713,6 +717,105 @@ func TestTest(t *testing.T) {
 			ev := w.newest(t, g.ID)
 			if ev.Details["result"] != string(tt.health.Outcome) || ev.Details["error"] != tt.wantLastErr {
 				t.Errorf("audit details %v, want result %s, error %q", ev.Details, tt.health.Outcome, tt.wantLastErr)
+			}
+		})
+	}
+}
+
+// TestSuccessClearsLastError: an error that no longer applies must not sit
+// beside a green badge (issue 15, item 2). A successful connect or test
+// clears lastError and lastErrorAt in its one write; the error stays in
+// the audit trail; a failure keeps or replaces it.
+func TestSuccessClearsLastError(t *testing.T) {
+	const old = "Credentials could not be verified: could not reach api.telegram.org"
+	healthy := provider.HealthResult{Healthy: true, Outcome: provider.OutcomeOK, LatencyMs: 5}
+	tests := []struct {
+		name    string
+		seed    seed
+		do      string // "connect" or "test"
+		health  provider.HealthResult
+		connErr error
+
+		wantLastErr string
+		wantChanges []string // of the newest audit event
+	}{
+		{name: "connect after a create that could not verify", seed: seed{status: gateway.StatusDisconnected, lastError: old},
+			do: "connect", wantChanges: []string{"status", "lastError"}},
+		{name: "connect from ERROR", seed: seed{status: gateway.StatusError, lastError: old},
+			do: "connect", wantChanges: []string{"status", "lastError"}},
+		{name: "test of a DISCONNECTED gateway with an old warning", seed: seed{status: gateway.StatusDisconnected, lastError: old},
+			do: "test", health: healthy, wantChanges: []string{"lastCheckedAt", "lastError"}},
+		{name: "test recovering from ERROR", seed: seed{status: gateway.StatusError, connectedBefore: true, lastError: old},
+			do: "test", health: healthy, wantChanges: []string{"lastCheckedAt", "lastError", "status"}},
+		{name: "test without an old error changes nothing else", seed: seed{status: gateway.StatusConnected, connectedBefore: true},
+			do: "test", health: healthy, wantChanges: []string{"lastCheckedAt"}},
+		{name: "a failed connect replaces it", seed: seed{status: gateway.StatusDisconnected, lastError: old},
+			do: "connect", connErr: errUnreachable, wantLastErr: "could not reach api.example.com: timeout", wantChanges: []string{"status"}},
+		{name: "a failed test replaces it", seed: seed{status: gateway.StatusError, lastError: old},
+			do: "test", health: provider.NewHealthResult(time.Millisecond, nil, errProvider),
+			wantLastErr: "fake returned an unexpected response: not JSON", wantChanges: []string{"lastCheckedAt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, gateway.TypeTelegramBot)
+			g := w.put(t, tt.seed)
+			w.fake.health, w.fake.connectErr = tt.health, tt.connErr
+			var err error
+			if tt.do == "connect" {
+				_, err = w.life.Connect(t.Context(), alice, g.ID, nil)
+			} else {
+				_, err = w.life.Test(t.Context(), alice, g.ID)
+			}
+			if (err != nil) != (tt.connErr != nil) {
+				t.Fatalf("%s: %v", tt.do, err)
+			}
+			stored := w.stored(t, g.ID)
+			if stored.LastError != tt.wantLastErr || (stored.LastErrorAt == nil) != (tt.wantLastErr == "") {
+				t.Errorf("lastError %q at %v, want %q", stored.LastError, stored.LastErrorAt, tt.wantLastErr)
+			}
+			if got := w.newest(t, g.ID).Changes; !slices.Equal(got, tt.wantChanges) {
+				t.Errorf("audit changes %v, want %v", got, tt.wantChanges)
+			}
+		})
+	}
+}
+
+// TestConnectBotInUse: a bot is connected in one gateway at a time (issue
+// 15, item 3). A second connect is CodeConflict before the provider is
+// called, so the first gateway's webhook is never taken over; a
+// disconnect or delete of the first lets the second connect.
+func TestConnectBotInUse(t *testing.T) {
+	for _, release := range []string{"disconnect", "delete"} {
+		t.Run(release, func(t *testing.T) {
+			w := newWorld(t, gateway.TypeTelegramBot)
+			first, second := w.put(t, seed{status: gateway.StatusDisconnected}), w.put(t, seed{status: gateway.StatusDisconnected})
+			if _, err := w.life.Connect(t.Context(), alice, first.ID, nil); err != nil {
+				t.Fatalf("first connect: %v", err)
+			}
+			_, err := w.life.Connect(t.Context(), alice, second.ID, nil)
+			wantCode(t, "second connect", err, gateway.CodeConflict)
+			if msg := gateway.ErrorMessage(err); msg != gateway.MsgBotInUse {
+				t.Errorf("message %q", msg)
+			}
+			if calls := w.fake.methods(); !slices.Equal(calls, []string{"Connect"}) {
+				t.Errorf("provider calls %v, want the first Connect only", calls)
+			}
+			if got := w.stored(t, second.ID); got.Status != gateway.StatusDisconnected || got.Version != second.Version {
+				t.Errorf("the refused gateway was written: %s v%d", got.Status, got.Version)
+			}
+			if release == "disconnect" {
+				_, err = w.life.Disconnect(t.Context(), alice, first.ID, nil)
+			} else {
+				err = w.life.Delete(t.Context(), alice, first.ID, nil)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", release, err)
+			}
+			if _, err := w.life.Connect(t.Context(), alice, second.ID, nil); err != nil {
+				t.Fatalf("connect after the %s: %v", release, err)
+			}
+			if got := w.store.ClaimHolder("123456789"); got != second.ID {
+				t.Errorf("claim held by %q, want %s", got, second.ID)
 			}
 		})
 	}

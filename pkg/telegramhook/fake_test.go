@@ -123,7 +123,7 @@ func (s *fakeStore) RecoverWebhookError(_ context.Context, id string, now time.T
 	if !ok || g.Status != gateway.StatusError || !strings.HasPrefix(g.LastError, inbox.WebhookErrorPrefix) {
 		return false, nil
 	}
-	g.Status, g.LastConnectedAt = gateway.StatusConnected, &now
+	g.Status, g.LastConnectedAt, g.LastError = gateway.StatusConnected, &now, ""
 	s.versions[id]++
 	s.events = append(s.events, ev)
 	return true, nil

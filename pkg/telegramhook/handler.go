@@ -100,7 +100,7 @@ type Store interface {
 	TouchConnected(ctx context.Context, id string, now, notAfter time.Time) (bool, error)
 	// RecoverWebhookError moves the gateway from ERROR to CONNECTED, with
 	// the audit event ev, if its lastError starts with
-	// inbox.WebhookErrorPrefix. It reports whether it wrote. Errors:
+	// inbox.WebhookErrorPrefix, and clears lastError. It reports whether it wrote. Errors:
 	// CodeUnavailable; CodeInternal.
 	RecoverWebhookError(ctx context.Context, id string, now time.Time, ev gateway.AuditEvent) (bool, error)
 }

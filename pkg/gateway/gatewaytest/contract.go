@@ -23,8 +23,9 @@ import (
 // seconds), owner-scoped newest-first listings with type and status filters,
 // cursors that are positions and are refused (CodeInvalid on "cursor")
 // anywhere but their own listing, audit trails newest first that outlive
-// their gateway, and values normalised as a round trip through DynamoDB
-// leaves them. Each subtest calls newStore for an empty store of its own.
+// their gateway, bot claims (CodeConflict with gateway.MsgBotInUse for a
+// bot another gateway holds; of concurrent claims exactly one wins), and
+// values normalised as a round trip through DynamoDB leaves them. Each subtest calls newStore for an empty store of its own.
 //
 // Idempotency expiry is checked against the wall clock, since a store's
 // clock is its own business: the records are an hour on either side of it.
@@ -45,6 +46,8 @@ func TestStore(t *testing.T, newStore func(t *testing.T) gateway.Store) {
 		{name: "cursor is a position", run: testCursorPosition},
 		{name: "audit trail", run: testAuditTrail},
 		{name: "concurrent writes", run: testConcurrentWrites},
+		{name: "bot claims", run: testBotClaims},
+		{name: "concurrent bot claims", run: testConcurrentBotClaims},
 		{name: "a done context", run: testDoneContext},
 	}
 	for _, tt := range tests {
@@ -84,6 +87,7 @@ func fullGateway(id string) *gateway.Gateway {
 		LastLatencyMs:       ptr(int64(0)),
 		ConsecutiveFailures: 3,
 		WebhookSecretHash:   []byte("0123456789abcdef0123456789abcdef"),
+		ClaimedBot:          "123456",
 	}
 }
 
@@ -102,6 +106,7 @@ func event(gatewayID, id, action string, at time.Time) gateway.AuditEvent {
 		Actor:   gateway.Actor{UserID: "alice", OrganizationID: "acme", SourceIP: "203.0.113.9", UserAgent: "curl/8", RequestID: "req-" + id},
 		Changes: []string{"name", "status"},
 		Details: map[string]string{"from": "DISCONNECTED", "to": "CONNECTED"},
+		Owner:   aliceAt(),
 	}
 }
 
@@ -803,5 +808,117 @@ func testDoneContext(t *testing.T, st gateway.Store) {
 			_, err := st.GetGateway(t.Context(), "gw_2")
 			wantCode(t, "GetGateway(gw_2)", err, gateway.CodeNotFound)
 		})
+	}
+}
+
+// botGateway is a DISCONNECTED Telegram gateway of owner for bot 4242.
+func botGateway(id string, owner gateway.Owner) *gateway.Gateway {
+	g := minimalGateway(id, owner, t0())
+	g.Type, g.CredentialInfo = gateway.TypeTelegramBot, map[string]any{"botId": "4242"}
+	return g
+}
+
+// claim writes g at its next version in status st, claiming what
+// gateway.Gateway.BotClaim says, as gateway.Service does.
+func claim(t *testing.T, st gateway.Store, g *gateway.Gateway, status gateway.Status, evID string) error {
+	t.Helper()
+	next := *g
+	next.Status, next.Version = status, g.Version+1
+	next.ClaimedBot = next.BotClaim()
+	err := st.UpdateGateway(t.Context(), &next, g.Version, event(g.ID, evID, gateway.AuditStatusChanged, t0().Add(time.Minute)))
+	if err == nil {
+		*g = next
+	}
+	return err
+}
+
+func testBotClaims(t *testing.T, st gateway.Store) {
+	// Two tenants, one bot: several DISCONNECTED gateways may share it.
+	a, b := botGateway("gw_a", alice()), botGateway("gw_b", bob())
+	mustCreate(t, st, a)
+	mustCreate(t, st, b)
+	if err := claim(t, st, a, gateway.StatusConnecting, "ev-a1"); err != nil {
+		t.Fatalf("the first connect: %v", err)
+	}
+	err := claim(t, st, b, gateway.StatusConnecting, "ev-b1")
+	wantCode(t, "a second gateway connecting the bot", err, gateway.CodeConflict)
+	if msg := gateway.ErrorMessage(err); msg != gateway.MsgBotInUse || strings.Contains(msg, "gw_a") || strings.Contains(msg, "alice") {
+		t.Errorf("message %q, want MsgBotInUse, naming nobody", msg)
+	}
+	if got := mustGet(t, st, "gw_b"); got.Version != 1 || got.Status != gateway.StatusDisconnected || len(trail(t, st, "gw_b")) != 1 {
+		t.Errorf("a refused claim wrote: %+v", got)
+	}
+	// The holder may write itself again (connected, renamed) without losing it.
+	if err := claim(t, st, a, gateway.StatusConnected, "ev-a2"); err != nil || mustGet(t, st, "gw_a").ClaimedBot != "4242" {
+		t.Fatalf("the holder's own write: %v", err)
+	}
+	// A disconnect releases it.
+	if err := claim(t, st, a, gateway.StatusDisconnected, "ev-a3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(t, st, b, gateway.StatusConnected, "ev-b2"); err != nil {
+		t.Fatalf("connect after the other disconnected: %v", err)
+	}
+	err = claim(t, st, a, gateway.StatusConnecting, "ev-a4")
+	wantCode(t, "connecting the bot the other holds", err, gateway.CodeConflict)
+	// Other credentials release it: b now has another bot.
+	b.CredentialInfo = map[string]any{"botId": "777"}
+	if err := claim(t, st, b, gateway.StatusConnected, "ev-b3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(t, st, a, gateway.StatusConnecting, "ev-a5"); err != nil {
+		t.Fatalf("connect after the holder changed bots: %v", err)
+	}
+	// A delete releases it.
+	if err := st.DeleteGateway(t.Context(), "gw_a", a.Version, event("gw_a", "ev-a6", gateway.AuditDeleted, t0().Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	c := botGateway("gw_c", aliceAt())
+	mustCreate(t, st, c)
+	if err := claim(t, st, c, gateway.StatusConnecting, "ev-c1"); err != nil {
+		t.Fatalf("connect after the holder was deleted: %v", err)
+	}
+}
+
+// testConcurrentBotClaims connects one bot in eight gateways at once:
+// exactly one wins, the others are CodeConflict and wrote nothing.
+func testConcurrentBotClaims(t *testing.T, st gateway.Store) {
+	const n = 8
+	gws := make([]*gateway.Gateway, n)
+	for i := range gws {
+		gws[i] = botGateway(fmt.Sprintf("gw_%d", i), gateway.Owner{UserID: fmt.Sprintf("user%d", i)})
+		mustCreate(t, st, gws[i])
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, g := range gws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			next := *g
+			next.Status, next.Version = gateway.StatusConnecting, 2
+			next.ClaimedBot = next.BotClaim()
+			errs[i] = st.UpdateGateway(context.Background(), &next, 1, event(g.ID, "ev-connect", gateway.AuditStatusChanged, t0().Add(time.Minute)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case gateway.ErrorCode(err) == gateway.CodeConflict:
+			if got := mustGet(t, st, gws[i].ID); got.Version != 1 {
+				t.Errorf("the loser %s was written: %+v", gws[i].ID, got)
+			}
+		default:
+			t.Errorf("gateway %d: %v", i, err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d of %d concurrent connects of one bot won, want exactly 1", won, n)
 	}
 }

@@ -66,6 +66,7 @@ type Store struct {
 	gateways  map[string]*gateway.Gateway
 	audit     map[string][]auditEntry // by gateway id, ascending by key
 	idem      map[string]gateway.Idempotency
+	claims    map[string]string // bot id -> the gateway holding its claim
 	now       func() time.Time
 	intercept func(ctx context.Context, op Op, id string) error
 }
@@ -92,6 +93,7 @@ func NewStore(opts ...Option) *Store {
 		gateways: map[string]*gateway.Gateway{},
 		audit:    map[string][]auditEntry{},
 		idem:     map[string]gateway.Idempotency{},
+		claims:   map[string]string{},
 		now:      time.Now,
 	}
 	for _, o := range opts {
@@ -216,7 +218,7 @@ func (s *Store) UpdateGateway(ctx context.Context, g *gateway.Gateway, expectedV
 	if err != nil {
 		return gateway.Internal(op, fmt.Errorf("gateway %s: %w", g.ID, err))
 	}
-	return s.change(op, g.ID, expectedVersion, ev, func() { s.gateways[g.ID] = stored })
+	return s.change(op, g.ID, expectedVersion, ev, g.ClaimedBot, func() { s.gateways[g.ID] = stored })
 }
 
 // DeleteGateway deletes gateway id, and records ev, if the stored version
@@ -227,11 +229,13 @@ func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion in
 	if err := s.enter(ctx, OpDeleteGateway, id); err != nil {
 		return err
 	}
-	return s.change("gatewaytest.DeleteGateway", id, expectedVersion, ev, func() { delete(s.gateways, id) })
+	return s.change("gatewaytest.DeleteGateway", id, expectedVersion, ev, "", func() { delete(s.gateways, id) })
 }
 
-// change applies write and records ev if gateway id is at version expected.
-func (s *Store) change(op, id string, expected int64, ev gateway.AuditEvent, write func()) error {
+// change applies write and records ev if gateway id is at version expected,
+// and moves its bot claim to claim ("" for none), as pkg/dynamo does:
+// CodeConflict with gateway.MsgBotInUse when another gateway holds it.
+func (s *Store) change(op, id string, expected int64, ev gateway.AuditEvent, claim string, write func()) error {
 	entry, err := auditOf(id, ev)
 	if err != nil {
 		return gateway.Internal(op, err)
@@ -247,9 +251,26 @@ func (s *Store) change(op, id string, expected int64, ev gateway.AuditEvent, wri
 	case s.recorded(id, entry.key):
 		return gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", ev.ID, id))
 	}
+	held := cur.ClaimedBot
+	if holder, taken := s.claims[claim]; claim != "" && claim != held && taken && holder != id {
+		return &gateway.Error{Code: gateway.CodeConflict, Message: gateway.MsgBotInUse, Op: op}
+	}
+	if held != claim && s.claims[held] == id {
+		delete(s.claims, held)
+	}
+	if claim != "" {
+		s.claims[claim] = id
+	}
 	write()
 	s.record(id, entry)
 	return nil
+}
+
+// ClaimHolder is the gateway holding bot botID's claim, or "".
+func (s *Store) ClaimHolder(botID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims[botID]
 }
 
 // ListGateways lists owner's gateways newest first (ties broken by id,
@@ -374,6 +395,9 @@ func (s *Store) MustPut(tb testing.TB, g *gateway.Gateway) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gateways[g.ID] = stored
+	if g.ClaimedBot != "" {
+		s.claims[g.ClaimedBot] = g.ID
+	}
 }
 
 // PutIdempotency stores rec as it is, for rec.Owner and rec.Key, whatever

@@ -137,13 +137,14 @@ type runner struct {
 	sendSweep time.Duration
 }
 
-// readRunner reads the runner's configuration from the environment.
+// readRunner reads the runner's configuration from the environment, over
+// base (a running runner's recorded settings, record.go; nil for none).
 // Locally the table is "gatehouse", the key alias "alias/gatehouse", the
 // public URL the runner's own, private networks are reachable (Ollama on
 // localhost, the stand-ins) unless GATEHOUSE_ALLOW_PRIVATE_NETWORKS says
 // false, and a sweep has localSegments segments.
-func readRunner() (*runner, error) {
-	env := config.FromOS()
+func readRunner(base map[string]string) (*runner, error) {
+	env := config.FromOSOver(base)
 	r := &runner{
 		env:      env,
 		port:     env.Int("PORT", 3000, 1, 65535),
@@ -190,7 +191,7 @@ func serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	r, err := readRunner()
+	r, err := readRunner(nil)
 	if err != nil {
 		return err
 	}
@@ -227,6 +228,11 @@ func serve(args []string) error {
 	go r.runDelivery(ctx, bootstrap.New("delivery", r.cfg, r.awsConfig(), log), root, log)
 	go r.runSender(ctx, bootstrap.New(sender.FnSender, r.cfg, r.awsConfig(), log), root, log)
 	r.printBanner(emu, routes)
+	if remove, err := r.writeRecord(); err != nil {
+		log.Warn("could not record the runner for `make health`", "error", err)
+	} else {
+		defer remove()
+	}
 
 	select {
 	case <-ctx.Done():

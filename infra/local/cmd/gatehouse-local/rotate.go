@@ -37,7 +37,11 @@ func rotateCmd(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("rotate-credentials: unexpected arguments %v", fs.Args())
 	}
-	r, err := readRunner()
+	base, err := adoptRecord()
+	if err != nil {
+		return err
+	}
+	r, err := readRunner(base)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,11 @@ func healthCmd(args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("health: unexpected arguments %v", args)
 	}
-	r, err := readRunner()
+	base, err := adoptRecord()
+	if err != nil {
+		return err
+	}
+	r, err := readRunner(base)
 	if err != nil {
 		return err
 	}
