@@ -8,12 +8,13 @@ import (
 	"context"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/pacedsend"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
 )
 
 func main() {
 	fn := bootstrap.FromOS(sender.FnSender)
-	cfg := sender.ReadConfig(fn.Env)
-	e := sender.Engine(fn, cfg)
+	cfg := pacedsend.ReadConfig(fn.Env)
+	e := pacedsend.Engine(fn, cfg)
 	fn.Start(sender.Handler(e, sender.NewDispatcher(context.Background(), fn, cfg, e)))
 }

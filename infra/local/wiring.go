@@ -9,10 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/healthcheck"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/liveroutes"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/messagesapi"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/pacedsend"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/providers"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/receiver"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/rotation"
-	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/storeroutes"
 	"github.com/gatehouse/gatehouse/pkg/config"
 	"github.com/gatehouse/gatehouse/pkg/filelink/download"
@@ -38,7 +38,7 @@ type Settings struct {
 	Delivery deliverer.Config
 	// Sender tunes the message sender; its Function is empty locally, so
 	// bots' senders run in the runner's process.
-	Sender sender.Config
+	Sender pacedsend.Config
 	// FileLinkTTL is how long getFile's links work; zero is the default.
 	FileLinkTTL time.Duration
 }
@@ -51,7 +51,7 @@ func ReadSettings(env *config.Env) Settings {
 		Health:    healthcheck.ReadConfig(env),
 		Rotation:  rotation.ReadConfig(env),
 		Delivery:  deliverer.ReadConfig(env),
-		Sender:    sender.ReadConfig(env),
+		Sender:    pacedsend.ReadConfig(env),
 
 		FileLinkTTL: liveroutes.ReadFileLinkTTL(env),
 	}
@@ -63,7 +63,8 @@ func ReadSettings(env *config.Env) Settings {
 // KMS_KEY_ID, say) are in fn.Err.
 func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 	read := storeroutes.API(fn)
-	live := liveroutes.API(fn, s.Limits, liveroutes.WithFileLinkTTL(s.FileLinkTTL))
+	live := liveroutes.API(fn, s.Limits, liveroutes.WithFileLinkTTL(s.FileLinkTTL),
+		liveroutes.WithPacedSend(pacedsend.Direct(fn, s.Sender)))
 	described := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)), storeroutes.Options(fn)...)
 	return map[string]httpapi.Handler{
 		httpapi.FnListGateways:         read.ListGateways,

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -156,18 +157,19 @@ var names = map[string]string{
 	"#done": "done", "#claimed": "claimed", "#index": "index", "#error": "error", "#chat": "chat",
 	"#active": "active", "#kick": "kick", "#gw": "gatewayId", "#job": "jobId", "#at": "claimedAt",
 	"#ids": "messageIds", "#parts": "parts", "#updated": "updatedAt", "#sent": "sent", "#failed": "failed",
-	"#unknown": "unknown", "#outbox": "outbox",
+	"#unknown": "unknown", "#outbox": "outbox", "#result": "result",
 }
 
-// nameRef is an expression attribute name in an expression.
-var nameRef = regexp.MustCompile(`#[A-Za-z]+`)
+// nameRef is an expression attribute name in an expression, compiled on
+// first use rather than at every function's cold start.
+var nameRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#[A-Za-z]+`) })
 
 // namesOf returns the entries of names that exprs use: DynamoDB refuses
 // a name an expression does not use.
 func namesOf(exprs ...string) map[string]string {
 	out := map[string]string{}
 	for _, e := range exprs {
-		for _, ref := range nameRef.FindAllString(e, -1) {
+		for _, ref := range nameRef().FindAllString(e, -1) {
 			out[ref] = names[ref]
 		}
 	}
@@ -415,6 +417,9 @@ func parseSendItem(jobID string, item map[string]types.AttributeValue) (send.Ite
 		Parts: int(r.num("parts")), UpdatedAt: r.time("updatedAt")}
 	if chat := r.str("chat"); chat != "" {
 		it.ChatID = json.RawMessage(chat)
+	}
+	if res := r.str("result"); res != "" {
+		it.Result = json.RawMessage(res)
 	}
 	if av, ok := item["messageIds"]; ok {
 		l, isList := av.(*types.AttributeValueMemberL)
@@ -778,6 +783,10 @@ func (s *SendJobs) Record(ctx context.Context, jobID string, it send.Item, done 
 	if len(it.ChatID) > 0 {
 		set = append(set, "#chat = :chat")
 		values[":chat"] = sv(string(it.ChatID))
+	}
+	if len(it.Result) > 0 {
+		set = append(set, "#result = :result")
+		values[":result"] = sv(string(it.Result))
 	}
 	update := "SET " + strings.Join(set, ", ")
 	if len(remove) > 0 {

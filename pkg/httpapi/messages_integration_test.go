@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
@@ -167,5 +168,51 @@ func TestMessagesRefusals(t *testing.T) {
 	}
 	if n := len(h.tg.Messages(botToken)); n != 0 {
 		t.Errorf("%d messages reached Telegram", n)
+	}
+}
+
+// TestActionSendMessageIsPaced: with the paced sender (as gateway-action
+// is wired), the action route's sendMessage is queued as an interactive
+// job, sent under the bot's lease and answered with Telegram's message;
+// a bad parameter is still a 400 naming params.… with nothing queued.
+func TestActionSendMessageIsPaced(t *testing.T) {
+	h := newHarness(t)
+	alice := user("alice")
+	bot := h.create(alice, telegramBody("Bot"))
+	h.do(alice, req{fn: httpapi.FnUpdateStatus, method: "PATCH", id: bot.ID, body: `{"status":"CONNECTED"}`})
+	jobs := dynamo.NewSendJobs(h.ddb, h.table)
+	engine := send.NewEngine(jobs, sendtelegram.NewBots(botGateways{h.store, h.svc}, h.tgURL, nil), sendtelegram.Formatter{}, send.EngineOptions{Log: h.log})
+	direct := send.NewDirect(send.NewService(jobs, h.svc, sendtelegram.Check), engine, jobs, 10*time.Second)
+	h.handlers[httpapi.FnGatewayAction] = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithPacedSend(direct)).Handlers()[httpapi.FnGatewayAction]
+
+	action := func(body string) resp {
+		return h.doWith(alice, req{fn: httpapi.FnGatewayAction, method: http.MethodPost, id: bot.ID, body: body}, func(ev *events.APIGatewayV2HTTPRequest) {
+			ev.PathParameters["action"] = "sendMessage"
+		})
+	}
+	r := action(`{"chat_id":42,"text":"paced"}`)
+	var out struct {
+		Action string `json:"action"`
+		Result struct {
+			MessageID int64  `json:"message_id"`
+			Text      string `json:"text"`
+		} `json:"result"`
+	}
+	r.decode(t, &out)
+	if r.status != http.StatusOK || out.Action != "sendMessage" || out.Result.MessageID == 0 || out.Result.Text != "paced" {
+		t.Fatalf("sendMessage: %d %s", r.status, r.body)
+	}
+	if got := h.keysLike("JOB#", "|ITEM#"); len(got) != 1 {
+		t.Errorf("job items %v, want the one message", got)
+	}
+	before := h.keysLike("JOB#")
+	p := problem(t, action(`{"chat_id":42,"text":""}`), http.StatusBadRequest)
+	if got := fieldsOf(p); !slices.Equal(got, []string{"params.text"}) {
+		t.Errorf("fields %v", got)
+	}
+	// Telegram's refusal is the provider's refusal, as before.
+	problem(t, action(`{"chat_id":0,"text":"to nobody"}`), http.StatusUnprocessableEntity)
+	if after := h.keysLike("JOB#"); len(after) != len(before)+2 {
+		t.Errorf("jobs before %d, after %d: the refused request must queue nothing, the sent one one job", len(before), len(after))
 	}
 }

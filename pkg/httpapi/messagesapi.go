@@ -35,6 +35,16 @@ const (
 // WithMessages sets the send service. Without it, Messages answers 503.
 func WithMessages(s *send.Service) Option { return func(a *API) { a.messages = s } }
 
+// PacedSender sends one sendMessage through the bot's paced queue and
+// returns Telegram's result (send.Direct).
+type PacedSender interface {
+	SendNow(ctx context.Context, actor gateway.Actor, gatewayID string, params json.RawMessage) (json.RawMessage, error)
+}
+
+// WithPacedSend makes the action route's sendMessage go through p, paced
+// with the bot's jobs. Without it, the action calls Telegram at once.
+func WithPacedSend(p PacedSender) Option { return func(a *API) { a.paced = p } }
+
 // JobJSON is a job as the API returns it.
 type JobJSON struct {
 	JobID      string         `json:"jobId"`

@@ -337,7 +337,14 @@ func (a *API) GatewayAction(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if err := a.checkGateway(ctx, limitAction, r.actor, ev.PathParameters["id"]); err != nil {
 			return response{}, err
 		}
-		out, err := a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
+		var out any
+		var err error
+		if ev.PathParameters["action"] == "sendMessage" && a.paced != nil {
+			// Paced with the bot's jobs, and claimed before it goes.
+			out, err = a.paced.SendNow(ctx, r.actor, ev.PathParameters["id"], params)
+		} else {
+			out, err = a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
+		}
 		if err != nil {
 			return response{}, err
 		}

@@ -33,8 +33,10 @@ const (
 
 // Result is the outcome of one send.
 type Result struct {
-	Outcome    Outcome
-	MessageID  int64
+	Outcome   Outcome
+	MessageID int64
+	// Message is Telegram's result (the sent Message) as JSON.
+	Message    json.RawMessage
 	RetryAfter time.Duration
 	// Error is a message safe to show the gateway's owner.
 	Error string
@@ -145,24 +147,36 @@ func (e *Engine) Pending(ctx context.Context) ([]string, error) {
 // sender holds the lease.
 func (e *Engine) Run(ctx context.Context, gatewayID string) error {
 	for {
-		more, err := e.runOnce(ctx, gatewayID)
+		more, _, err := e.runOnce(ctx, gatewayID, "")
 		if err != nil || !more {
 			return err
 		}
 	}
 }
 
+// RunJob sends gatewayID's jobs while it holds the bot's lease, until job
+// jobID is done, then hands over to the next sender (a stream record)
+// when other jobs wait: the synchronous action route sends its message
+// this way, paced with everything else the bot sends, without staying to
+// send a broadcast. It reports whether it held the lease; when another
+// sender did, that sender sends the job.
+func (e *Engine) RunJob(ctx context.Context, gatewayID, jobID string) (bool, error) {
+	_, held, err := e.runOnce(ctx, gatewayID, jobID)
+	return held, err
+}
+
 // runOnce is one lease: it reports whether work arrived after the lease
-// was released, which the caller then takes up again.
-func (e *Engine) runOnce(ctx context.Context, gatewayID string) (bool, error) {
+// was released, which the caller then takes up again, and whether it held
+// the lease at all. With until set it stops once that job is done.
+func (e *Engine) runOnce(ctx context.Context, gatewayID, until string) (more, held bool, err error) {
 	owner := "sender_" + gateway.NewToken()
 	now := e.o.Now()
 	state, ok, err := e.store.Acquire(ctx, gatewayID, owner, now.Add(e.o.LeaseTTL), now)
 	if err != nil || !ok {
-		return false, err
+		return false, false, err
 	}
 	r := &run{e: e, gw: gatewayID, owner: owner, pacer: NewPacer(e.o.Limits), lanes: map[string]*lane{},
-		jobs: map[string]*jobState{}, results: make(chan event, 2*e.o.MaxInFlight), start: now}
+		jobs: map[string]*jobState{}, results: make(chan event, 2*e.o.MaxInFlight), start: now, until: until}
 	r.pacer.Restore(state)
 	runErr := r.loop(ctx)
 	// Hand over: whatever happened, the next sender gets the pacer's
@@ -173,18 +187,18 @@ func (e *Engine) runOnce(ctx context.Context, gatewayID string) (bool, error) {
 		runErr = errors.Join(runErr, err)
 	}
 	if runErr != nil || ctx.Err() != nil {
-		return false, runErr
+		return false, true, runErr
 	}
 	jobs, err := e.store.ActiveJobs(relCtx, gatewayID, nil)
 	if err != nil || len(jobs) == 0 {
-		return false, err
+		return false, true, err
 	}
-	if r.outOfBudget() {
-		return false, e.store.Kick(relCtx, gatewayID)
+	if r.outOfBudget() || until != "" {
+		return false, true, e.store.Kick(relCtx, gatewayID)
 	}
 	// A job arrived between the last look and the release: its own kick
 	// found the lease taken, so this sender takes it up.
-	return true, nil
+	return true, true, nil
 }
 
 // jobState is a running sender's view of one job.
@@ -202,6 +216,7 @@ type entry struct {
 	plain    bool
 	attempts int
 	ids      []int64
+	result   json.RawMessage
 }
 
 // formatted reports whether the message asked Gatehouse to format it, so
@@ -276,6 +291,17 @@ type run struct {
 	lastLease time.Time
 	storeErr  error
 	claimTime time.Duration // exponential mean of claims' time
+	until     string        // RunJob's job: the run ends when it is done
+}
+
+// untilDone reports whether the run's RunJob job is done (or was never
+// this sender's to send).
+func (r *run) untilDone() bool {
+	if r.until == "" {
+		return false
+	}
+	js, ok := r.jobs[r.until]
+	return !ok || js.job.Sent+js.job.Failed+js.job.Unknown >= js.job.Total
 }
 
 // minLookahead is the least time a lane's head part is claimed before
@@ -320,7 +346,8 @@ func (r *run) loop(ctx context.Context) error {
 			r.stop(ctx)
 			return r.save(context.WithoutCancel(ctx))
 		}
-		if r.inFlight == 0 && r.bulk.Len() == 0 && r.prio.Len() == 0 {
+		if (r.inFlight == 0 && r.bulk.Len() == 0 && r.prio.Len() == 0) || r.untilDone() {
+			r.stop(ctx)
 			return r.save(context.WithoutCancel(ctx))
 		}
 		wake := now.Add(r.e.o.Poll)
@@ -450,6 +477,7 @@ func (r *run) settle(ctx context.Context, en *entry, c Claim, res Result) outcom
 	switch res.Outcome {
 	case Sent:
 		en.ids = append(en.ids, res.MessageID)
+		en.result = res.Message
 		en.part++
 		en.plain = false
 		if en.part < len(en.parts) {
@@ -613,7 +641,7 @@ func (r *run) release(l *lane) {
 
 // record writes an item's progress.
 func (r *run) record(ctx context.Context, en *entry, status ItemStatus, msg string, done int) {
-	it := Item{Index: en.index, Status: status, MessageIDs: en.ids, Error: msg, Parts: len(en.parts), UpdatedAt: r.e.o.Now()}
+	it := Item{Index: en.index, Status: status, MessageIDs: en.ids, Error: msg, Parts: len(en.parts), UpdatedAt: r.e.o.Now(), Result: en.result}
 	if err := r.e.store.Record(ctx, en.js.job.ID, it, done); err != nil {
 		r.e.o.Log.Error("send: recording a result failed", "gateway", r.gw, "job", en.js.job.ID, "index", en.index, "error", err)
 	}

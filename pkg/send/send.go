@@ -136,6 +136,9 @@ type Item struct {
 	// Parts is how many parts the message was split into, once known.
 	Parts     int
 	UpdatedAt time.Time
+	// Result is Telegram's answer to the last part sent (the Message), kept
+	// for the synchronous action route, which answers it.
+	Result json.RawMessage
 }
 
 // ChatKey is a chat id as the pacer and the lanes key it: the integer's

@@ -55,7 +55,14 @@ func ReadFileLinkTTL(env *config.Env) time.Duration {
 // Option configures API.
 type Option func(*options)
 
-type options struct{ fileLinkTTL time.Duration }
+type options struct {
+	fileLinkTTL time.Duration
+	paced       httpapi.PacedSender
+}
+
+// WithPacedSend makes the action route's sendMessage go through p, paced
+// with the bot's message jobs (gateway-action passes pacedsend.Direct).
+func WithPacedSend(p httpapi.PacedSender) Option { return func(o *options) { o.paced = p } }
 
 // WithFileLinkTTL sets how long the links getFile answers work (zero is
 // filelink.DefaultTTL).
@@ -69,8 +76,11 @@ func API(fn *bootstrap.Function, policy httpapi.Limits, opts ...Option) *httpapi
 		opt(&o)
 	}
 	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
-	return httpapi.New(newLifecycle(fn, ddb, o), append(storeroutes.Options(fn),
-		httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, fn.Table()), policy))...)
+	hopts := append(storeroutes.Options(fn), httpapi.WithLimiter(dynamo.NewRateLimiter(ddb, fn.Table()), policy))
+	if o.paced != nil {
+		hopts = append(hopts, httpapi.WithPacedSend(o.paced))
+	}
+	return httpapi.New(newLifecycle(fn, ddb, o), hopts...)
 }
 
 // newLifecycle returns the gateway service over the table (through ddb)

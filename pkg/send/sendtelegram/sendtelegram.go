@@ -109,7 +109,8 @@ func (b *Bot) Send(ctx context.Context, params json.RawMessage) send.Result {
 // whether the request was written to the connection.
 func Classify(m telegram.Message, err error, wrote bool) send.Result {
 	if err == nil {
-		return send.Result{Outcome: send.Sent, MessageID: m.MessageID}
+		raw, _ := json.Marshal(m)
+		return send.Result{Outcome: send.Sent, MessageID: m.MessageID, Message: raw}
 	}
 	var api *telegram.APIError
 	if errors.As(err, &api) {

@@ -2,9 +2,11 @@ package sendtelegram_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/send"
 )
 
@@ -66,3 +68,5 @@ func itoa(n int) string {
 	}
 	return string(append([]byte{byte('0' + n)}, b...))
 }
+
+func errorAs(err error, target **gateway.Error) bool { return errors.As(err, target) }

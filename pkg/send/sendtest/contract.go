@@ -464,10 +464,12 @@ func testItems(t *testing.T, st send.Store) {
 	for _, c := range []send.Claim{claim(j.ID, 1, 0, "a"), claim(j.ID, 3, 0, "a"), claim(j.ID, 4, 0, "a"), claim(j.ID, 6, 0, "a")} {
 		wantClaim(t, st, c, true)
 	}
-	record(t, st, j.ID, send.Item{Index: 1, Status: send.ItemSent, MessageIDs: []int64{7001}, Parts: 1, UpdatedAt: at}, 1)
+	record(t, st, j.ID, send.Item{Index: 1, Status: send.ItemSent, MessageIDs: []int64{7001}, Parts: 1, UpdatedAt: at,
+		Result: json.RawMessage(`{"message_id":7001,"chat":{"id":101,"type":"private"},"date":1764921600,"text":"hi"}`)}, 1)
 	record(t, st, j.ID, send.Item{Index: 3, ChatID: json.RawMessage(`"@channel"`), Status: send.ItemFailed, Error: "Bad Request: chat not found", Parts: 1, UpdatedAt: at}, 1)
 	record(t, st, j.ID, send.Item{Index: 6, Status: send.ItemUnknown, Error: "the answer never came", MessageIDs: []int64{}, UpdatedAt: at}, 1)
-	sent := send.Item{Index: 1, ChatID: json.RawMessage(`101`), Status: send.ItemSent, MessageIDs: []int64{7001}, Parts: 1, UpdatedAt: at.UTC()}
+	sent := send.Item{Index: 1, ChatID: json.RawMessage(`101`), Status: send.ItemSent, MessageIDs: []int64{7001}, Parts: 1, UpdatedAt: at.UTC(),
+		Result: json.RawMessage(`{"message_id":7001,"chat":{"id":101,"type":"private"},"date":1764921600,"text":"hi"}`)}
 	failed := send.Item{Index: 3, ChatID: json.RawMessage(`"@channel"`), Status: send.ItemFailed, Error: "Bad Request: chat not found", Parts: 1, UpdatedAt: at.UTC()}
 	claimed := send.Item{Index: 4, ChatID: json.RawMessage(`104`)}
 	unknown := send.Item{Index: 6, ChatID: json.RawMessage(`106`), Status: send.ItemUnknown, Error: "the answer never came", UpdatedAt: at.UTC()}

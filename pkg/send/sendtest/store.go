@@ -174,6 +174,7 @@ func (s *Store) indexes(jobID string) []int {
 func copyItem(it send.Item) send.Item {
 	it.ChatID = slices.Clone(it.ChatID)
 	it.MessageIDs = slices.Clone(it.MessageIDs)
+	it.Result = slices.Clone(it.Result)
 	return it
 }
 
@@ -375,7 +376,7 @@ func (s *Store) Record(ctx context.Context, jobID string, it send.Item, done int
 		chat = it.ChatID
 	}
 	st.item = copyItem(send.Item{Index: it.Index, ChatID: chat, Status: it.Status, MessageIDs: it.MessageIDs,
-		Error: it.Error, Parts: it.Parts, UpdatedAt: it.UpdatedAt.UTC()})
+		Error: it.Error, Parts: it.Parts, UpdatedAt: it.UpdatedAt.UTC(), Result: it.Result})
 	if len(st.item.MessageIDs) == 0 {
 		st.item.MessageIDs = nil
 	}

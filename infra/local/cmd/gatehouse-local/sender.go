@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/infra/emulator"
 	"github.com/gatehouse/gatehouse/infra/local/stream"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
+	"github.com/gatehouse/gatehouse/pkg/bootstrap/pacedsend"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
 )
 
@@ -30,7 +31,7 @@ const senderFunctionCodeURI = "functions/message-sender/"
 func (r *runner) runSender(ctx context.Context, fn *bootstrap.Function, root string, log *slog.Logger) {
 	cfg := r.settings.Sender
 	cfg.Function = "" // in-process senders
-	engine := sender.Engine(fn, cfg)
+	engine := pacedsend.Engine(fn, cfg)
 	if err := fn.Err(); err != nil {
 		log.Error("sender: not started", "error", err)
 		return
