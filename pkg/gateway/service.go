@@ -225,8 +225,11 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 	var sealed []byte
 	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
 		var changes []string
-		var details map[string]string
+		details := map[string]string{}
 		if req.Name != nil && *req.Name != g.Name {
+			// The trail shows a rename's old and new names (names are
+			// not secret), so a reader need not reconstruct them.
+			details["oldName"], details["newName"] = g.Name, *req.Name
 			g.Name = *req.Name
 			changes = append(changes, "name")
 		}
@@ -247,8 +250,11 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 			if req.Warning != "" {
 				now := s.now().UTC()
 				g.LastError, g.LastErrorAt = req.Warning, &now
-				details = map[string]string{"warning": req.Warning}
+				details["warning"] = req.Warning
 			}
+		}
+		if len(details) == 0 {
+			details = nil
 		}
 		return AuditUpdated, changes, details, nil
 	})

@@ -346,9 +346,13 @@ func TestUpdate(t *testing.T) {
 		check       func(t *testing.T, w *world, before, after *gateway.Gateway)
 	}{
 		{name: "rename", actor: alice, req: gateway.UpdateRequest{Name: ptr("renamed")}, wantChanges: []string{"name"},
-			check: func(t *testing.T, _ *world, _, after *gateway.Gateway) {
+			check: func(t *testing.T, w *world, before, after *gateway.Gateway) {
 				if after.Name != "renamed" {
 					t.Errorf("name %q", after.Name)
+				}
+				// The trail shows what the name was and became.
+				if d := w.store.Trail(after.ID)[0].Details; d["oldName"] != before.Name || d["newName"] != "renamed" {
+					t.Errorf("rename details %v", d)
 				}
 			}},
 		{name: "the same name writes nothing", actor: alice, req: gateway.UpdateRequest{Name: ptr("bot")}},
