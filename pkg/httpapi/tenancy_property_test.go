@@ -582,6 +582,9 @@ func (m *tenancy) checkTable(rt *rapid.T, op string, id identity, before, after 
 			if b != nil || ownerOf(a) != ok.scope {
 				rt.Fatalf("%s by %s created gateway %s owned by %q, want %q", op, id, gwID, ownerOf(a), ok.scope)
 			}
+		case strings.HasPrefix(pk, "BOT#") && ok.scope != "" && ok.target != "" && claimHolders(b, a, ok.target):
+			// The bot claim of the gateway the step connected or
+			// disconnected: taken for it, or let go by it, never another's.
 		case strings.HasPrefix(pk, "IDEM#") && ok.idem && ok.scope != "" && strings.HasPrefix(pk, "IDEM#"+ok.scope+"#") && b == nil:
 		default:
 			owner := ownerOf(b)
@@ -591,6 +594,22 @@ func (m *tenancy) checkTable(rt *rapid.T, op string, id identity, before, after 
 			rt.Fatalf("%s by %s (scope %q) changed partition %s (owner %q), which it may not touch", op, id, ok.scope, pk, owner)
 		}
 	}
+}
+
+// claimHolders reports whether a bot claim partition names no gateway but
+// id before and after: a step may take or release its own gateway's
+// claim, never touch another gateway's.
+func claimHolders(before, after map[string]map[string]types.AttributeValue, id string) bool {
+	for _, items := range []map[string]map[string]types.AttributeValue{before, after} {
+		c, ok := items["CLAIM"]
+		if !ok {
+			continue
+		}
+		if g, ok := c["gatewayId"].(*types.AttributeValueMemberS); !ok || g.Value != id {
+			return false
+		}
+	}
+	return true
 }
 
 // ofRoute reports whether sk is an item of route routeID in its bot's

@@ -121,12 +121,14 @@ func marker(key string, seq int) string {
 }
 
 func TestEngineSendsEveryMessageOnceInOrder(t *testing.T) {
-	b := newBed(t, sendtest.NewStore(), 5, nil)
+	// Half Telegram's times: a -race build on a loaded machine delays
+	// requests by more than the pacer's margin of a fifth of the window.
+	b := newBed(t, sendtest.NewStore(), 2, nil)
 	var msgs []map[string]any
 	for i := range 300 {
 		chat := int64(1000 + i%40)
 		if i%6 == 0 {
-			chat = -1001000000000 - int64(i%3)
+			chat = -1001000000000 - int64((i/6)%3)
 		}
 		msgs = append(msgs, map[string]any{"chat_id": chat, "text": "hello " + marker("batch", i)})
 	}
@@ -155,9 +157,10 @@ func TestEngineSendsEveryMessageOnceInOrder(t *testing.T) {
 	// The share of 429s depends on how evenly requests travel, which a
 	// loaded machine running -race does not promise: the bench (make
 	// bench) holds the engine to Telegram's 0.5% at Telegram's own limits.
-	// Here a pacer that ignored a limit would earn far more than 5%.
+	// Here a pacer that ignored a limit would earn most of its calls 429s;
+	// one that keeps them has a few at most.
 	st := b.tg.LimitStats()
-	if st.EarlyRetries > 0 || st.LimitedShare() > 0.05 {
+	if st.EarlyRetries > 0 || st.LimitedShare() > 0.10 {
 		t.Errorf("limits: %+v", st)
 	}
 	t.Logf("300 messages in %v; %d calls, %d answered 429", took, st.Calls, st.Limited)
