@@ -240,7 +240,7 @@ type lane struct {
 	backoff  time.Duration
 	ready    time.Time
 	heapIdx  int
-	inHeap   bool
+	heap     *laneHeap // the heap it is in, if any
 	prio     bool
 	// step, while the lane is prepared (its head part claimed), tells the
 	// step to send (true) or to give the claim back (false).
@@ -279,8 +279,8 @@ type run struct {
 	bot       Bot
 	lanes     map[string]*lane
 	jobs      map[string]*jobState
-	bulk      laneHeap
-	prio      laneHeap
+	bulk      queue
+	prio      queue
 	prepared  []*lane
 	claiming  int
 	results   chan event
@@ -318,6 +318,16 @@ func (r *run) lookahead() time.Duration { return min(max(minLookahead, 2*r.claim
 // maxClaiming bounds the claims in progress at once, for the same reason.
 const maxClaiming = 16
 
+// ahead is how many lanes may be claimed ahead of their turn: as many as
+// the bot's overall limit lets send within the lookahead, and two more.
+// Claiming more would commit the next slots before a lane with a longer
+// chain, ready a moment later, could have them.
+func (r *run) ahead() int {
+	l := r.pacer.Limits()
+	n := 2 + int(int64(l.PerSecond)*int64(r.lookahead())/int64(l.second()))
+	return min(n, r.e.o.MaxInFlight)
+}
+
 func (r *run) outOfBudget() bool { return r.e.o.Now().Sub(r.start) >= r.e.o.Budget }
 
 func (r *run) loop(ctx context.Context) error {
@@ -346,7 +356,7 @@ func (r *run) loop(ctx context.Context) error {
 			r.stop(ctx)
 			return r.save(context.WithoutCancel(ctx))
 		}
-		if (r.inFlight == 0 && r.bulk.Len() == 0 && r.prio.Len() == 0) || r.untilDone() {
+		if (r.inFlight == 0 && r.bulk.len() == 0 && r.prio.len() == 0) || r.untilDone() {
 			r.stop(ctx)
 			return r.save(context.WithoutCancel(ctx))
 		}
@@ -396,7 +406,7 @@ func (r *run) housekeep(ctx context.Context, now time.Time) error {
 // prepare claims the head parts of the lanes due within the lookahead,
 // a few at a time. It returns when the next lane is due, if any.
 func (r *run) prepare(ctx context.Context, now time.Time) (time.Time, bool) {
-	for r.inFlight < r.e.o.MaxInFlight && r.claiming < maxClaiming {
+	for r.inFlight < r.e.o.MaxInFlight && r.claiming < maxClaiming && r.claiming+len(r.prepared) < r.ahead() {
 		l, at := r.next(now)
 		if l == nil {
 			return time.Time{}, false
@@ -404,11 +414,7 @@ func (r *run) prepare(ctx context.Context, now time.Time) (time.Time, bool) {
 		if at.After(now.Add(r.lookahead())) {
 			return at, true
 		}
-		h := &r.bulk
-		if l.prio {
-			h = &r.prio
-		}
-		heap.Remove(h, l.heapIdx)
+		l.heap.remove(l)
 		en := l.entries[0]
 		if en.parts == nil {
 			_, params := en.js.job.Body.Message(en.index)
@@ -434,10 +440,26 @@ func (r *run) prepare(ctx context.Context, now time.Time) (time.Time, bool) {
 // interactive one first. It returns when the next one may go.
 func (r *run) dispatch(now time.Time) (time.Time, bool) {
 	for len(r.prepared) > 0 {
+		// An interactive lane first; then, of those whose chat may send
+		// now, the longest chain; else the one whose chat may send first.
 		best := 0
 		for i, l := range r.prepared {
 			b := r.prepared[best]
-			if (l.prio && !b.prio) || (l.prio == b.prio && l.ready.Before(b.ready)) {
+			lNow, bNow := !l.ready.After(now), !b.ready.After(now)
+			switch {
+			case l.prio != b.prio:
+				if l.prio {
+					best = i
+				}
+			case lNow && bNow:
+				if l.chain() > b.chain() {
+					best = i
+				}
+			case lNow != bNow:
+				if lNow {
+					best = i
+				}
+			case l.ready.Before(b.ready):
 				best = i
 			}
 		}
@@ -549,44 +571,41 @@ func (r *run) stop(ctx context.Context) {
 }
 
 // next returns the lane to prepare next and when it may send: an
-// interactive lane before a bulk one, each heap's earliest, no earlier
-// than the bot's overall limit allows.
+// interactive lane before a bulk one; of the lanes that may send at the
+// bot's next free slot, the one with the longest chain of messages left;
+// else the one whose chat may send soonest.
 func (r *run) next(now time.Time) (*lane, time.Time) {
 	g := r.pacer.GlobalReady()
-	at := func(h *laneHeap) (*lane, time.Time) {
-		if h.Len() == 0 {
-			return nil, time.Time{}
-		}
-		l := (*h)[0]
-		return l, later(l.ready, g)
+	slot := later(now, g)
+	pl, pat := r.prio.next(slot)
+	if pl != nil && !pat.After(slot) {
+		return pl, later(pat, g)
 	}
-	pl, pat := at(&r.prio)
-	if pl != nil && !pat.After(later(now, g)) {
-		return pl, pat
-	}
-	bl, bat := at(&r.bulk)
+	bl, bat := r.bulk.next(slot)
 	switch {
+	case pl == nil && bl == nil:
+		return nil, time.Time{}
 	case pl == nil:
-		return bl, bat
+		return bl, later(bat, g)
 	case bl == nil || pat.Before(bat):
-		return pl, pat
+		return pl, later(pat, g)
 	}
-	return bl, bat
+	return bl, later(bat, g)
 }
 
 // push puts a lane with work back on its heap, ready when the pacer and
 // its backoff allow.
 func (r *run) push(l *lane) {
-	if l.busy || l.inHeap || len(l.entries) == 0 {
+	if l.busy || l.heap != nil || len(l.entries) == 0 {
 		return
 	}
 	l.ready = later(r.pacer.ChatReady(l.chat, l.group), l.notUntil)
 	l.prio = l.entries[0].js.job.Interactive
-	h := &r.bulk
+	q := &r.bulk
 	if l.prio {
-		h = &r.prio
+		q = &r.prio
 	}
-	heap.Push(h, l)
+	q.push(l)
 }
 
 // handle takes a step's report.
@@ -768,8 +787,10 @@ func (r *run) load(ctx context.Context, j *Job) error {
 			r.lanes[key] = l
 		}
 		l.entries = append(l.entries, &entry{js: js, index: i})
-		if !l.inHeap && !l.busy {
+		if l.heap == nil && !l.busy {
 			r.push(l)
+		} else if l.heap != nil {
+			heap.Fix(l.heap, l.heapIdx) // its chain grew
 		}
 	}
 	return nil
@@ -793,24 +814,84 @@ func (r *run) failAll(ctx context.Context, cause error) error {
 	return r.save(ctx)
 }
 
-// laneHeap orders lanes by when they are ready.
-type laneHeap []*lane
+// queue holds the lanes that have messages and no step: waiting, by when
+// their chat may send, and ready, by the length of the chain of messages
+// they have left. Sending the longest chains first is what lets a run end
+// when the bot's overall limit allows: a group with fifty messages at 20
+// a minute needs two and a half minutes whatever happens, so it must not
+// wait its turn behind two thousand chats with one message each.
+type queue struct {
+	waiting laneHeap
+	ready   laneHeap
+}
 
-func (h laneHeap) Len() int           { return len(h) }
-func (h laneHeap) Less(i, j int) bool { return h[i].ready.Before(h[j].ready) }
-func (h laneHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
+func (q *queue) len() int { return len(q.waiting.ls) + len(q.ready.ls) }
+
+func (q *queue) push(l *lane) {
+	q.waiting.byChain = false
+	q.waiting.push(l)
+}
+
+// next moves the lanes whose chat may send by slot to ready and returns
+// the ready lane with the longest chain, or else the lane that waits
+// least, and when its chat may send.
+func (q *queue) next(slot time.Time) (*lane, time.Time) {
+	q.ready.byChain = true
+	for len(q.waiting.ls) > 0 && !q.waiting.ls[0].ready.After(slot) {
+		l := q.waiting.ls[0]
+		q.waiting.remove(l)
+		q.ready.push(l)
+	}
+	if len(q.ready.ls) > 0 {
+		l := q.ready.ls[0]
+		return l, l.ready
+	}
+	if len(q.waiting.ls) > 0 {
+		l := q.waiting.ls[0]
+		return l, l.ready
+	}
+	return nil, time.Time{}
+}
+
+// chain is how long a lane's messages take at least, in units of a
+// chat's interval: a group's at 20 a minute count three.
+func (l *lane) chain() int {
+	if l.group {
+		return 3 * len(l.entries)
+	}
+	return len(l.entries)
+}
+
+// laneHeap orders lanes by when they are ready, or by their chain
+// (longest first, then the earliest ready).
+type laneHeap struct {
+	ls      []*lane
+	byChain bool
+}
+
+func (h *laneHeap) Len() int { return len(h.ls) }
+func (h *laneHeap) Less(i, j int) bool {
+	a, b := h.ls[i], h.ls[j]
+	if h.byChain && a.chain() != b.chain() {
+		return a.chain() > b.chain()
+	}
+	return a.ready.Before(b.ready)
+}
+func (h *laneHeap) Swap(i, j int) {
+	h.ls[i], h.ls[j] = h.ls[j], h.ls[i]
+	h.ls[i].heapIdx, h.ls[j].heapIdx = i, j
 }
 func (h *laneHeap) Push(x any) {
 	l := x.(*lane)
-	l.heapIdx, l.inHeap = len(*h), true
-	*h = append(*h, l)
+	l.heapIdx, l.heap = len(h.ls), h
+	h.ls = append(h.ls, l)
 }
 func (h *laneHeap) Pop() any {
-	old := *h
-	l := old[len(old)-1]
-	*h = old[:len(old)-1]
-	l.inHeap = false
+	l := h.ls[len(h.ls)-1]
+	h.ls = h.ls[:len(h.ls)-1]
+	l.heap = nil
 	return l
 }
+
+func (h *laneHeap) push(l *lane)   { heap.Push(h, l) }
+func (h *laneHeap) remove(l *lane) { heap.Remove(h, l.heapIdx) }

@@ -129,15 +129,29 @@ func TestPacerScheduleObeysLimits(t *testing.T) {
 	now := t0
 	var times []time.Time
 	perChat := map[string][]time.Time{}
+	chain := func(c string) int {
+		if send.IsGroup(c) {
+			return 3 * queues[c]
+		}
+		return queues[c]
+	}
 	for len(times) < 10000 {
-		// The earliest ready chat goes next, as the engine's heap does.
+		// As the engine chooses: of the chats that may send at the bot's
+		// next slot, the one with the longest chain left; else the one
+		// that may send soonest.
+		slot := later(now, p.GlobalReady())
 		best, bestAt := "", time.Time{}
 		for _, c := range order {
 			if queues[c] == 0 {
 				continue
 			}
 			at := p.Ready(c, send.IsGroup(c))
-			if best == "" || at.Before(bestAt) {
+			switch {
+			case best == "":
+				best, bestAt = c, at
+			case !at.After(slot) && (bestAt.After(slot) || chain(c) > chain(best)):
+				best, bestAt = c, at
+			case bestAt.After(slot) && at.Before(bestAt):
 				best, bestAt = c, at
 			}
 		}

@@ -87,12 +87,16 @@ func sendLoad(t *testing.T, n, private, groups int, drop float64) {
 	for _, id := range jobs {
 		j, items := b.job(id)
 		if j.Status != send.JobDone || j.Failed != 0 || (drop == 0 && j.Unknown != 0) {
-			t.Errorf("job %s: %+v", id, j)
+			t.Errorf("job %s: %s, %d of %d sent, %d failed, %d unknown", id, j.Status, j.Sent, j.Total, j.Failed, j.Unknown)
 		}
+		bad := 0
 		for _, it := range items {
 			if it.Status != send.ItemSent && it.Status != send.ItemUnknown {
-				t.Errorf("job %s item %d: %s", id, it.Index, it.Status)
+				bad++
 			}
+		}
+		if bad > 0 {
+			t.Errorf("job %s: %d items neither SENT nor UNKNOWN", id, bad)
 		}
 		sent += j.Sent
 		unknown += j.Unknown
@@ -102,10 +106,23 @@ func sendLoad(t *testing.T, n, private, groups int, drop float64) {
 	st := b.tg.LimitStats()
 	minimum := telegramtest.MinimumDuration(b.limits, workload)
 	ratio := float64(took) / float64(minimum)
-	t.Logf("%d messages to %d private chats and %d groups at 1/%g of Telegram's times: %v (the limits allow %v at best: ratio %.3f); accepted %d, lost %d, duplicates %d, out of order %d; %d calls, %d answered 429 (%.2f%%), %d early retries; %d connections dropped after accepting, %d messages UNKNOWN",
+	t.Logf("%d messages to %d private chats and %d groups at 1/%g of Telegram's times: %v (the limits allow %v at best: ratio %.3f); accepted %d, lost %d, duplicates %d, out of order %d; %d calls, %d answered 429 (%.2f%%), %d early retries; %d connections dropped after accepting, %d messages UNKNOWN; %d senders handed over at their budget",
 		n, private, groups, *loadScale, took.Round(time.Millisecond), minimum.Round(time.Millisecond), ratio,
-		sum.Accepted, n-sum.Accepted, sum.Duplicates, sum.OrderViolations, st.Calls, st.Limited, 100*st.LimitedShare(), st.EarlyRetries, st.Dropped, unknown)
+		sum.Accepted, n-sum.Accepted, sum.Duplicates, sum.OrderViolations, st.Calls, st.Limited, 100*st.LimitedShare(), st.EarlyRetries, st.Dropped, unknown, b.handovers)
 	t.Logf("store calls (mean time × count): %v", store.report())
+	if len(l.Entries) > 0 {
+		// Messages accepted per 30 s, to see where a run loses time.
+		first := l.Entries[0].At
+		var per []int
+		for _, e := range l.Entries {
+			k := int(e.At.Sub(first) / (30 * time.Second))
+			for len(per) <= k {
+				per = append(per, 0)
+			}
+			per[k]++
+		}
+		t.Logf("accepted per 30 s: %v", per)
+	}
 	if sent+unknown != n || sum.Accepted != n || sum.Duplicates != 0 || sum.OrderViolations != 0 || unknown != st.Dropped || (drop > 0 && st.Dropped == 0) {
 		t.Errorf("sent %d and unknown %d (dropped %d), accepted %d of %d; %d duplicates, %d out of order", sent, unknown, st.Dropped, sum.Accepted, n, sum.Duplicates, sum.OrderViolations)
 	}
