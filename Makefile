@@ -107,6 +107,7 @@ bench: tools
 	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -timeout 60m -run TestDeliveryLoad -v ./pkg/delivery/ -args -load-updates 10000 | grep -v '^=== '
 	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -timeout 60m -run TestDeliveryLoad -v ./pkg/delivery/ -args -load-updates 600 -load-rate 5 | grep -v '^=== '
 	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -timeout 60m -run 'TestSendLoad$$' -v ./pkg/send/sendtelegram/ -args -send-messages 10000 -send-private-chats 2000 -send-groups 20 -send-scale 1 -send-ratio-max 1.15 -send-429-max 0.005 | grep -v '^=== '
+	GATEHOUSE_INTEGRATION=1 $(GO) test -count=1 -run 'TestEngineSendsLongChainsFirst' -v ./pkg/send/sendtelegram/ -args -send-ratio-max 1.15 | grep -v '^=== '
 	$(GO) run ./bench/healthsweep
 	$(GO) run ./bench/coldstart -n $${N:-11} -arch $$($(GO) env GOARCH)
 	$(GO) run ./bench/coldstart -n $${N:-11}

@@ -292,8 +292,11 @@ var _ sync.Locker = (*sync.Mutex)(nil)
 // TestEngineSendsLongChainsFirst: two groups with forty messages each
 // (at 20 a minute they need more than a window whatever happens) and 600
 // private chats with one each. A sender that served every chat in turn
-// would start the groups' chains late; the engine starts the longest
-// chains first and ends within 1.15× of the least time the limits allow.
+// would send the groups' second messages only after the 600; the engine
+// starts the longest chains first, so each group's fifth message goes
+// before half the private ones. That is an order, which a loaded machine
+// does not change; the time against the least the limits allow is
+// logged, and held to -send-ratio-max by make bench.
 func TestEngineSendsLongChainsFirst(t *testing.T) {
 	b := newBed(t, sendtest.NewStore(), 5, nil)
 	var msgs []map[string]any
@@ -317,14 +320,17 @@ func TestEngineSendsLongChainsFirst(t *testing.T) {
 	if sum := b.tg.Ledger().Summary(); sum.Accepted != len(msgs) || sum.Duplicates != 0 || sum.OrderViolations != 0 {
 		t.Fatalf("ledger %+v", sum)
 	}
-	if ratio > 1.15 {
-		es := b.tg.Ledger().Entries
-		var groupAt []string
-		for _, e := range es {
-			if strings.HasPrefix(e.ChatID, "-") && len(groupAt) < 45 {
-				groupAt = append(groupAt, e.At.Sub(es[0].At).Round(10*time.Millisecond).String())
-			}
+	groups, private := map[string]int{}, 0
+	for _, e := range b.tg.Ledger().Entries {
+		if !strings.HasPrefix(e.ChatID, "-") {
+			private++
+			continue
 		}
-		t.Errorf("ratio %.3f > 1.15: the groups' long chains started late; group sends at %v", ratio, groupAt)
+		if groups[e.ChatID]++; groups[e.ChatID] == 5 && private >= 300 {
+			t.Errorf("group %s's fifth message went after %d of the 600 private ones: its long chain started late", e.ChatID, private)
+		}
+	}
+	if *loadRatioMax > 0 && ratio > *loadRatioMax {
+		t.Errorf("ratio %.3f > %.2f", ratio, *loadRatioMax)
 	}
 }
