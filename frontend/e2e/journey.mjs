@@ -236,6 +236,11 @@ try {
     // The keyboard editor from the keyboard: Enter on "Add row" puts the focus in the new button's label.
     await form.getByRole('button', { name: 'Add row' }).focus();
     await page.keyboard.press('Enter');
+    // The focus moves once the new row has rendered: type only then.
+    await form.getByLabel('Label (row 1, button 1)').evaluate((el) => new Promise((done) => {
+      const check = () => (document.activeElement === el ? done() : requestAnimationFrame(check));
+      check();
+    }));
     await page.keyboard.type('Docs');
     assert.equal(await form.getByLabel('Label (row 1, button 1)').inputValue(), 'Docs');
     await form.getByLabel('Action (row 1, button 1)').selectOption('url');
