@@ -270,6 +270,16 @@ func (r *request) ifMatch() (*int64, error) {
 	return &n, nil
 }
 
+// idempotencyKey returns the request's Idempotency-Key ("" without one).
+// Errors: CodeInvalid when the header is there but not a valid key.
+func (r *request) idempotencyKey() (string, error) {
+	key := edge.Header(&r.ev, "idempotency-key")
+	if edge.HasHeader(&r.ev, "idempotency-key") && !validIdempotencyKey(key) {
+		return "", gateway.Invalid(gateway.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 visible ASCII characters"})
+	}
+	return key, nil
+}
+
 // validIdempotencyKey reports whether k is 1 to 255 visible ASCII
 // characters. (A regular expression with a counted repetition this long
 // compiles to a program of hundreds of instructions at every cold start.)

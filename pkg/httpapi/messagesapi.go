@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -80,11 +79,11 @@ func (a *API) Messages(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (
 			return response{}, &gateway.Error{Code: gateway.CodeUnavailable, Message: "Sending is not available.", Op: "httpapi.Messages"}
 		}
 		id := ev.PathParameters["id"]
-		switch messagesRouteKey(ev) {
+		switch routeKey(ev, "messages", "jobId") {
 		case rkSubmitMessages:
-			key := edge.Header(&ev, "idempotency-key")
-			if edge.HasHeader(&ev, "idempotency-key") && !validIdempotencyKey(key) {
-				return response{}, gateway.Invalid(gateway.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 visible ASCII characters"})
+			key, err := r.idempotencyKey()
+			if err != nil {
+				return response{}, err
 			}
 			if fe := unknownParams(ev.QueryStringParameters); len(fe) > 0 {
 				return response{}, gateway.Invalid(fe...)
@@ -167,23 +166,4 @@ func decodeJobCursor(c string) (int, bool) {
 	}
 	n, err := strconv.Atoi(string(b[1:]))
 	return n, err == nil && n >= 0 && n < send.MaxBroadcastChats
-}
-
-// messagesRouteKey is the event's route key, or one rebuilt from its
-// method and path when the event has none.
-func messagesRouteKey(ev events.APIGatewayV2HTTPRequest) string {
-	if ev.RouteKey != "" && ev.RouteKey != "$default" {
-		return ev.RouteKey
-	}
-	parts := strings.Split(strings.Trim(ev.RawPath, "/"), "/")
-	if len(parts) < 4 || parts[0] != "api" || parts[1] != "gateways" || parts[3] != "messages" {
-		return ""
-	}
-	switch len(parts) {
-	case 4:
-		return ev.RequestContext.HTTP.Method + " /api/gateways/{id}/messages"
-	case 5:
-		return ev.RequestContext.HTTP.Method + " /api/gateways/{id}/messages/{jobId}"
-	}
-	return ""
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gatehouse/gatehouse/pkg/edge"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/lifecycle"
 )
@@ -137,9 +136,9 @@ func unknownParams(q map[string]string, known ...string) []gateway.FieldError {
 // CreateGateway answers POST /api/gateways, honouring Idempotency-Key.
 func (a *API) CreateGateway(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, ev, func(ctx context.Context, r *request) (response, error) {
-		key := edge.Header(&ev, "idempotency-key")
-		if edge.HasHeader(&ev, "idempotency-key") && !validIdempotencyKey(key) {
-			return response{}, gateway.Invalid(gateway.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 visible ASCII characters"})
+		key, err := r.idempotencyKey()
+		if err != nil {
+			return response{}, err
 		}
 		body, err := r.jsonBody()
 		if err != nil {

@@ -115,7 +115,7 @@ func (a *API) Routes(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (ev
 			}
 			return response{status: status, body: routeToJSON(v, now), headers: map[string]string{"ETag": `"` + strconv.FormatInt(v.Version, 10) + `"`}}, nil
 		}
-		switch routeKey(ev) {
+		switch routeKey(ev, "routes", "routeId") {
 		case rkCreateRoute:
 			body, err := r.jsonBody()
 			if err != nil {
@@ -221,25 +221,28 @@ func decodeChange[T any](r *request, decode func([]byte) (T, error)) (*int64, T,
 	return ifMatch, v, err
 }
 
-// routeKey is the event's route key, or one rebuilt from its method and
-// path when the event has none.
-func routeKey(ev events.APIGatewayV2HTTPRequest) string {
+// routeKey is the event's route key, or, when the event has none, one
+// rebuilt from its method and path for a function that serves every path
+// under /api/gateways/{id}/<resource>: the collection, {<item>}, and
+// {<item>}'s sub-paths.
+func routeKey(ev events.APIGatewayV2HTTPRequest, resource, item string) string {
 	if ev.RouteKey != "" && ev.RouteKey != "$default" {
 		return ev.RouteKey
 	}
 	method := ev.RequestContext.HTTP.Method
 	parts := strings.Split(strings.Trim(ev.RawPath, "/"), "/")
-	// api gateways {id} routes [{routeId} [dead-letters|replay]]
-	if len(parts) < 4 || parts[0] != "api" || parts[1] != "gateways" || parts[3] != "routes" {
+	// api gateways {id} <resource> [{item} [sub]]
+	if len(parts) < 4 || parts[0] != "api" || parts[1] != "gateways" || parts[3] != resource {
 		return ""
 	}
+	base := method + " /api/gateways/{id}/" + resource
 	switch len(parts) {
 	case 4:
-		return method + " /api/gateways/{id}/routes"
+		return base
 	case 5:
-		return method + " /api/gateways/{id}/routes/{routeId}"
+		return base + "/{" + item + "}"
 	case 6:
-		return method + " /api/gateways/{id}/routes/{routeId}/" + parts[5]
+		return base + "/{" + item + "}/" + parts[5]
 	}
 	return ""
 }

@@ -92,10 +92,7 @@ func (s *Service) submitOne(ctx context.Context, actor gateway.Actor, gatewayID 
 	if g.Status != gateway.StatusConnected {
 		return nil, gateway.Errorf(gateway.CodeNotConnected, "Connect the gateway before sending messages.")
 	}
-	b := Body{Messages: []json.RawMessage{compact(params)}}
-	now := s.now().UTC()
-	j := &Job{ID: NewJobID(), GatewayID: g.ID, Owner: g.Owner(), Status: JobQueued, Total: 1, CreatedAt: now, UpdatedAt: now,
-		RequestHash: hashBody(b), Interactive: true, Body: b}
+	j := s.newJob(g, Body{Messages: []json.RawMessage{compact(params)}}, true)
 	if _, err := s.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}

@@ -426,7 +426,7 @@ func (r *run) prepare(ctx context.Context, now time.Time) (time.Time, bool) {
 			}
 			en.parts = parts
 		}
-		chat, _ := en.js.job.Body.Message(en.index)
+		chat := en.js.job.Body.Chat(en.index)
 		c := Claim{JobID: en.js.job.ID, Index: en.index, Part: en.part, Owner: r.owner, At: now, Chat: chat}
 		l.busy, l.step, l.claimedAt = true, make(chan bool, 1), now
 		r.inFlight++
@@ -779,8 +779,7 @@ func (r *run) load(ctx context.Context, j *Job) error {
 		if done[i] {
 			continue
 		}
-		chat, _ := j.Body.Message(i)
-		key := ChatKey(chat)
+		key := ChatKey(j.Body.Chat(i))
 		l := r.lanes[key]
 		if l == nil {
 			l = &lane{chat: key, group: IsGroup(key)}

@@ -102,6 +102,19 @@ func (b Body) Len() int {
 	return len(b.Messages)
 }
 
+// Chat returns the i-th message's chat id, without building its
+// parameters: what the lanes and the job's listing need for every message.
+func (b Body) Chat(i int) json.RawMessage {
+	if b.Broadcast != nil {
+		return b.Broadcast.ChatIDs[i]
+	}
+	var o struct {
+		ChatID json.RawMessage `json:"chat_id"`
+	}
+	_ = json.Unmarshal(b.Messages[i], &o) // checked when the job was accepted
+	return o.ChatID
+}
+
 // Message returns the i-th message: its chat id and its parameters with
 // chat_id set.
 func (b Body) Message(i int) (chat json.RawMessage, params json.RawMessage) {

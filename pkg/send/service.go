@@ -133,10 +133,8 @@ func (s *Service) Submit(ctx context.Context, actor gateway.Actor, gatewayID str
 	if g.Status != gateway.StatusConnected {
 		return Submitted{}, gateway.Errorf(gateway.CodeNotConnected, "Connect the gateway before sending messages.")
 	}
-	hash := hashBody(b)
-	now := s.now().UTC()
-	j := &Job{ID: NewJobID(), GatewayID: g.ID, Owner: g.Owner(), Status: JobQueued, Total: b.Len(),
-		CreatedAt: now, UpdatedAt: now, RequestHash: hash, Body: b}
+	j := s.newJob(g, b, false)
+	hash := j.RequestHash
 	if idemKey != "" {
 		j.ID = IdempotentJobID(g.Owner(), g.ID, idemKey)
 	}
@@ -151,6 +149,13 @@ func (s *Service) Submit(ctx context.Context, actor gateway.Actor, gatewayID str
 		return Submitted{}, err
 	}
 	return Submitted{Job: j}, nil
+}
+
+// newJob is a QUEUED job of g sending b, with a random id.
+func (s *Service) newJob(g *gateway.Gateway, b Body, interactive bool) *Job {
+	now := s.now().UTC()
+	return &Job{ID: NewJobID(), GatewayID: g.ID, Owner: g.Owner(), Status: JobQueued, Total: b.Len(),
+		CreatedAt: now, UpdatedAt: now, RequestHash: hashBody(b), Interactive: interactive, Body: b}
 }
 
 // Get returns a job of the caller's gateway and up to limit of its items
@@ -185,7 +190,7 @@ func (s *Service) Get(ctx context.Context, actor gateway.Actor, gatewayID, jobID
 		if !ok || it.Status == "" {
 			it = Item{Index: i, Status: ItemQueued}
 		}
-		it.ChatID, _ = j.Body.Message(i)
+		it.ChatID = j.Body.Chat(i)
 		items = append(items, it)
 	}
 	next := end

@@ -11,16 +11,12 @@ package main
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gatehouse/gatehouse/infra/emulator"
-	"github.com/gatehouse/gatehouse/infra/local/stream"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/deliverer"
-	"github.com/gatehouse/gatehouse/pkg/delivery"
 )
 
 // deliveryFunctionCodeURI identifies the delivery function in the template.
@@ -34,44 +30,12 @@ func (r *runner) runDelivery(ctx context.Context, fn *bootstrap.Function, root s
 		log.Error("delivery: not started", "error", err)
 		return
 	}
-	every, expr := r.sweepInterval, "DELIVERY_SWEEP_INTERVAL"
-	if every == 0 {
-		var err error
-		if every, expr, err = schedule(filepath.Join(root, "template.yaml"), deliveryFunctionCodeURI); err != nil {
-			log.Error("delivery: no retry schedule; retries wait for the next update of their chat", "error", err)
-		}
-	}
-	if every > 0 {
-		go runSweeps(ctx, engine, every, log)
-		log.Info("delivery: retries scheduled", "schedule", expr, "every", every.String())
-	}
-	ddb, streams := stream.Clients(r.awsConfig())
-	handler := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	r.every(ctx, root, deliveryFunctionCodeURI, "delivery", r.sweepInterval, "DELIVERY_SWEEP_INTERVAL",
+		"retries wait for the next update of their chat", log, func(ctx context.Context, _ time.Time) error {
+			_, err := engine.Sweep(ctx)
+			return err
+		})
+	r.readStream(ctx, "delivery-stream.json", func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		return deliverer.HandleStream(ctx, engine, ev), nil
-	}
-	err := stream.Run(ctx, ddb, streams, r.cfg.Table, handler, stream.Options{
-		Checkpoint:   filepath.Join(r.dir, "delivery-stream.json"),
-		Region:       emulator.Region,
-		Log:          log,
-		PollInterval: r.streamPoll,
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Error("delivery: the table's stream is not read; routes deliver nothing", "error", err)
-	}
-}
-
-// runSweeps sweeps the due retries every interval until ctx ends.
-func runSweeps(ctx context.Context, e *delivery.Engine, every time.Duration, log *slog.Logger) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if _, err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
-				log.Error("delivery: sweep failed", "error", err)
-			}
-		}
-	}
+	}, "delivery", "routes deliver nothing", log)
 }

@@ -224,7 +224,7 @@ func serve(args []string) error {
 	httpSrv := apiGatewayBounds(r.port, withOpenAPI(srv))
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()
-	go runHealthSchedule(ctx, fn, r.settings.Health, root, log)
+	r.runHealthSchedule(ctx, fn, r.settings.Health, root, log)
 	go r.runDelivery(ctx, bootstrap.New("delivery", r.cfg, r.awsConfig(), log), root, log)
 	go r.runSender(ctx, bootstrap.New(sender.FnSender, r.cfg, r.awsConfig(), log), root, log)
 	r.printBanner(emu, routes)

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -34,30 +33,15 @@ const localSegments = 4
 // healthFunctionCodeURI identifies the scheduled function in the template.
 const healthFunctionCodeURI = "functions/health-check/"
 
-// runHealthSchedule fires a sweep every interval of the template's
-// schedule until ctx ends. A sweep still running when the next is due
-// delays it (the ticker drops the tick), as segment leases would in AWS.
-// Problems are logged: the API keeps serving without health checks.
-func runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthcheck.Config, root string, log *slog.Logger) {
-	every, expr, err := schedule(filepath.Join(root, "template.yaml"), healthFunctionCodeURI)
-	if err != nil {
-		log.Error("health: no schedule; sweeps are off (run `make health` by hand)", "error", err)
-		return
-	}
+// runHealthSchedule fires a sweep on the template's schedule until ctx
+// ends, as segment leases would pace it in AWS. Problems are logged: the
+// API keeps serving without health checks.
+func (r *runner) runHealthSchedule(ctx context.Context, fn *bootstrap.Function, cfg healthcheck.Config, root string, log *slog.Logger) {
 	coord := healthcheck.InProcess(healthcheck.Worker(fn, cfg))
-	log.Info("health: sweeps scheduled", "schedule", expr, "every", every.String())
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case at := <-tick.C:
-			if _, err := coord.Sweep(ctx, at); err != nil && ctx.Err() == nil {
-				log.Error("health: sweep failed", "error", err)
-			}
-		}
-	}
+	r.every(ctx, root, healthFunctionCodeURI, "health", 0, "", "sweeps are off (run `make health` by hand)", log, func(ctx context.Context, at time.Time) error {
+		_, err := coord.Sweep(ctx, at)
+		return err
+	})
 }
 
 // healthCmd is `gatehouse-local health` (make health): one sweep now, on

@@ -11,13 +11,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/gatehouse/gatehouse/infra/emulator"
-	"github.com/gatehouse/gatehouse/infra/local/stream"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/pacedsend"
 	"github.com/gatehouse/gatehouse/pkg/bootstrap/sender"
@@ -38,41 +35,12 @@ func (r *runner) runSender(ctx context.Context, fn *bootstrap.Function, root str
 	}
 	dispatch := sender.NewDispatcher(ctx, fn, cfg, engine)
 	handle := sender.Handler(engine, dispatch)
-	every, expr := r.sendSweep, "SEND_SWEEP_INTERVAL"
-	if every == 0 {
-		var err error
-		if every, expr, err = schedule(filepath.Join(root, "template.yaml"), senderFunctionCodeURI); err != nil {
-			log.Error("sender: no schedule; a sender that stops waits for the next job", "error", err)
-		}
-	}
-	if every > 0 {
-		go func() {
-			tick := time.NewTicker(every)
-			defer tick.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					if _, err := handle(ctx, []byte(`{"source":"aws.events"}`)); err != nil && ctx.Err() == nil {
-						log.Error("sender: sweep failed", "error", err)
-					}
-				}
-			}
-		}()
-		log.Info("sender: sweeps scheduled", "schedule", expr, "every", every.String())
-	}
-	ddb, streams := stream.Clients(r.awsConfig())
-	onBatch := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	r.every(ctx, root, senderFunctionCodeURI, "sender", r.sendSweep, "SEND_SWEEP_INTERVAL",
+		"a sender that stops waits for the next job", log, func(ctx context.Context, _ time.Time) error {
+			_, err := handle(ctx, []byte(`{"source":"aws.events"}`))
+			return err
+		})
+	r.readStream(ctx, "sender-stream.json", func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		return events.DynamoDBEventResponse{}, dispatch.Dispatch(ctx, sender.StreamBots(ev))
-	}
-	err := stream.Run(ctx, ddb, streams, r.cfg.Table, onBatch, stream.Options{
-		Checkpoint:   filepath.Join(r.dir, "sender-stream.json"),
-		Region:       emulator.Region,
-		Log:          log,
-		PollInterval: r.streamPoll,
-	})
-	if err != nil && ctx.Err() == nil {
-		log.Error("sender: the table's stream is not read; jobs wait for the schedule", "error", err)
-	}
+	}, "sender", "jobs wait for the schedule", log)
 }
