@@ -54,6 +54,11 @@ cleanup() {
     log "runner log (last 40 lines):"
     tail -n 40 "$tmp/runner.log" >&2 || true
   fi
+  # Said last, so that the end of a CI log names the failure, not the runner's requests.
+  if [ "$rc" != 0 ] && [ -s "$tmp/journey.out" ]; then
+    log "the journey failed; its output without the passed steps:"
+    grep -v '^  ✓ ' "$tmp/journey.out" | tail -n 40 >&2 || true
+  fi
   if [ -n "${E2E_KEEP:-}" ]; then log "kept $tmp"; else rm -rf "$tmp"; fi
   exit "$rc"
 }
@@ -103,6 +108,6 @@ log "runner ready after ${SECONDS}s total"
 export HEALTH_SWEEP_CMD="env GATEHOUSE_STATE_DIR=$tmp/state PORT=$port GATEHOUSE_DYNAMODB_PORT=$ddb_port GATEHOUSE_KMS_PORT=$kms_port GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true TELEGRAM_API_BASE_URL=$telegram_url $tmp/gatehouse-local health"
 
 start=$(date +%s%N)
-BASE_URL=$base AI_BASE_URL=$openai_url TELEGRAM_STANDIN_URL=$telegram_url RECEIVER_URL=$receiver_url node frontend/e2e/journey.mjs
+BASE_URL=$base AI_BASE_URL=$openai_url TELEGRAM_STANDIN_URL=$telegram_url RECEIVER_URL=$receiver_url node frontend/e2e/journey.mjs 2>&1 | tee "$tmp/journey.out"
 end=$(date +%s%N)
 log "journey passed in $(( (end - start) / 1000000 )) ms; screenshots in frontend/test-results/screenshots/"
