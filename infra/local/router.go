@@ -361,10 +361,14 @@ type tokenResponse struct {
 }
 
 // devToken answers POST /dev/token with a development token for the given
-// user and organisations.
+// user and organisations, to pages of this runner only (devTokenRefusal).
 func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		edge.NewProblem(edge.CodeMethodNotAllowed, "This path does not accept "+r.Method+".", "").Write(w, map[string]string{"Allow": http.MethodPost})
+		return
+	}
+	if why := devTokenRefusal(r); why != "" {
+		edge.NewProblem(gateway.CodeForbidden, why, "").Write(w, nil)
 		return
 	}
 	var req tokenRequest

@@ -122,11 +122,23 @@ func newFixture(tb testing.TB, opts ...Option) *fixture {
 	return &fixture{srv: NewServer(routes, handlers, key, opts...), key: key, logs: logs}
 }
 
-// do sends a request through the server; a non-empty token is sent as a
-// bearer token.
+// do sends a request through the server, addressed to the runner's own
+// loopback address; a non-empty token is sent as a bearer token.
 func (f *fixture) do(tb testing.TB, method, target, token string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
 	tb.Helper()
+	return f.send(tb, "127.0.0.1:3000", method, target, token, body, header)
+}
+
+// doHost is do with the Host header host, and no token.
+func (f *fixture) doHost(tb testing.TB, host, method, target string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
+	return f.send(tb, host, method, target, "", body, header)
+}
+
+func (f *fixture) send(tb testing.TB, host, method, target, token string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
 	r := httptest.NewRequest(method, target, body)
+	r.Host = host
 	for k, vs := range header {
 		r.Header[k] = vs
 	}
