@@ -110,7 +110,9 @@ type DynamoDBOptions struct {
 	Log io.Writer
 }
 
-// StartDynamoDB starts DynamoDB Local with -sharedDb and waits until it answers.
+// StartDynamoDB starts DynamoDB Local with -sharedDb and waits until it
+// answers. It refuses an installation that is not the pinned release
+// (VerifyDynamoDBLocal).
 func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	tools, err := ToolsDir()
 	if err != nil {
@@ -120,6 +122,9 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	jar := filepath.Join(dir, "DynamoDBLocal.jar")
 	if _, err := os.Stat(jar); err != nil {
 		return nil, fmt.Errorf("emulator: DynamoDB Local not installed at %s (run scripts/install-tools.sh): %w", dir, err)
+	}
+	if err := VerifyDynamoDBLocal(dir); err != nil {
+		return nil, err
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
