@@ -140,21 +140,24 @@ fi
 ln -sfn "dynamodb-local-$DDB_VERSION/emulator" "$tools/dynamodb-local"
 
 # Go tools, built from the pinned tools module; rebuilt only when it changes
-# or one of this mode's is missing.
-pkgs=(github.com/nsmithuk/local-kms)
+# or one of this mode's is missing. local-kms is tools/local-kms: upstream's
+# KMS emulator behind a main that listens on loopback only.
+pkgs=(./local-kms)
 bins=(local-kms)
 if [ "$mode" = test ]; then
   pkgs+=(github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie honnef.co/go/tools/cmd/staticcheck)
   bins+=(aws-lambda-rie staticcheck)
 fi
-# .tools-mod.sum stamps the whole set, .tools-mod.sum.run the part `run` builds.
+# .tools-mod.sum stamps the whole set, .tools-mod.sum.run the part `run` builds:
+# the module's sums and the source of its own mains.
 stamp=$tools/bin/.tools-mod.sum
 [ "$mode" = test ] || stamp=$tools/bin/.tools-mod.sum.run
+want_stamp=$(cat tools/go.sum tools/local-kms/*.go)
 rebuild=false
-cmp -s tools/go.sum "$stamp" 2>/dev/null || cmp -s tools/go.sum "$tools/bin/.tools-mod.sum" 2>/dev/null || rebuild=true
+[ "$(cat "$stamp" 2>/dev/null)" = "$want_stamp" ] || [ "$(cat "$tools/bin/.tools-mod.sum" 2>/dev/null)" = "$want_stamp" ] || rebuild=true
 for b in "${bins[@]}"; do [ -x "$tools/bin/$b" ] || rebuild=true; done
 if $rebuild; then
   echo "install-tools: ${bins[*]}" >&2
   (cd tools && GOBIN="$tools/bin" go install "${pkgs[@]}")
-  cp tools/go.sum "$stamp"
+  printf '%s' "$want_stamp" >"$stamp"
 fi
