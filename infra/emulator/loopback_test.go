@@ -51,7 +51,7 @@ func TestEmulatorsListenOnLoopbackOnly(t *testing.T) {
 				c, err := net.DialTimeout("tcp", addr, 2*time.Second)
 				if err == nil {
 					c.Close()
-					t.Errorf("%s accepted a connection on %s: it listens beyond loopback", p.Name, addr)
+					t.Errorf("%s accepted a connection on %s: it listens beyond loopback (a local-kms installed before tools/local-kms does: run scripts/install-tools.sh)", p.Name, addr)
 					continue
 				}
 				if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.EADDRNOTAVAIL) && !errors.Is(err, syscall.ENETUNREACH) {
