@@ -97,9 +97,11 @@ type Function struct {
 }
 
 // FromOS starts assembling function name in Lambda: its configuration from
-// the process environment, the JSON logger.
+// the process environment, the JSON logger, and the Go runtime's memory
+// limit fitted to the function's memory (MemoryLimit).
 func FromOS(name string) *Function {
 	env := config.FromOS()
+	applyMemoryLimit(env)
 	return &Function{Name: name, Config: ReadConfig(env), Env: env, Log: Logger()}
 }
 
