@@ -54,23 +54,29 @@ func deepValue(depth int) string {
 
 const oldCap = 8 << 20
 
-// hostileAnswers are model lists a base URL controlled by a tenant may
-// answer: large in every way JSON allows.
-var hostileAnswers = []struct {
+// hostileAnswer is a model list a base URL controlled by a tenant may
+// answer.
+type hostileAnswer struct {
 	name string
 	body []byte
-}{
-	{name: "8 MiB of models", body: hostileList(oldCap-4096, func(i int) string {
-		return fmt.Sprintf(`{"id":"model-%07d","object":"model","created":1700000000,"owned_by":"tenant"}`, i)
-	})},
-	{name: "8 MiB of empty models", body: hostileList(oldCap-4096, func(int) string { return `{}` })},
-	{name: "one 8 MiB model id", body: []byte(`{"data":[{"id":"` + strings.Repeat("m", oldCap-4096) + `"}]}`)},
-	{name: "an 8 MiB field beside the list", body: []byte(`{"pad":"` + strings.Repeat("p", oldCap-4096) + `","data":[{"id":"gpt-4o"}]}`)},
-	{name: "models nested 5000 deep, 8 MiB", body: hostileList(oldCap-4096, func(i int) string {
-		return `{"id":"m` + fmt.Sprint(i) + `","meta":` + deepValue(5000) + `}`
-	})},
-	{name: "16 MiB", body: []byte(`{"data":[{"id":"` + strings.Repeat("m", 2*oldCap) + `"}]}`)},
 }
+
+// hostileAnswers are model lists large in every way JSON allows, built
+// once, by the tests that use them.
+var hostileAnswers = sync.OnceValue(func() []hostileAnswer {
+	return []hostileAnswer{
+		{name: "8 MiB of models", body: hostileList(oldCap-4096, func(i int) string {
+			return fmt.Sprintf(`{"id":"model-%07d","object":"model","created":1700000000,"owned_by":"tenant"}`, i)
+		})},
+		{name: "8 MiB of empty models", body: hostileList(oldCap-4096, func(int) string { return `{}` })},
+		{name: "one 8 MiB model id", body: []byte(`{"data":[{"id":"` + strings.Repeat("m", oldCap-4096) + `"}]}`)},
+		{name: "an 8 MiB field beside the list", body: []byte(`{"pad":"` + strings.Repeat("p", oldCap-4096) + `","data":[{"id":"gpt-4o"}]}`)},
+		{name: "models nested 5000 deep, 8 MiB", body: hostileList(oldCap-4096, func(i int) string {
+			return `{"id":"m` + fmt.Sprint(i) + `","meta":` + deepValue(5000) + `}`
+		})},
+		{name: "16 MiB", body: []byte(`{"data":[{"id":"` + strings.Repeat("m", 2*oldCap) + `"}]}`)},
+	}
+})
 
 // serve answers every request with body: with its Content-Length, which
 // the client refuses at once when it is over the cap, or chunked, with no
@@ -139,7 +145,7 @@ func mib(n uint64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
 // allocates at most checkAllocBound, whatever the shape of the excess.
 func TestHostileModelListIsBounded(t *testing.T) {
 	p := newProvider()
-	for _, tt := range hostileAnswers {
+	for _, tt := range hostileAnswers() {
 		for _, chunked := range []bool{false, true} {
 			name := tt.name + "/with length"
 			if chunked {
@@ -188,7 +194,7 @@ func TestModelListKeepsAtMostMaxModels(t *testing.T) {
 func TestHostileModelListsConcurrently(t *testing.T) {
 	const workers = 32
 	p := newProvider()
-	worst := hostileAnswers[2].body // one 8 MiB model id
+	worst := hostileAnswers()[2].body // one 8 MiB model id
 	creds := gateway.Credentials{Provider: "openai", APIKey: apiKey, BaseURL: serve(t, worst, true)}
 	var failed atomic.Int64
 	total, peak := allocated(func() {

@@ -42,15 +42,14 @@ const reasonNoModelList = "the answer has no model list"
 // what a hostile endpoint could: the health worker checks dozens of
 // gateways at once in one function's memory.
 const (
-	// MaxModelListBytes caps a model list: the vendors' lists are tens of
-	// kilobytes (OpenAI's, with every dated snapshot, about 10 KB;
-	// Gemini's, at pageSize=1000, under 100 KB); 1 MiB leaves room for
-	// aggregators that describe each model at length.
+	// MaxModelListBytes caps a model list: a vendor's own list is at
+	// most a few hundred entries, tens of kilobytes; 1 MiB leaves room
+	// for OpenAI-compatible aggregators that describe each model at length.
 	MaxModelListBytes = 1 << 20
 	// MaxModels is how many models a list keeps, in the vendor's order:
-	// no vendor offers near 1,000 (OpenAI about 100, Gemini about 50); a
-	// longer list is read to its end (within MaxModelListBytes) and the
-	// rest dropped.
+	// no vendor offers near 1,000; a longer list is read to its end
+	// (within MaxModelListBytes) and the rest dropped, so the check stays
+	// healthy and the count says 1,000.
 	MaxModels = 1000
 	// MaxChatBytes caps a chat answer: the longest completion any vendor
 	// offers (128k output tokens, about 0.5 MB of text) with room for
