@@ -52,6 +52,7 @@ func deepValue(depth int) string {
 	return strings.Repeat("[", depth) + strings.Repeat("]", depth)
 }
 
+// oldCap is what every answer was once allowed, whatever its kind.
 const oldCap = 8 << 20
 
 // hostileAnswer is a model list a base URL controlled by a tenant may
