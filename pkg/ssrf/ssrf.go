@@ -61,10 +61,10 @@ const (
 	CategoryPort = "port"
 )
 
-// DefaultPorts are the destination ports a Guard with no Ports allows:
-// HTTP, HTTPS, and Ollama's API (11434), the one provider users run on a
-// port of its own.
-var DefaultPorts = []uint16{80, 443, 11434}
+// DefaultPorts returns the destination ports a Guard with no Ports
+// allows: HTTP, HTTPS, and Ollama's API (11434), the one provider users
+// run on a port of its own.
+func DefaultPorts() []uint16 { return []uint16{80, 443, 11434} }
 
 // BlockedError is the refusal of a destination address or port. Its
 // message is safe to show a user: "destination address is not allowed:
@@ -237,7 +237,7 @@ func (g Guard) CheckPort(ip netip.Addr, port uint16) error {
 	}
 	allowed := g.Ports
 	if allowed == nil {
-		allowed = DefaultPorts
+		allowed = DefaultPorts()
 	}
 	if slices.Contains(allowed, port) {
 		return nil
