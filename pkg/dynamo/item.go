@@ -124,7 +124,10 @@ func parseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 		if err != nil || !isMap {
 			r.fail("credentialInfo", "is not a map")
 		}
-		g.CredentialInfo = m
+		// Items written before credentialInfo's URLs were masked hold them
+		// whole; they are masked as read, so no answer ever carries one,
+		// until a rotation run rewrites the item (pkg/rekey).
+		g.CredentialInfo, _ = gateway.MaskCredentialInfo(m)
 	}
 	if r.err != nil {
 		return nil, r.err
