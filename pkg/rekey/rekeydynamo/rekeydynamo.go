@@ -150,9 +150,10 @@ func (k *Store) GetGateway(ctx context.Context, id string) (rekey.Entry, error) 
 // WriteGateway applies w with one transaction: an UpdateItem of the
 // gateway that sets only what the rotation owns (the credentials, or the
 // status ERROR with lastError and lastErrorAt; version+1, updatedAt and the
-// mark; the masked credentialInfo when w has one), conditional on w.Version, and the Put of the audit event. Fields
-// the health sweep keeps (lastCheckedAt, …) are left as they are, so a
-// rotation racing a sweep loses none of its bookkeeping.
+// mark; the masked credentialInfo when w has one), conditional on
+// w.Version, and the Put of the audit event. Fields the health sweep keeps
+// (lastCheckedAt, …) are left as they are, so a rotation racing a sweep
+// loses none of its bookkeeping.
 //
 // It reports false, having written nothing, when the gateway is gone, at
 // another version, or still being written by another transaction.
