@@ -37,8 +37,9 @@ func TestIdempotencyKeyRefusesAnAmbiguousOwner(t *testing.T) {
 // TestKeysAreUnambiguous checks, over drawn tuples, that no two different
 // tuples build the same key: the idempotency record's (owner, key), with
 // owner ids drawn from an alphabet holding every separator (a builder may
-// refuse an id, never merge two), and the route, lane, queue, dead-letter,
-// marker and bot-claim keys, whose ids are the shapes the edge accepts.
+// refuse an id, never merge two), the rate-limit counter's (scope,
+// subject), and the route, lane, queue, dead-letter, marker and bot-claim
+// keys, whose ids are the shapes the edge accepts.
 func TestKeysAreUnambiguous(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		seen := map[string]string{}
@@ -89,6 +90,12 @@ func TestKeysAreUnambiguous(t *testing.T) {
 			record("dead", fmt.Sprintf("(%s, %s, %d)", bot, rt, n), gatewayPK(bot)+"\x00"+deadSK(rt, n))
 			record("marker", fmt.Sprintf("(%s, %s, %s)", bot, rt, c), keyString(markerKey(l)))
 			record("claim", bot, keyString(claimKey(bot)))
+			// A rate-limit counter's subject (httpapi: the user id with
+			// its length, "#", the gateway id) is hashed whole, after a
+			// scope without "#": (scope, subject) pairs never meet.
+			scope := rapid.SampledFrom([]string{"test", "action", "validate"}).Draw(t, "scope")
+			subject := loose.Draw(t, "subject")
+			record("rate", fmt.Sprintf("(%s, %q)", scope, subject), RateKey(scope, subject))
 		}
 	})
 }
