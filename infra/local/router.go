@@ -406,6 +406,8 @@ func validateTokenRequest(req tokenRequest) []gateway.FieldError {
 		errs = append(errs, gateway.FieldError{Field: "sub", Message: "is required"})
 	case n > maxSubLen:
 		errs = append(errs, gateway.FieldError{Field: "sub", Message: fmt.Sprintf("must be at most %d characters", maxSubLen)})
+	case !gateway.ValidPrincipalID(req.Sub):
+		errs = append(errs, gateway.FieldError{Field: "sub", Message: "must be a user id: letters, digits and . _ @ : | + = -, starting with a letter or digit"})
 	}
 	if len(req.Orgs) > maxOrgs {
 		errs = append(errs, gateway.FieldError{Field: "orgs", Message: fmt.Sprintf("must have at most %d items", maxOrgs)})

@@ -539,6 +539,8 @@ func TestServerDevTokenInvalid(t *testing.T) {
 		{"blank sub", `{"sub":"   "}`, "sub"},
 		{"missing sub", `{"orgs":["acme"]}`, "sub"},
 		{"sub too long", `{"sub":"` + strings.Repeat("a", 129) + `"}`, "sub"},
+		{"sub not a user id", `{"sub":"` + strings.Repeat("é", 4) + `"}`, "sub"},
+		{"sub with the key separator", `{"sub":"alice#1"}`, "sub"},
 		{"too many orgs", `{"sub":"alice","orgs":` + orgs21 + `}`, "orgs"},
 		{"org with space", `{"sub":"alice","orgs":["acme","bad org"]}`, "orgs[1]"},
 		{"empty org", `{"sub":"alice","orgs":[""]}`, "orgs[0]"},
@@ -568,8 +570,8 @@ func TestServerDevTokenInvalid(t *testing.T) {
 			}
 		})
 	}
-	if w := f.do(t, "POST", DevTokenPath, "", strings.NewReader(`{"sub":"`+strings.Repeat("é", 128)+`"}`), nil); w.Code != 200 {
-		t.Errorf("128 characters (256 bytes): status %d, want 200", w.Code)
+	if w := f.do(t, "POST", DevTokenPath, "", strings.NewReader(`{"sub":"auth0|`+strings.Repeat("a", 122)+`"}`), nil); w.Code != 200 {
+		t.Errorf("128 characters: status %d, want 200", w.Code)
 	}
 	w := f.do(t, "GET", DevTokenPath, "", nil, nil)
 	if w.Code != 405 || w.Header().Get("Allow") != "POST" {
