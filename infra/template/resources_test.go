@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -252,6 +253,79 @@ func TestCORSAndThrottling(t *testing.T) {
 			t.Errorf("parameter %s: Type %v, want Number", p, typ)
 		}
 	}
+}
+
+// TestWebhookThrottling: the Telegram webhook routes, public and shared by
+// every bot, have route settings of their own from the Webhook*
+// parameters, so a flood on them is refused at their limit and spends none
+// of the default routes' budget; no other route has settings of its own.
+func TestWebhookThrottling(t *testing.T) {
+	tpl := load(t)
+	webhook := 0
+	resources, _ := get(tpl.Raw, "Resources").(map[string]any)
+	for id, res := range resources {
+		if get(res, "Type") != "AWS::Serverless::Function" {
+			continue
+		}
+		events, _ := get(res, "Properties", "Events").(map[string]any)
+		for name, ev := range events {
+			if get(ev, "Type") != "HttpApi" {
+				continue
+			}
+			key := fmt.Sprint(get(ev, "Properties", "Method"), " ", get(ev, "Properties", "Path"))
+			settings := get(ev, "Properties", "RouteSettings")
+			if id != "TelegramWebhookFunction" {
+				if settings != nil {
+					t.Errorf("%s (%s.%s) has RouteSettings; only the webhook routes should", key, id, name)
+				}
+				continue
+			}
+			webhook++
+			if settings == nil {
+				t.Errorf("%s has no RouteSettings: the webhook shares the default routes' throttling", key)
+				continue
+			}
+			for _, tt := range []struct{ setting, param string }{
+				{setting: "ThrottlingBurstLimit", param: "WebhookThrottlingBurstLimit"},
+				{setting: "ThrottlingRateLimit", param: "WebhookThrottlingRateLimit"},
+			} {
+				path := "Resources." + id + ".Properties.Events." + name + ".Properties.RouteSettings." + tt.setting
+				if ref, _ := template.Ref(tpl.Intrinsics[path]); ref != tt.param {
+					t.Errorf("%s is not !Ref %s", path, tt.param)
+				}
+			}
+		}
+	}
+	if webhook != 2 {
+		t.Errorf("%d webhook routes, want POST and GET", webhook)
+	}
+	for _, tt := range []struct {
+		param string
+		def   float64
+	}{
+		{param: "WebhookThrottlingBurstLimit", def: 200},
+		{param: "WebhookThrottlingRateLimit", def: 100},
+	} {
+		p := get(tpl.Raw, "Parameters", tt.param)
+		if get(p, "Type") != "Number" || toFloat(get(p, "Default")) != tt.def || toFloat(get(p, "MinValue")) != 1 {
+			t.Errorf("parameter %s = %v, want a Number, default %v, at least 1", tt.param, p, tt.def)
+		}
+	}
+}
+
+// toFloat returns a YAML number as float64 (0 when v is not a number).
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return 0
 }
 
 // TestDashboardHosting: a private bucket that only the distribution reads,
