@@ -311,7 +311,7 @@ func TestStatusRoute(t *testing.T) {
 	st.set(&inbox.Gateway{ID: ai, Type: gateway.TypeAI, Status: gateway.StatusConnected})
 	h := newHandler(st)
 	get := func(id string) events.APIGatewayV2HTTPResponse {
-		resp, _ := h.Handle(context.Background(), request(http.MethodGet, id, "", ""))
+		resp, _ := h.Handle(context.Background(), request(http.MethodGet, id, secret, ""))
 		return resp
 	}
 	resp := get(gw1)
