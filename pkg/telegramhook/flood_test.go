@@ -113,7 +113,7 @@ func TestJunkCostsBoundedReads(t *testing.T) {
 	elapsed := clk.Now().Sub(start)
 	reads, _, _, _ := st.counts()
 	reads -= readsBefore
-	bound := MissBurst + int(elapsed/MissRefill) + // made-up ids
+	bound := MissBurst + int(elapsed/MissRefill) + 1 + // made-up ids
 		int(elapsed/SecretRecheckInterval) + 1 + // wrong secrets
 		int(elapsed/DefaultCacheTTL) + 1 // the cache's own refreshes
 	t.Logf("%d junk requests over %s (simulated): %d gateway reads (%.4f a request; bound %d); answers %v; %d valid updates stored during the flood",
