@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/gatehouse/gatehouse/api/apitest"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/inbox"
 )
@@ -225,4 +226,41 @@ func TestSourceRanges(t *testing.T) {
 	ev.RequestContext.HTTP.SourceIP = "203.0.113.9"
 	resp, _ := open.Handle(context.Background(), ev)
 	wantStatus(t, "no ranges", resp, 200)
+}
+
+// TestNewAnswersMatchTheContract: the answers this file adds — 403 from
+// outside the source ranges, GET's 404 without the secret, 503 for an id
+// met while the miss budget is spent — are those api/openapi.json documents.
+func TestNewAnswersMatchTheContract(t *testing.T) {
+	contract, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newFakeStore()
+	st.add(gw1, secret)
+	clk := newClock()
+	h := newHandler(st, WithClock(clk.Now), WithSourceRanges([]netip.Prefix{netip.MustParsePrefix("149.154.160.0/20")}))
+	const path = "/api/webhooks/telegram/{gatewayId}"
+	check := func(what, method string, ev events.APIGatewayV2HTTPRequest, want int) {
+		t.Helper()
+		resp, err := h.Handle(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, what, resp, want)
+		if err := contract.CheckEvent(method, path, resp); err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	from := func(ev events.APIGatewayV2HTTPRequest, ip string) events.APIGatewayV2HTTPRequest {
+		ev.RequestContext.HTTP.SourceIP = ip
+		return ev
+	}
+	check("outside the ranges", http.MethodPost, from(request(http.MethodPost, gw1, secret, updateBody(1)), "203.0.113.9"), 403)
+	check("GET without the secret", http.MethodGet, request(http.MethodGet, gw1, "", ""), 404)
+	check("GET with the secret", http.MethodGet, request(http.MethodGet, gw1, secret, ""), 200)
+	for range MissBurst {
+		_, _ = h.Handle(context.Background(), from(request(http.MethodPost, gateway.NewID(), secret, updateBody(1)), "149.154.167.220"))
+	}
+	check("budget spent", http.MethodPost, from(request(http.MethodPost, gateway.NewID(), secret, updateBody(1)), "149.154.167.220"), 503)
 }
