@@ -72,6 +72,36 @@ func TestStatusNeedsTheSecret(t *testing.T) {
 	}
 }
 
+// TestPostTellsNothingEither: POST without the right secret answers an
+// existing gateway exactly as an id that never existed, one that is not a
+// Telegram gateway and one that cannot be an id, so GET's silence is not
+// undone by POST.
+func TestPostTellsNothingEither(t *testing.T) {
+	st := newFakeStore()
+	st.add(gw1, secret)
+	ai := gateway.NewID()
+	st.set(&inbox.Gateway{ID: ai, Type: gateway.TypeAI, Status: gateway.StatusConnected, WebhookSecretHash: hashOf(secret)})
+	h := newHandler(st)
+	want := post(t, h, gateway.NewID(), secret, updateBody(1))
+	wantStatus(t, "POST to an id that never existed", want, 401)
+	for _, tt := range []struct {
+		name, id, secret string
+	}{
+		{name: "existing, no secret", id: gw1},
+		{name: "existing, wrong secret", id: gw1, secret: otherSecret},
+		{name: "never existed, no secret", id: gateway.NewID()},
+		{name: "an AI gateway, its secret", id: ai, secret: secret},
+		{name: "not an id", id: "gw_../../etc", secret: secret},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := post(t, h, tt.id, tt.secret, updateBody(1)); !reflect.DeepEqual(got, want) {
+				t.Errorf("POST %s answered\n%d %v %s\nbut an id that never existed\n%d %v %s", tt.name,
+					got.StatusCode, got.Headers, got.Body, want.StatusCode, want.Headers, want.Body)
+			}
+		})
+	}
+}
+
 // TestJunkCostsBoundedReads floods the webhook with made-up ids (repeated
 // and all different) and with wrong secrets for a real gateway, and counts
 // the reads: at most MissBurst plus one per MissRefill for the ids, one per
@@ -127,7 +157,7 @@ func TestJunkCostsBoundedReads(t *testing.T) {
 	}
 	for what, by := range statuses {
 		for status := range by {
-			if status != 404 && status != 401 && status != 503 {
+			if status != 401 && status != 503 {
 				t.Errorf("%s answered %d", what, status)
 			}
 		}
@@ -172,8 +202,8 @@ func TestAbsentIsForgotten(t *testing.T) {
 	clk := newClock()
 	h := newHandler(st, WithClock(clk.Now))
 	id := gateway.NewID()
-	wantStatus(t, "unknown", post(t, h, id, secret, updateBody(1)), 404)
-	wantStatus(t, "unknown, remembered", post(t, h, id, secret, updateBody(1)), 404)
+	wantStatus(t, "unknown", post(t, h, id, secret, updateBody(1)), 401)
+	wantStatus(t, "unknown, remembered", post(t, h, id, secret, updateBody(1)), 401)
 	if reads, _, _, _ := st.counts(); reads != 1 {
 		t.Fatalf("%d reads, want 1", reads)
 	}

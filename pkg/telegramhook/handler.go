@@ -13,11 +13,12 @@
 // Requests are authenticated by X-Telegram-Bot-Api-Secret-Token, whose
 // SHA-256 is compared in constant time with the gateway's stored
 // WebhookSecretHash. The secret itself is never stored, so the function
-// needs no KMS access. Answers: 404 for an id that is not a TELEGRAM_BOT
-// gateway; 401 for a missing or wrong secret or a gateway without one (the
-// same answer for all three); 400 for a body that is not a JSON object with
-// a non-negative integer update_id, is not UTF-8, or exceeds
-// inbox.MaxBodyBytes; 403, before any read, for a sender outside the
+// needs no KMS access. Answers: 401 for an id that is not a TELEGRAM_BOT
+// gateway, a missing or wrong secret, or a gateway without one (the same
+// answer, byte for byte, for all four: the route is public, and a caller
+// without the secret must not learn which ids are gateways); 400 for a
+// body that is not a JSON object with a non-negative integer update_id,
+// is not UTF-8, or exceeds inbox.MaxBodyBytes; 403, before any read, for a sender outside the
 // configured source ranges (WithSourceRanges); 503 for an id the container
 // does not know while its budget of reads that find nothing is spent (see
 // below). Updates are accepted whatever the gateway's status: a valid
@@ -251,6 +252,12 @@ func (h *Handler) receive(ctx context.Context, ev *events.APIGatewayV2HTTPReques
 	now := h.now()
 	g, resp, ok := h.authenticate(ctx, edge.Header(ev, "x-telegram-bot-api-secret-token"), rec, now)
 	if !ok {
+		if resp.StatusCode == http.StatusNotFound {
+			// The same answer as a wrong secret: a caller without the
+			// secret learns nothing of which ids are gateways (the log
+			// keeps the outcome).
+			return rec.problem(http.StatusUnauthorized, rec.outcome)
+		}
 		return resp
 	}
 

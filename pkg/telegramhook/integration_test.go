@@ -599,7 +599,7 @@ func TestLoad(t *testing.T) {
 	if s, _ := send(t.Context(), ts.Client(), ts.URL, ids[0], "wrong", bodyOf(0, 1)); s != 401 {
 		t.Fatalf("wrong secret through the runner: %d", s)
 	}
-	if s, _ := send(t.Context(), ts.Client(), ts.URL, gateway.NewID(), secrets[0], bodyOf(0, 1)); s != 404 {
+	if s, _ := send(t.Context(), ts.Client(), ts.URL, gateway.NewID(), secrets[0], bodyOf(0, 1)); s != 401 {
 		t.Fatalf("unknown gateway through the runner: %d", s)
 	}
 	resp, err := getStatus(t.Context(), ts.Client(), ts.URL, ids[0], secrets[0])
