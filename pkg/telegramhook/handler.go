@@ -51,6 +51,10 @@
 // a read. Wrong secrets for a real gateway cost one read per
 // SecretRecheckInterval. So per container a flood of any variety costs at
 // most 20 + t/1 s reads for ids and t/5 s per gateway for secrets over t.
+// The price: while the budget is spent, a POST with a wrong secret is 401
+// for a gateway the container has read and 503 for any other id, which
+// tells whoever spent it which ids that container served recently (never
+// their status); GET answers 404 for both.
 //
 // # Gateway bookkeeping
 //
