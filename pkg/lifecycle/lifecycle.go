@@ -291,13 +291,30 @@ func learn(g *gateway.Gateway, from map[string]any, keys ...string) {
 // (Telegram: registers the webhook with a fresh secret) and records
 // CONNECTED, clearing lastError, or ERROR with lastError. A failed connect is returned as an
 // upstream error (422 rejected credentials, 429, 502) after being recorded.
+//
+// Connecting a gateway that is already CONNECTED is a no-op: the gateway
+// is returned as it is, nothing is written (no version, no audit event)
+// and the provider is not called, so repeating the request costs nothing
+// and cannot churn the webhook's secret. To register the webhook afresh,
+// disconnect and connect.
 func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
-	g, creds, p, err := s.open(ctx, actor, id)
+	g, err := s.gw.Get(ctx, actor, id)
 	if err != nil {
 		return nil, err
 	}
 	if ifMatch != nil && g.Version != *ifMatch {
 		return nil, versionMismatch(g.Version)
+	}
+	if g.Status == gateway.StatusConnected {
+		return g, nil
+	}
+	p, err := s.provider(g.Type)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.gw.Credentials(ctx, g)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.transition(ctx, actor, id, gateway.StatusConnecting, nil); err != nil {
 		return nil, err
@@ -351,8 +368,9 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 // no update is accepted) and the failure is noted in the audit trail.
 //
 // A gateway that is already disconnected and holds no webhook secret is
-// left alone: the provider is not called, so a webhook someone set up for
-// the bot outside Gatehouse is never removed by a disconnect of ours.
+// left alone, a no-op like connecting a connected one: nothing is written
+// and the provider is not called, so a webhook someone set up for the bot
+// outside Gatehouse is never removed by a disconnect of ours.
 func (s *Service) Disconnect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
 	g, err := s.gw.Get(ctx, actor, id)
 	if err != nil {

@@ -454,9 +454,10 @@ func TestConnect(t *testing.T) {
 		{name: "from ERROR", seed: seed{status: gateway.StatusError},
 			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
 			wantTrail: []string{"status_changed ERROR>CONNECTING", "status_changed CONNECTING>CONNECTED"}},
-		{name: "again from CONNECTED", seed: seed{status: gateway.StatusConnected, webhook: true},
-			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
-			wantTrail: []string{"status_changed CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}},
+		// Issue 16, item 2: asking for the status it has writes nothing and
+		// calls nothing (the gateway is returned as it is).
+		{name: "again from CONNECTED is a no-op", seed: seed{status: gateway.StatusConnected, webhook: true},
+			wantStatus: gateway.StatusConnected},
 		{name: "from CONNECTING the first transition is a no-op", seed: seed{status: gateway.StatusConnecting},
 			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
 			wantTrail: []string{"status_changed CONNECTING>CONNECTED"}},
@@ -468,10 +469,10 @@ func TestConnect(t *testing.T) {
 			wantCode: gateway.CodeUpstreamRateLimited, wantRetryAfter: 3, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "too many requests", wantResult: "rate_limited",
 			wantTrail: []string{"status_changed DISCONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}},
-		{name: "unreachable", seed: seed{status: gateway.StatusConnected, webhook: true}, connectErr: errUnreachable,
+		{name: "unreachable", seed: seed{status: gateway.StatusError, webhook: true}, connectErr: errUnreachable,
 			wantCode: gateway.CodeUpstreamUnreachable, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "could not reach api.example.com: timeout", wantResult: "unreachable",
-			wantTrail: []string{"status_changed CONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}},
+			wantTrail: []string{"status_changed ERROR>CONNECTING", "status_changed CONNECTING>ERROR"}},
 		{name: "provider_error", seed: seed{status: gateway.StatusError}, connectErr: errProvider,
 			wantCode: gateway.CodeUpstreamError, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "fake returned an unexpected response: not JSON", wantResult: "provider_error",
@@ -530,6 +531,9 @@ func TestConnect(t *testing.T) {
 				t.Errorf("trail %v, want %v", trail, tt.wantTrail)
 			}
 			if tt.wantCalls == nil {
+				if tt.wantCode == "" && (got.Version != g.Version || !reflect.DeepEqual(got, stored)) {
+					t.Errorf("a no-op connect returned\n%+v\nstored\n%+v\nseeded at version %d", got, stored, g.Version)
+				}
 				return
 			}
 			c := w.fake.calls[0]

@@ -28,17 +28,18 @@ import (
 const MaxPerMinute = 1_000_000
 
 // ReadLimits reads the abuse limits: RATE_LIMIT_TEST_PER_MINUTE,
-// RATE_LIMIT_ACTIONS_PER_MINUTE and RATE_LIMIT_VALIDATIONS_PER_MINUTE,
-// each an integer from 0 (no limit) to MaxPerMinute; unset is
+// RATE_LIMIT_ACTIONS_PER_MINUTE, RATE_LIMIT_VALIDATIONS_PER_MINUTE and
+// RATE_LIMIT_STATUS_PER_MINUTE, each an integer from 0 (no limit) to MaxPerMinute; unset is
 // httpapi.DefaultLimits. A bad value is recorded in env, never a silent
 // default: a limit the operator believes is on but is not is the failure
 // these settings exist to prevent.
 func ReadLimits(env *config.Env) httpapi.Limits {
 	d := httpapi.DefaultLimits
 	return httpapi.Limits{
-		TestsPerMinute:       env.Limit("RATE_LIMIT_TEST_PER_MINUTE", d.TestsPerMinute, MaxPerMinute),
-		ActionsPerMinute:     env.Limit("RATE_LIMIT_ACTIONS_PER_MINUTE", d.ActionsPerMinute, MaxPerMinute),
-		ValidationsPerMinute: env.Limit("RATE_LIMIT_VALIDATIONS_PER_MINUTE", d.ValidationsPerMinute, MaxPerMinute),
+		TestsPerMinute:         env.Limit("RATE_LIMIT_TEST_PER_MINUTE", d.TestsPerMinute, MaxPerMinute),
+		ActionsPerMinute:       env.Limit("RATE_LIMIT_ACTIONS_PER_MINUTE", d.ActionsPerMinute, MaxPerMinute),
+		ValidationsPerMinute:   env.Limit("RATE_LIMIT_VALIDATIONS_PER_MINUTE", d.ValidationsPerMinute, MaxPerMinute),
+		StatusChangesPerMinute: env.Limit("RATE_LIMIT_STATUS_PER_MINUTE", d.StatusChangesPerMinute, MaxPerMinute),
 	}
 }
 
@@ -90,7 +91,7 @@ func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client, o options) *life
 	cfg := fn.Config
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
-	svc := gateway.NewService(dynamo.New(ddb, fn.Table()), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, fn.Table(), dynamo.WithAuditRetention(fn.Config.AuditRetention)), sealer)
 	return lifecycle.New(svc, providers.Registry(cfg),
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks),
 		lifecycle.WithFileLinks(filelink.NewMinter(dynamo.NewFileLinks(ddb, fn.Table()), cfg.PublicURL, o.fileLinkTTL)))

@@ -22,8 +22,11 @@ func TestReadLimits(t *testing.T) {
 	}{
 		{name: "unset", want: httpapi.DefaultLimits},
 		{name: "empty is unset", env: map[string]string{"RATE_LIMIT_TEST_PER_MINUTE": ""}, want: httpapi.DefaultLimits},
-		{name: "each set", env: map[string]string{"RATE_LIMIT_TEST_PER_MINUTE": "3", "RATE_LIMIT_ACTIONS_PER_MINUTE": " 100 ", "RATE_LIMIT_VALIDATIONS_PER_MINUTE": "0"},
-			want: httpapi.Limits{TestsPerMinute: 3, ActionsPerMinute: 100, ValidationsPerMinute: 0}},
+		{name: "each set", env: map[string]string{"RATE_LIMIT_TEST_PER_MINUTE": "3", "RATE_LIMIT_ACTIONS_PER_MINUTE": " 100 ", "RATE_LIMIT_VALIDATIONS_PER_MINUTE": "0", "RATE_LIMIT_STATUS_PER_MINUTE": "4"},
+			want: httpapi.Limits{TestsPerMinute: 3, ActionsPerMinute: 100, ValidationsPerMinute: 0, StatusChangesPerMinute: 4}},
+		{name: "status off", env: map[string]string{"RATE_LIMIT_STATUS_PER_MINUTE": "0"},
+			want: httpapi.Limits{TestsPerMinute: 10, ActionsPerMinute: 30, ValidationsPerMinute: 10, StatusChangesPerMinute: 0}},
+		{name: "status not a number", env: map[string]string{"RATE_LIMIT_STATUS_PER_MINUTE": "many"}, wantErr: "RATE_LIMIT_STATUS_PER_MINUTE"},
 		{name: "not a number", env: map[string]string{"RATE_LIMIT_TEST_PER_MINUTE": "ten"}, wantErr: `RATE_LIMIT_TEST_PER_MINUTE must be an integer from 0 (no limit) to 1000000, not "ten"`},
 		{name: "negative", env: map[string]string{"RATE_LIMIT_ACTIONS_PER_MINUTE": "-1"}, wantErr: "RATE_LIMIT_ACTIONS_PER_MINUTE"},
 		{name: "too large", env: map[string]string{"RATE_LIMIT_VALIDATIONS_PER_MINUTE": "1000001"}, wantErr: "RATE_LIMIT_VALIDATIONS_PER_MINUTE"},
