@@ -83,3 +83,33 @@ func TestReadFileLinkTTL(t *testing.T) {
 		})
 	}
 }
+
+// TestReadGatewayQuota: an owner may have DefaultGatewayQuota gateways
+// unless GATEWAY_QUOTA_PER_OWNER says otherwise; 0 is no quota, and a value
+// that is not a quota stops the function at start (issue 16, item 2).
+func TestReadGatewayQuota(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    int
+		wantErr bool
+	}{
+		{name: "unset", want: 100},
+		{name: "set", env: map[string]string{"GATEWAY_QUOTA_PER_OWNER": "25"}, want: 25},
+		{name: "off", env: map[string]string{"GATEWAY_QUOTA_PER_OWNER": "0"}, want: 0},
+		{name: "negative", env: map[string]string{"GATEWAY_QUOTA_PER_OWNER": "-5"}, wantErr: true},
+		{name: "not a number", env: map[string]string{"GATEWAY_QUOTA_PER_OWNER": "lots"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := config.FromMap(tt.env)
+			got := liveroutes.ReadGatewayQuota(env)
+			if err := env.Err(); (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Errorf("ReadGatewayQuota = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
