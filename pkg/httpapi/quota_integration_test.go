@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -102,7 +103,9 @@ func TestGatewayQuota(t *testing.T) {
 	}
 	h.withQuota(quota)
 
+	start := time.Now()
 	wantQuota(t, h.createAll(alice, 7), quota, quota)
+	t.Logf("7 concurrent creates at a quota of %d: answered in %v", quota, time.Since(start).Round(time.Millisecond))
 	if n := h.count("USER#alice"); n != quota {
 		t.Errorf("alice's count %d, want %d", n, quota)
 	}
