@@ -968,3 +968,78 @@ func TestDelete(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateRebinds: new credentials on a gateway holding a webhook secret
+// remove the old webhook with the old credentials, then register the new
+// ones (issue 16, item 6); a gateway without one is only updated. A
+// failing removal is recorded and does not stop the registration; a
+// failing registration leaves ERROR with lastError and no secret.
+func TestUpdateRebinds(t *testing.T) {
+	newCreds := &gateway.Credentials{BotToken: "987654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDzzz9"}
+	tests := []struct {
+		name          string
+		seed          seed
+		req           gateway.UpdateRequest
+		disconnectErr error
+		connectErr    error
+
+		wantCalls   []string
+		wantStatus  gateway.Status
+		wantSecret  bool
+		wantTrail   []string
+		wantOldHook string // the final event's oldWebhook detail
+	}{
+		{name: "connected bot, new token", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusConnected, wantSecret: true,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}, wantOldHook: "removed"},
+		{name: "the old webhook cannot be removed", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			disconnectErr: errRejected, wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusConnected, wantSecret: true,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}, wantOldHook: "not removed: invalid credentials: Unauthorized"},
+		{name: "the new webhook cannot be registered", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			connectErr: errUnreachable, wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusError,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}, wantOldHook: "removed"},
+		{name: "disconnected bot, new token", seed: seed{status: gateway.StatusDisconnected}, req: gateway.UpdateRequest{Credentials: newCreds},
+			wantCalls: []string{"ValidateCredentials"}, wantStatus: gateway.StatusDisconnected, wantTrail: []string{"updated"}},
+		{name: "connected bot, rename only", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Name: ptr("renamed")},
+			wantStatus: gateway.StatusConnected, wantSecret: true, wantTrail: []string{"updated"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, gateway.TypeTelegramBot)
+			g := w.put(t, tt.seed)
+			secretHash := bytes.Repeat([]byte{7}, 32)
+			w.fake.disconnectErr, w.fake.connectErr = tt.disconnectErr, tt.connectErr
+			w.fake.connectRes = provider.ConnectResult{WebhookSecretHash: secretHash}
+			got, err := w.life.Update(t.Context(), alice, g, tt.req, nil)
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if calls := w.fake.methods(); !slices.Equal(calls, tt.wantCalls) {
+				t.Fatalf("provider calls %v, want %v", calls, tt.wantCalls)
+			}
+			for _, c := range w.fake.calls {
+				switch {
+				case c.method == "Disconnect" && c.creds.BotToken != botToken:
+					t.Errorf("the old webhook was removed with other credentials")
+				case c.method == "Connect" && (c.creds.BotToken != newCreds.BotToken || c.stored != gateway.StatusConnecting):
+					t.Errorf("Connect with %+v", c)
+				}
+			}
+			stored := w.stored(t, g.ID)
+			if stored.Status != tt.wantStatus || (stored.WebhookSecretHash != nil) != tt.wantSecret || !reflect.DeepEqual(got, stored) {
+				t.Errorf("stored %s, secret %v; returned %+v", stored.Status, stored.WebhookSecretHash != nil, got)
+			}
+			if tt.wantSecret && tt.req.Credentials != nil && !bytes.Equal(stored.WebhookSecretHash, secretHash) {
+				t.Errorf("the secret is not the new registration's")
+			}
+			if trail := w.trail(g.ID); !slices.Equal(trail, tt.wantTrail) {
+				t.Errorf("trail %v, want %v", trail, tt.wantTrail)
+			}
+			if tt.wantOldHook != "" {
+				if ev := w.newest(t, g.ID); ev.Details["oldWebhook"] != tt.wantOldHook {
+					t.Errorf("oldWebhook %q, want %q", ev.Details["oldWebhook"], tt.wantOldHook)
+				}
+			}
+		})
+	}
+}
