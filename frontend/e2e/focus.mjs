@@ -2,6 +2,7 @@
 // check each focused element's computed outline (or box-shadow ring) — at
 // least 2 CSS px, solid, and 3:1 or more against what is behind it, the
 // WCAG 2.2 focus-appearance measure.
+import { freezeMotion } from './csp.mjs';
 
 /** Runs in the page: describes the focus indicator of document.activeElement. */
 function describeFocus() {
@@ -54,7 +55,7 @@ function describeFocus() {
  */
 export async function focusFailures(page, max = 60) {
   // The ring as it settles (some controls ease it in), not half-way.
-  const still = await page.addStyleTag({ content: '*, *::before, *::after { transition: none !important; animation: none !important; }' });
+  const thaw = await freezeMotion(page);
   await page.evaluate(() => { document.activeElement?.blur?.(); window.scrollTo(0, 0); });
   const seen = new Set();
   const bad = [];
@@ -69,6 +70,6 @@ export async function focusFailures(page, max = 60) {
     count += 1;
     if (!f.good) bad.push(`${f.name}: ${f.rings.length ? f.rings.join(', ') : 'no outline or ring'}`);
   }
-  await still.evaluate((el) => el.remove());
+  await thaw();
   return { count, bad };
 }

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { axeViolations } from './axe.mjs';
+import { assertPolicy, watchViolations } from './csp.mjs';
 import { focusFailures } from './focus.mjs';
 import { RECEIVER_SECRET } from './standins.mjs';
 
@@ -32,6 +33,7 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
 context.setDefaultTimeout(TIMEOUT);
+const cspViolations = await watchViolations(context);
 const page = await context.newPage();
 page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
 page.on('console', (m) => {
@@ -114,7 +116,9 @@ const t0 = Date.now();
 console.log(`journey against ${BASE}`);
 try {
   await step('sign in as a development user', async () => {
-    await page.goto(`${BASE}/`);
+    const shell = await page.goto(`${BASE}/`);
+    console.log(`    Content-Security-Policy: ${assertPolicy(shell)}`);
+    assertPolicy(await page.request.get(`${BASE}/gateways/some-client-route`));
     await heading('Sign in').waitFor();
     await screenshot('sign-in');
     await accessible('sign-in');
@@ -643,10 +647,12 @@ try {
   });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page');
+  assert.deepEqual(cspViolations, [], 'no Content-Security-Policy violations');
   assert.deepEqual(a11yFailures, [], `axe-core found serious or critical violations:\n  ${a11yFailures.join('\n  ')}`);
 } finally {
   await browser.close();
   const passed = results.filter((r) => r.ok).length;
   console.log(`journey: ${passed} passed, ${results.length - passed} failed in ${Date.now() - t0} ms; screenshots in ${SHOTS}`);
   if (pageErrors.length) console.log(pageErrors.join('\n'));
+  if (cspViolations.length) console.log(`CSP violations:\n${cspViolations.join('\n')}`);
 }

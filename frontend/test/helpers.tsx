@@ -9,6 +9,8 @@ export interface Recorded {
   url: string;
   headers: Record<string, string>;
   body: unknown;
+  /** The request's AbortSignal, to see whether the app cancelled it. */
+  signal?: AbortSignal;
 }
 
 /** A fetch that answers from a handler and records every request. */
@@ -20,6 +22,7 @@ export function fakeFetch(handler: (r: Recorded) => Response | Promise<Response>
       url: String(input),
       headers: Object.fromEntries(Object.entries((init.headers as Record<string, string>) ?? {})),
       body: init.body ? JSON.parse(String(init.body)) : undefined,
+      signal: init.signal ?? undefined,
     };
     calls.push(r);
     return handler(r);

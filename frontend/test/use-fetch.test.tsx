@@ -33,6 +33,68 @@ describe('useFetch', () => {
   });
 });
 
+describe('useFetch reload, set and merge', () => {
+  type V = { v: number };
+  function harness(merge?: (cur: V | null, next: V) => V) {
+    const reads: { signal: AbortSignal; d: ReturnType<typeof deferred<V>> }[] = [];
+    const api: { current: ReturnType<typeof useFetch<V>> | null } = { current: null };
+    function Show() {
+      api.current = useFetch<V>((signal) => {
+        const d = deferred<V>();
+        reads.push({ signal, d });
+        return d.promise;
+      }, [], { merge });
+      return <p data-testid="out">{api.current.data ? String(api.current.data.v) : 'none'}</p>;
+    }
+    return { reads, api, Show };
+  }
+  const out = () => screen.getByTestId('out').textContent;
+
+  it('reload resolves to what it read, and a reload it supersedes to null, aborted', async () => {
+    const { reads, api, Show } = harness();
+    render(<Show />);
+    reads[0].d.resolve({ v: 1 });
+    await waitFor(() => expect(out()).toBe('1'));
+    const first = api.current!.reload();
+    const second = api.current!.reload();
+    expect(reads).toHaveLength(3);
+    expect(reads[1].signal.aborted).toBe(true);
+    expect(reads[2].signal.aborted).toBe(false);
+    reads[2].d.resolve({ v: 3 });
+    reads[1].d.resolve({ v: 2 });
+    expect(await second).toEqual({ v: 3 });
+    expect(await first).toBeNull();
+    await waitFor(() => expect(out()).toBe('3'));
+  });
+
+  it('a failed reload resolves to null and keeps what is shown', async () => {
+    function Failing() {
+      const f = useFetch<V>(() => (n++ === 0 ? Promise.resolve({ v: 1 }) : Promise.reject(new Error('down'))), []);
+      reload = f.reload;
+      return <p data-testid="out">{f.data?.v ?? 'none'} {f.error ? (f.error as Error).message : ''}</p>;
+    }
+    let n = 0;
+    let reload: () => Promise<V | null> = async () => null;
+    render(<Failing />);
+    await waitFor(() => expect(out()).toBe('1 '));
+    expect(await reload()).toBeNull();
+    await waitFor(() => expect(out()).toBe('1 down'));
+  });
+
+  it('merge decides between a late read and a value set meanwhile; reload returns what is shown', async () => {
+    const { reads, api, Show } = harness((cur, next) => (cur && cur.v > next.v ? cur : next));
+    render(<Show />);
+    reads[0].d.resolve({ v: 1 });
+    await waitFor(() => expect(out()).toBe('1'));
+    const late = api.current!.reload();
+    api.current!.set({ v: 5 });
+    await waitFor(() => expect(out()).toBe('5'));
+    reads[1].d.resolve({ v: 4 });
+    expect(await late).toEqual({ v: 5 });
+    expect(out()).toBe('5');
+  });
+});
+
 describe('audit trail paging', () => {
   const ev = (id: string) => ({ id, action: 'gateway.updated', at: '2026-01-01T00:00:00Z', actor: { userId: 'alice', organizationId: null }, changes: [id] });
 

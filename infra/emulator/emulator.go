@@ -8,6 +8,7 @@ package emulator
 
 import (
 	"context"
+	_ "embed" // the DynamoDB Local launcher
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,16 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/config"
 )
+
+// loopbackHost is the only address the emulators listen on: they hold a
+// developer's tables and the key that opens real credentials, and must not
+// be reachable from the network (README, "Local development").
+const loopbackHost = "127.0.0.1"
+
+// dynamoDBLauncher starts DynamoDB Local on loopbackHost; see the file.
+//
+//go:embed dynamodb-loopback.xml
+var dynamoDBLauncher string
 
 // Process is a running emulator.
 type Process struct {
@@ -110,7 +121,9 @@ type DynamoDBOptions struct {
 	Log io.Writer
 }
 
-// StartDynamoDB starts DynamoDB Local with -sharedDb and waits until it answers.
+// StartDynamoDB starts DynamoDB Local with -sharedDb and waits until it
+// answers. It refuses an installation that is not the pinned release
+// (VerifyDynamoDBLocal).
 func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	tools, err := ToolsDir()
 	if err != nil {
@@ -121,6 +134,9 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 	if _, err := os.Stat(jar); err != nil {
 		return nil, fmt.Errorf("emulator: DynamoDB Local not installed at %s (run scripts/install-tools.sh): %w", dir, err)
 	}
+	if err := VerifyDynamoDBLocal(dir); err != nil {
+		return nil, err
+	}
 	java, err := exec.LookPath("java")
 	if err != nil {
 		return nil, fmt.Errorf("emulator: java not found (run scripts/install-tools.sh): %w", err)
@@ -130,17 +146,41 @@ func StartDynamoDB(ctx context.Context, o DynamoDBOptions) (*Process, error) {
 			return nil, err
 		}
 	}
-	args := []string{"-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
-		"-jar", jar, "-port", strconv.Itoa(o.Port), "-sharedDb"}
+	// DynamoDB Local's own arguments. -disableTelemetry: a local emulator
+	// has no business reporting to AWS.
+	ddbArgs := []string{"-port", strconv.Itoa(o.Port), "-sharedDb", "-disableTelemetry"}
 	if o.DBPath == "" {
-		args = append(args, "-inMemory")
+		ddbArgs = append(ddbArgs, "-inMemory")
 	} else {
 		if err := os.MkdirAll(o.DBPath, 0o755); err != nil {
 			return nil, err
 		}
-		args = append(args, "-dbPath", o.DBPath)
+		ddbArgs = append(ddbArgs, "-dbPath", o.DBPath)
 	}
+	for _, a := range ddbArgs {
+		if strings.Contains(a, "\n") {
+			return nil, fmt.Errorf("emulator: DynamoDB Local argument %q holds a line break", a)
+		}
+	}
+	// Not -jar: its main listens on every interface. The launcher
+	// (dynamodb-loopback.xml) starts the same server on loopback only.
+	launcher, err := os.CreateTemp("", "gatehouse-dynamodb-*.xml")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(launcher.Name()) // read once, at start-up
+	if _, err := launcher.WriteString(dynamoDBLauncher); err != nil {
+		launcher.Close()
+		return nil, err
+	}
+	if err := launcher.Close(); err != nil {
+		return nil, err
+	}
+	args := []string{"-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+		"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
+		"-cp", jar, "org.eclipse.jetty.xml.XmlConfiguration",
+		"dynamodb.args=" + strings.Join(ddbArgs, "\n"), "dynamodb.host=" + loopbackHost,
+		launcher.Name()}
 	cmd := exec.Command(java, args...)
 	cmd.Dir = dir
 	p, err := start("dynamodb-local", cmd, o.Port, o.Log)
@@ -174,8 +214,9 @@ type KMSOptions struct {
 	Log      io.Writer
 }
 
-// StartKMS starts local-kms and waits until it answers. local-kms binds every
-// interface and ignores flags; it is configured only by environment.
+// StartKMS starts local-kms and waits until it answers. The binary is
+// Gatehouse's own main around local-kms (tools/local-kms), which listens on
+// loopback only; upstream's listens on every interface.
 func StartKMS(ctx context.Context, o KMSOptions) (*Process, error) {
 	tools, err := ToolsDir()
 	if err != nil {
@@ -196,12 +237,22 @@ func StartKMS(ctx context.Context, o KMSOptions) (*Process, error) {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin,
+		"-listen", net.JoinHostPort(loopbackHost, strconv.Itoa(o.Port)),
+		"-data", o.DataPath,
+		"-region", Region,
+		"-account", "111122223333",
+	)
+	// The same settings as upstream's main reads them, so that a binary
+	// installed before tools/local-kms still serves the tests (on every
+	// interface: TestEmulatorsListenOnLoopbackOnly fails until
+	// scripts/install-tools.sh, which make run and make test call, has
+	// rebuilt it).
 	cmd.Env = append(os.Environ(),
 		"PORT="+strconv.Itoa(o.Port),
 		"KMS_DATA_PATH="+o.DataPath,
 		"KMS_SEED_PATH="+filepath.Join(o.DataPath, "no-seed.yaml"),
-		"KMS_REGION=us-east-1",
+		"KMS_REGION="+Region,
 		"KMS_ACCOUNT_ID=111122223333",
 	)
 	p, err := start("local-kms", cmd, o.Port, o.Log)
@@ -240,7 +291,7 @@ func start(name string, cmd *exec.Cmd, port int, log io.Writer) (*Process, error
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("emulator: start %s: %w", name, err)
 	}
-	p := &Process{Name: name, Port: port, Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
+	p := &Process{Name: name, Port: port, Endpoint: "http://" + net.JoinHostPort(loopbackHost, strconv.Itoa(port)), cmd: cmd, done: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.done) }()
 	return p, nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
 // Development tokens carry this issuer and audience. They differ from any
@@ -114,8 +116,10 @@ func readKey(path string) ([]byte, error) {
 // JSON array, empty when nil, so the claim's shape does not depend on
 // membership.
 //
-// It returns an error for a key shorter than KeySize, an empty sub or a
-// non-positive ttl.
+// It returns an error for a key shorter than KeySize, a sub or an org that
+// is not a principal id (gateway.ValidPrincipalID: the API refuses a token
+// carrying one, so minting it would only hand out a token that fails
+// later) or a non-positive ttl.
 func Mint(key []byte, sub string, orgs []string, ttl time.Duration) (string, error) {
 	tok, _, err := mint(key, sub, orgs, time.Now(), ttl)
 	return tok, err
@@ -129,8 +133,15 @@ func mint(key []byte, sub string, orgs []string, now time.Time, ttl time.Duratio
 		return "", time.Time{}, fmt.Errorf("local.Mint: key has %d bytes, want at least %d", len(key), KeySize)
 	case sub == "":
 		return "", time.Time{}, errors.New("local.Mint: empty sub")
+	case !gateway.ValidPrincipalID(sub):
+		return "", time.Time{}, errors.New("local.Mint: sub is not a valid user id (" + gateway.PrincipalIDPattern + ")")
 	case ttl <= 0:
 		return "", time.Time{}, fmt.Errorf("local.Mint: ttl %v is not positive", ttl)
+	}
+	for i, o := range orgs {
+		if !gateway.ValidPrincipalID(o) {
+			return "", time.Time{}, fmt.Errorf("local.Mint: orgs[%d] is not a valid organization id (%s)", i, gateway.PrincipalIDPattern)
+		}
 	}
 	if orgs == nil {
 		orgs = []string{}

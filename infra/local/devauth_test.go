@@ -192,16 +192,22 @@ func TestMintErrors(t *testing.T) {
 		name string
 		key  []byte
 		sub  string
+		orgs []string
 		ttl  time.Duration
 	}{
-		{"short key", key[:16], "alice", time.Hour},
-		{"empty sub", key, "", time.Hour},
-		{"zero ttl", key, "alice", 0},
-		{"negative ttl", key, "alice", -time.Hour},
+		{"short key", key[:16], "alice", nil, time.Hour},
+		{"empty sub", key, "", nil, time.Hour},
+		{"zero ttl", key, "alice", nil, 0},
+		{"negative ttl", key, "alice", nil, -time.Hour},
+		// Ids the API refuses: a token carrying one would only fail later.
+		{"sub with a space", key, "alice smith", nil, time.Hour},
+		{"sub with the key separator", key, "alice#1", nil, time.Hour},
+		{"org with a space", key, "alice", []string{"acme corp"}, time.Hour},
+		{"org in brackets", key, "alice", []string{"acme", "[beta]"}, time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Mint(tt.key, tt.sub, nil, tt.ttl); err == nil {
+			if _, err := Mint(tt.key, tt.sub, tt.orgs, tt.ttl); err == nil {
 				t.Fatal("want error")
 			}
 		})

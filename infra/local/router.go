@@ -361,10 +361,14 @@ type tokenResponse struct {
 }
 
 // devToken answers POST /dev/token with a development token for the given
-// user and organisations.
+// user and organisations, to pages of this runner only (devTokenRefusal).
 func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		edge.NewProblem(edge.CodeMethodNotAllowed, "This path does not accept "+r.Method+".", "").Write(w, map[string]string{"Allow": http.MethodPost})
+		return
+	}
+	if why := devTokenRefusal(r); why != "" {
+		edge.NewProblem(gateway.CodeForbidden, why, "").Write(w, nil)
 		return
 	}
 	var req tokenRequest
@@ -402,6 +406,8 @@ func validateTokenRequest(req tokenRequest) []gateway.FieldError {
 		errs = append(errs, gateway.FieldError{Field: "sub", Message: "is required"})
 	case n > maxSubLen:
 		errs = append(errs, gateway.FieldError{Field: "sub", Message: fmt.Sprintf("must be at most %d characters", maxSubLen)})
+	case !gateway.ValidPrincipalID(req.Sub):
+		errs = append(errs, gateway.FieldError{Field: "sub", Message: "must be a user id: letters, digits and . _ @ : | + = -, starting with a letter or digit"})
 	}
 	if len(req.Orgs) > maxOrgs {
 		errs = append(errs, gateway.FieldError{Field: "orgs", Message: fmt.Sprintf("must have at most %d items", maxOrgs)})

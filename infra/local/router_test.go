@@ -122,11 +122,23 @@ func newFixture(tb testing.TB, opts ...Option) *fixture {
 	return &fixture{srv: NewServer(routes, handlers, key, opts...), key: key, logs: logs}
 }
 
-// do sends a request through the server; a non-empty token is sent as a
-// bearer token.
+// do sends a request through the server, addressed to the runner's own
+// loopback address; a non-empty token is sent as a bearer token.
 func (f *fixture) do(tb testing.TB, method, target, token string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
 	tb.Helper()
+	return f.send(tb, "127.0.0.1:3000", method, target, token, body, header)
+}
+
+// doHost is do with the Host header host, and no token.
+func (f *fixture) doHost(tb testing.TB, host, method, target string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
+	return f.send(tb, host, method, target, "", body, header)
+}
+
+func (f *fixture) send(tb testing.TB, host, method, target, token string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
+	tb.Helper()
 	r := httptest.NewRequest(method, target, body)
+	r.Host = host
 	for k, vs := range header {
 		r.Header[k] = vs
 	}
@@ -527,6 +539,8 @@ func TestServerDevTokenInvalid(t *testing.T) {
 		{"blank sub", `{"sub":"   "}`, "sub"},
 		{"missing sub", `{"orgs":["acme"]}`, "sub"},
 		{"sub too long", `{"sub":"` + strings.Repeat("a", 129) + `"}`, "sub"},
+		{"sub not a user id", `{"sub":"` + strings.Repeat("é", 4) + `"}`, "sub"},
+		{"sub with the key separator", `{"sub":"alice#1"}`, "sub"},
 		{"too many orgs", `{"sub":"alice","orgs":` + orgs21 + `}`, "orgs"},
 		{"org with space", `{"sub":"alice","orgs":["acme","bad org"]}`, "orgs[1]"},
 		{"empty org", `{"sub":"alice","orgs":[""]}`, "orgs[0]"},
@@ -556,8 +570,8 @@ func TestServerDevTokenInvalid(t *testing.T) {
 			}
 		})
 	}
-	if w := f.do(t, "POST", DevTokenPath, "", strings.NewReader(`{"sub":"`+strings.Repeat("é", 128)+`"}`), nil); w.Code != 200 {
-		t.Errorf("128 characters (256 bytes): status %d, want 200", w.Code)
+	if w := f.do(t, "POST", DevTokenPath, "", strings.NewReader(`{"sub":"auth0|`+strings.Repeat("a", 122)+`"}`), nil); w.Code != 200 {
+		t.Errorf("128 characters: status %d, want 200", w.Code)
 	}
 	w := f.do(t, "GET", DevTokenPath, "", nil, nil)
 	if w.Code != 405 || w.Header().Get("Allow") != "POST" {

@@ -1,7 +1,8 @@
 // Package template reads template.yaml, the SAM template that deploys
 // Gatehouse, so that whatever runs the system outside AWS learns what is
 // deployed from the one file that deploys it, through one parser: the local
-// runner its routes (Template.Routes), the Runtime Interface Emulator tests
+// runner its routes (Template.Routes) and the headers it serves the
+// dashboard with (Template.DashboardHeaders), the Runtime Interface Emulator tests
 // and the cold-start benchmark its functions with their environment
 // (Template.Functions).
 //
@@ -15,6 +16,6 @@
 // each function's folder and build target, the routes the local runner
 // serves and the dashboard calls, the IAM grants listed in
 // functions/permissions.json, the table pkg/dynamo creates, the identity
-// setup the dashboard's config.json describes, and the absence of circular
-// dependencies.
+// setup the dashboard's config.json describes, the dashboard's
+// Content-Security-Policy, and the absence of circular dependencies.
 package template

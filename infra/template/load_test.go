@@ -140,6 +140,7 @@ type Grant struct {
 	Actions    []string `json:"actions"`
 	Resource   string   `json:"resource"`
 	Partitions []string `json:"partitions"`
+	Attributes []string `json:"attributes"`
 	Why        string   `json:"why"`
 }
 

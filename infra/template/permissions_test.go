@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/infra/template"
 	"github.com/gatehouse/gatehouse/pkg/delivery"
+	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/health"
 )
@@ -74,7 +76,11 @@ func TestPermissions(t *testing.T) {
 			switch {
 			case f.Dir == "telegram-webhook" && strings.HasPrefix(action, "kms:"):
 				t.Errorf("%s: the webhook function may have no kms action, has %s", f.ID, g)
-			case action == "lambda:InvokeFunction" && f.Dir != "health-check" && g != grantLine(action, "Function:"+f.Dir, nil):
+			case f.Dir == "telegram-webhook" && strings.HasPrefix(action, "dynamodb:") && !strings.Contains(g, " with "):
+				t.Errorf("%s: the internet-facing webhook function may touch only named attributes (dynamodb:Attributes), has %s", f.ID, g)
+			case f.Dir == "telegram-webhook" && strings.Contains(g, " in ") && strings.Contains(g, "GW#*"):
+				t.Errorf("%s: the webhook function may touch only partitions of gateway ids (GW#gw_ and 26 characters), has %s", f.ID, g)
+			case action == "lambda:InvokeFunction" && f.Dir != "health-check" && g != grantLine(action, "Function:"+f.Dir, nil, nil):
 				t.Errorf("%s: only the health check's coordinator may invoke workers, and a function itself, has %s", f.ID, g)
 			case f.Dir != "health-worker" && f.Dir != "delivery" && action == "events:PutEvents":
 				t.Errorf("%s: only the health worker and delivery may put events, has %s", f.ID, g)
@@ -127,11 +133,11 @@ func granted(statements []map[string]any, logGroup string) (grants []string, pro
 				if strings.ContainsAny(a, "*?") {
 					problems = append(problems, where+": wildcard action "+a)
 				}
-				partitions, err := checkCondition(a, res, s["Condition"])
+				partitions, attributes, err := checkCondition(a, res, s["Condition"])
 				if err != nil {
 					problems = append(problems, fmt.Sprintf("%s: %s on %s: %v", where, a, res, err))
 				}
-				grants = append(grants, grantLine(a, res, partitions))
+				grants = append(grants, grantLine(a, res, partitions, attributes))
 			}
 		}
 	}
@@ -139,10 +145,13 @@ func granted(statements []map[string]any, logGroup string) (grants []string, pro
 	return grants, problems
 }
 
-func grantLine(action, resource string, partitions []string) string {
+func grantLine(action, resource string, partitions, attributes []string) string {
 	line := action + " on " + resource
 	if len(partitions) > 0 {
 		line += " in " + strings.Join(partitions, ",")
+	}
+	if len(attributes) > 0 {
+		line += " with " + strings.Join(sortedCopy(attributes), ",")
 	}
 	return line
 }
@@ -151,7 +160,7 @@ func grantSet(gs []Grant) []string {
 	var out []string
 	for _, g := range gs {
 		for _, a := range g.Actions {
-			out = append(out, grantLine(a, g.Resource, g.Partitions))
+			out = append(out, grantLine(a, g.Resource, g.Partitions, g.Attributes))
 		}
 	}
 	sort.Strings(out)
@@ -197,33 +206,71 @@ func resourceName(v any, logGroup string) (string, bool) {
 }
 
 // checkCondition checks the Condition of a grant of action on resource and
-// returns the partitions (dynamodb:LeadingKeys) it limits the grant to:
-// kms actions carry the encryption-context condition that matches
-// gateway.Binding, table actions a LeadingKeys condition, PutEvents the
-// health check's source, and nothing else any condition.
-func checkCondition(action, resource string, cond any) ([]string, error) {
+// returns the partitions (dynamodb:LeadingKeys) and the attributes
+// (dynamodb:Attributes) it limits the grant to: kms actions carry the
+// encryption-context condition that matches gateway.Binding, table actions
+// a LeadingKeys condition (and may name their attributes, see
+// checkAttributes), PutEvents the health check's source, and nothing else
+// any condition.
+func checkCondition(action, resource string, cond any) (partitions, attributes []string, err error) {
 	c, _ := cond.(map[string]any)
 	switch {
 	case strings.HasPrefix(action, "kms:"):
-		return nil, checkBindingCondition(c)
+		return nil, nil, checkBindingCondition(c)
 	case strings.HasPrefix(action, "dynamodb:") && resource == "Table":
 		like, _ := get(c, "ForAllValues:StringLike").(map[string]any)
 		keys := stringList(like["dynamodb:LeadingKeys"])
-		if len(c) != 1 || len(like) != 1 || len(keys) == 0 {
-			return nil, fmt.Errorf("want exactly ForAllValues:StringLike dynamodb:LeadingKeys, got %v", cond)
+		if len(like) != 1 || len(keys) == 0 {
+			return nil, nil, fmt.Errorf("want ForAllValues:StringLike dynamodb:LeadingKeys, got %v", cond)
 		}
-		return keys, nil
+		rest := maps.Clone(c)
+		delete(rest, "ForAllValues:StringLike")
+		if len(rest) == 0 {
+			return keys, nil, nil
+		}
+		attributes, err := checkAttributes(action, rest)
+		return keys, attributes, err
 	case action == "events:PutEvents":
 		for _, source := range []string{health.EventSource, delivery.EventSource} {
 			if reflect.DeepEqual(c, map[string]any{"StringEquals": map[string]any{"events:source": source}}) {
-				return nil, nil
+				return nil, nil, nil
 			}
 		}
-		return nil, fmt.Errorf("want StringEquals events:source %s or %s, got %v", health.EventSource, delivery.EventSource, cond)
+		return nil, nil, fmt.Errorf("want StringEquals events:source %s or %s, got %v", health.EventSource, delivery.EventSource, cond)
 	case cond != nil:
-		return nil, fmt.Errorf("unexpected Condition %v", cond)
+		return nil, nil, fmt.Errorf("unexpected Condition %v", cond)
 	}
-	return nil, nil
+	return nil, nil, nil
+}
+
+// checkAttributes checks the attribute conditions of a table grant, as the
+// DynamoDB Developer Guide writes them ("Using IAM policy conditions for
+// fine-grained access control"): ForAllValues:StringEquals
+// dynamodb:Attributes naming the table's key attributes among the rest
+// (DynamoDB cannot use a key the policy does not name), and
+// StringEqualsIfExists holding what could read back more than those
+// attributes: Select SPECIFIC_ATTRIBUTES for a read, ReturnValues NONE for
+// a write (ALL_OLD or ALL_NEW would return the whole item).
+func checkAttributes(action string, c map[string]any) ([]string, error) {
+	eq, _ := get(c, "ForAllValues:StringEquals").(map[string]any)
+	attributes := stringList(eq["dynamodb:Attributes"])
+	ifExists, _ := get(c, "StringEqualsIfExists").(map[string]any)
+	if len(c) != 2 || len(eq) != 1 || len(attributes) == 0 || len(ifExists) != 1 {
+		return attributes, fmt.Errorf("want ForAllValues:StringEquals dynamodb:Attributes and one StringEqualsIfExists, got %v", c)
+	}
+	for _, key := range []string{dynamo.AttrPK, dynamo.AttrSK} {
+		if !slices.Contains(attributes, key) {
+			return attributes, fmt.Errorf("dynamodb:Attributes %v lacks the key attribute %s", attributes, key)
+		}
+	}
+	want := map[string]any{"dynamodb:ReturnValues": "NONE"}
+	if action == "dynamodb:GetItem" || action == "dynamodb:Query" || action == "dynamodb:BatchGetItem" {
+		want = map[string]any{"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+	}
+	if !reflect.DeepEqual(ifExists, want) {
+		return attributes, fmt.Errorf("StringEqualsIfExists %v, want %v", ifExists, want)
+	}
+	return attributes, nil
 }
 
 // checkBindingCondition: KMS may be used only with an encryption context
@@ -312,6 +359,25 @@ func TestGrantedCatchesTooMuch(t *testing.T) {
 			[]string{"dynamodb:GetItem on Table"}, "LeadingKeys"},
 		{"any resource", map[string]any{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
 			nil, "not one functions/permissions.json can name"},
+		{"attributes", map[string]any{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table, "Condition": map[string]any{
+			"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": []any{"GW#*"}},
+			"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": []any{"pk", "sk", "raw"}},
+			"StringEqualsIfExists":      map[string]any{"dynamodb:ReturnValues": "NONE"}}},
+			[]string{"dynamodb:PutItem on Table in GW#* with pk,raw,sk"}, ""},
+		{"attributes, all returned", map[string]any{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table, "Condition": map[string]any{
+			"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": []any{"GW#*"}},
+			"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": []any{"pk", "sk", "raw"}}}},
+			[]string{"dynamodb:PutItem on Table in GW#* with pk,raw,sk"}, "StringEqualsIfExists"},
+		{"attributes, ALL_OLD", map[string]any{"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": table, "Condition": map[string]any{
+			"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": []any{"GW#*"}},
+			"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": []any{"pk", "sk", "raw"}},
+			"StringEqualsIfExists":      map[string]any{"dynamodb:ReturnValues": []any{"NONE", "ALL_OLD"}}}},
+			[]string{"dynamodb:UpdateItem on Table in GW#* with pk,raw,sk"}, "ReturnValues"},
+		{"attributes without the key", map[string]any{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table, "Condition": map[string]any{
+			"ForAllValues:StringLike":   map[string]any{"dynamodb:LeadingKeys": []any{"GW#*"}},
+			"ForAllValues:StringEquals": map[string]any{"dynamodb:Attributes": []any{"pk", "raw"}},
+			"StringEqualsIfExists":      map[string]any{"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}},
+			[]string{"dynamodb:GetItem on Table in GW#* with pk,raw"}, "key attribute sk"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -343,17 +344,24 @@ func TestKey(t *testing.T) {
 	if r, _ := template.Ref(get(tpl.Raw, "Resources", "KeyAlias", "Properties", "TargetKeyId")); r != "Key" {
 		t.Error("KeyAlias does not target Key")
 	}
-	var root, deny bool
-	binding := sortedKeys(gateway.Binding(&gateway.Gateway{ID: gateway.NewID(), UserID: "u"}))
-	for _, s := range stmts(get(key, "Properties", "KeyPolicy", "Statement")) {
+	var root bool
+	statements := stmts(get(key, "Properties", "KeyPolicy", "Statement"))
+	for _, s := range statements {
 		p, _ := template.Sub(get(s, "Principal", "AWS"))
 		root = root || (s["Effect"] == "Allow" && p == "arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-		if s["Effect"] == "Deny" {
-			for k, v := range get(s, "Condition", "Null").(map[string]any) {
-				name, _ := strings.CutPrefix(k, "kms:EncryptionContext:")
-				deny = deny || (v == "true" && slices.Contains(binding, name))
-			}
+	}
+	// Each key of the binding missing on its own is denied (the full
+	// table of cases is TestKeyPolicyRequiresTheWholeBinding).
+	deny := true
+	binding := gateway.Binding(&gateway.Gateway{ID: gateway.NewID(), UserID: "u"})
+	for k := range binding {
+		partial := maps.Clone(binding)
+		delete(partial, k)
+		d, err := denied(statements, "kms:Decrypt", kmsRequest(partial))
+		if err != nil {
+			t.Fatal(err)
 		}
+		deny = deny && d
 	}
 	if !root || !deny {
 		t.Errorf("key policy: account delegation %v, denial of unbound use %v", root, deny)

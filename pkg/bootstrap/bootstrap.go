@@ -50,6 +50,10 @@ type Config struct {
 	// AllowPrivateNetworks lets user-supplied URLs reach loopback and
 	// private addresses (GATEHOUSE_ALLOW_PRIVATE_NETWORKS).
 	AllowPrivateNetworks bool
+	// OutboundPorts are the ports user-supplied URLs may use
+	// (OUTBOUND_PORTS; nil means ssrf.DefaultPorts: 80, 443, 11434).
+	// AllowPrivateNetworks allows every port.
+	OutboundPorts []uint16
 	// Timeouts bound each request's work (REQUEST_TIMEOUT,
 	// AWS_ATTEMPT_TIMEOUT); zero values are the defaults.
 	Timeouts Timeouts
@@ -80,6 +84,7 @@ func ReadConfig(env *config.Env) Config {
 		PublicURL:            env.String("PUBLIC_API_URL", ""),
 		TelegramBaseURL:      env.String("TELEGRAM_API_BASE_URL", ""),
 		AllowPrivateNetworks: env.Bool("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", false),
+		OutboundPorts:        env.Ports("OUTBOUND_PORTS", nil),
 		Timeouts:             readTimeouts(env),
 		AuditRetention:       env.Days("AUDIT_RETENTION_DAYS", 0, MinAuditRetentionDays, MaxAuditRetentionDays),
 	}
@@ -108,9 +113,11 @@ type Function struct {
 }
 
 // FromOS starts assembling function name in Lambda: its configuration from
-// the process environment, the JSON logger.
+// the process environment, the JSON logger, and the Go runtime's memory
+// limit fitted to the function's memory (MemoryLimit).
 func FromOS(name string) *Function {
 	env := config.FromOS()
+	applyMemoryLimit(env)
 	return &Function{Name: name, Config: ReadConfig(env), Env: env, Log: Logger()}
 }
 

@@ -145,6 +145,25 @@ func (e *Env) integer(name string, def, lo, hi int, want string) int {
 	return n
 }
 
+// Ports returns the value of name, a comma-separated list of TCP ports
+// (1 to 65535), in the order written; def when unset.
+func (e *Env) Ports(name string, def []uint16) []uint16 {
+	v, ok := e.value(name)
+	if !ok {
+		return def
+	}
+	var ports []uint16
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || n == 0 {
+			e.errs = append(e.errs, fmt.Errorf("%s must be a comma-separated list of ports from 1 to 65535, not %q", name, v))
+			return def
+		}
+		ports = append(ports, uint16(n))
+	}
+	return ports
+}
+
 // Days returns the value of name, a whole number of days from lo to hi,
 // as a duration; def when unset.
 func (e *Env) Days(name string, def time.Duration, lo, hi int) time.Duration {

@@ -102,3 +102,37 @@ func TestSetAndFromOSOver(t *testing.T) {
 		t.Errorf("Set = %v, want %v", set, want)
 	}
 }
+
+// TestPorts: a comma-separated list of ports in the order written; a
+// malformed list is a problem naming the variable, never a partial list.
+func TestPorts(t *testing.T) {
+	tests := []struct {
+		name    string
+		value   string
+		want    []uint16
+		wantErr bool
+	}{
+		{name: "unset", want: []uint16{80}},
+		{name: "one", value: "443", want: []uint16{443}},
+		{name: "several with spaces", value: "80, 443 ,11434,8443", want: []uint16{80, 443, 11434, 8443}},
+		{name: "zero", value: "80,0", want: []uint16{80}, wantErr: true},
+		{name: "too large", value: "65536", want: []uint16{80}, wantErr: true},
+		{name: "not a number", value: "http", want: []uint16{80}, wantErr: true},
+		{name: "empty item", value: "80,,443", want: []uint16{80}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := FromMap(map[string]string{"PORTS": tt.value})
+			if got := env.Ports("PORTS", []uint16{80}); !slices.Equal(got, tt.want) {
+				t.Errorf("Ports = %v, want %v", got, tt.want)
+			}
+			err := env.Err()
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Err = %v, want an error %v", err, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "PORTS") {
+				t.Errorf("problem %q does not name the variable", err)
+			}
+		})
+	}
+}

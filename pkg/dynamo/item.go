@@ -38,8 +38,19 @@ func gatewayKey(id string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{AttrPK: sv(gatewayPK(id)), AttrSK: sv(skGateway)}
 }
 
-func idemKey(o gateway.Owner, key string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrPK: sv(idemPrefix + o.Key() + "#" + key), AttrSK: sv(skIdem)}
+// idemKey is the key of owner o's idempotency record of key:
+// "IDEM#USER#<sub>#<key>" or "IDEM#ORG#<id>#<key>". It reads back as one
+// (owner, key) pair only because an owner id never holds "#" (the key may:
+// it is the rest); Owner.CheckedKey refuses an id that does, which would
+// let user "a#b"'s key "c" be user "a"'s key "b#c".
+//
+// Errors: CodeInternal for an owner id that is not a principal id.
+func idemKey(o gateway.Owner, key string) (map[string]types.AttributeValue, error) {
+	ok, err := o.CheckedKey()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]types.AttributeValue{AttrPK: sv(idemPrefix + ok + "#" + key), AttrSK: sv(skIdem)}, nil
 }
 
 func sv(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -50,10 +61,14 @@ func nv(v int64) types.AttributeValue {
 // gatewayItem is the item of g. Empty optional fields are left out rather
 // than stored empty, so the item shows what is actually known.
 func gatewayItem(g *gateway.Gateway) (map[string]types.AttributeValue, error) {
+	owner, err := g.Owner().CheckedKey()
+	if err != nil {
+		return nil, err
+	}
 	w := itemWriter{
 		AttrPK:     sv(gatewayPK(g.ID)),
 		AttrSK:     sv(skGateway),
-		AttrGSI1PK: sv(g.Owner().Key()),
+		AttrGSI1PK: sv(owner),
 		AttrGSI1SK: sv(formatTime(g.CreatedAt) + "#" + g.ID),
 	}
 	w.str("id", g.ID)
@@ -124,7 +139,10 @@ func parseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 		if err != nil || !isMap {
 			r.fail("credentialInfo", "is not a map")
 		}
-		g.CredentialInfo = m
+		// Items written before credentialInfo's URLs were masked hold them
+		// whole; they are masked as read, so no answer ever carries one,
+		// until a rotation run rewrites the item (pkg/rekey).
+		g.CredentialInfo, _ = gateway.MaskCredentialInfo(m)
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -210,15 +228,16 @@ func parseAudit(item map[string]types.AttributeValue) (gateway.AuditEvent, error
 // idemItem is the item of an idempotency record. Its ttl is the expiry in
 // whole seconds, as DynamoDB's TTL wants, so the record's ExpiresAt loses
 // its fraction of a second.
-func idemItem(rec *gateway.Idempotency, gatewayID string) map[string]types.AttributeValue {
-	w := itemWriter{}
-	for k, v := range idemKey(rec.Owner, rec.Key) {
-		w[k] = v
+func idemItem(rec *gateway.Idempotency, gatewayID string) (map[string]types.AttributeValue, error) {
+	key, err := idemKey(rec.Owner, rec.Key)
+	if err != nil {
+		return nil, err
 	}
+	w := itemWriter(key)
 	w.str("requestHash", rec.RequestHash)
 	w.str("gatewayId", gatewayID)
 	w.num(AttrTTL, rec.ExpiresAt.Unix())
-	return w
+	return w, nil
 }
 
 // itemWriter builds an item attribute by attribute.

@@ -25,6 +25,29 @@ func ParseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 	return parseGateway(item)
 }
 
+// CredentialInfoUnmasked reports whether a gateway item's stored
+// credentialInfo holds a URL that ParseGateway masks as it reads (an item
+// written before URLs were masked): one a rewrite must mask in storage.
+func CredentialInfoUnmasked(item map[string]types.AttributeValue) bool {
+	av, ok := item["credentialInfo"]
+	if !ok {
+		return false
+	}
+	v, err := anyFrom(av)
+	m, isMap := v.(map[string]any)
+	if err != nil || !isMap {
+		return false
+	}
+	_, changed := gateway.MaskCredentialInfo(m)
+	return changed
+}
+
+// CredentialInfoValue is info as the gateway item stores it.
+// Errors: a value DynamoDB cannot hold (a NaN).
+func CredentialInfoValue(info map[string]any) (types.AttributeValue, error) {
+	return anyValue(info)
+}
+
 // StoreError classifies an error of a DynamoDB call made by op:
 // CodeUnavailable for what a retry may cure (throttling, a network error,
 // a cancelled or timed-out context), CodeInternal otherwise.

@@ -117,11 +117,15 @@ func (s *Store) CreateGateway(ctx context.Context, g *gateway.Gateway, ev gatewa
 		audit,
 	}
 	if idem != nil {
+		rec, err := idemItem(idem, g.ID)
+		if err != nil {
+			return gateway.Internal(op, err)
+		}
 		// An expired record may still be there, since TTL deletes lazily;
 		// it no longer counts, so it may be replaced.
 		writes = append(writes, types.TransactWriteItem{Put: &types.Put{
 			TableName:                 &s.table,
-			Item:                      idemItem(idem, g.ID),
+			Item:                      rec,
 			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #ttl <= :now"),
 			ExpressionAttributeNames:  map[string]string{"#ttl": AttrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": nv(s.now().Unix())},
@@ -423,7 +427,11 @@ func (s *Store) GetGateway(ctx context.Context, id string) (*gateway.Gateway, er
 // Errors: NotFound; CodeUnavailable; CodeInternal.
 func (s *Store) GetIdempotency(ctx context.Context, owner gateway.Owner, key string) (*gateway.Idempotency, error) {
 	const op = "dynamo.GetIdempotency"
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: idemKey(owner, key), ConsistentRead: aws.Bool(true)})
+	k, err := idemKey(owner, key)
+	if err != nil {
+		return nil, gateway.Internal(op, err)
+	}
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, storeError(op, err)
 	}
@@ -458,7 +466,10 @@ func (s *Store) ListGateways(ctx context.Context, owner gateway.Owner, f gateway
 	if err := checkLimit(limit); err != nil {
 		return gateway.Page{}, err
 	}
-	ownerKey := owner.Key()
+	ownerKey, err := owner.CheckedKey()
+	if err != nil {
+		return gateway.Page{}, gateway.Internal(op, err)
+	}
 	scope := "gateways:" + ownerKey
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,

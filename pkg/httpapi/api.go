@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -200,6 +202,17 @@ func (a *API) logRequest(ev events.APIGatewayV2HTTPRequest, status int, err erro
 }
 
 // identify reads the caller from the JWT claims the authorizer verified.
+// The user is sub and an organisation the X-Organization-Id header, both
+// principal ids (gateway.PrincipalIDPattern); the organisation must be
+// one the orgs claim lists (ParseOrgsClaim). The claim is read only when
+// an organisation is selected: without one it grants nothing, and a
+// token's other claims are none of Gatehouse's business.
+//
+// Errors: CodeUnauthenticated (401) without a sub or with one that is not
+// a principal id; CodeInvalid (400, field X-Organization-Id) for a header
+// that is not an organisation id; CodeForbidden (403) for an orgs claim
+// that cannot be read unambiguously, or that does not list the
+// organisation.
 func (a *API) identify(ev events.APIGatewayV2HTTPRequest) (gateway.Actor, error) {
 	var claims map[string]string
 	if ev.RequestContext.Authorizer != nil && ev.RequestContext.Authorizer.JWT != nil {
@@ -209,6 +222,9 @@ func (a *API) identify(ev events.APIGatewayV2HTTPRequest) (gateway.Actor, error)
 	if sub == "" {
 		return gateway.Actor{}, gateway.Errorf(gateway.CodeUnauthenticated, "A valid bearer token is required.")
 	}
+	if !gateway.ValidPrincipalID(sub) {
+		return gateway.Actor{}, gateway.Errorf(gateway.CodeUnauthenticated, "The token's subject (sub) is not a valid user id.")
+	}
 	actor := gateway.Actor{
 		UserID:    sub,
 		SourceIP:  ev.RequestContext.HTTP.SourceIP,
@@ -216,31 +232,91 @@ func (a *API) identify(ev events.APIGatewayV2HTTPRequest) (gateway.Actor, error)
 		RequestID: ev.RequestContext.RequestID,
 	}
 	if org := strings.TrimSpace(edge.Header(&ev, "x-organization-id")); org != "" {
-		member := false
-		for _, o := range ParseClaimList(claims[a.orgsClaim]) {
-			member = member || o == org
+		if !gateway.ValidPrincipalID(org) {
+			return gateway.Actor{}, gateway.Invalid(gateway.FieldError{Field: "X-Organization-Id", Message: "must be an organization id: 1 to 255 letters, digits and . _ @ : | + = -, starting with a letter or digit"})
 		}
-		if !member {
-			return gateway.Actor{}, gateway.Errorf(gateway.CodeForbidden, "You are not a member of organization %q.", truncate(org, 64))
+		orgs, err := ParseOrgsClaim(claims[a.orgsClaim], a.orgsClaim, sub, edge.Header(&ev, "authorization"))
+		if err != nil {
+			return gateway.Actor{}, err
+		}
+		if !slices.Contains(orgs, org) {
+			return gateway.Actor{}, gateway.Errorf(gateway.CodeForbidden, "You are not a member of organization %q.", org)
 		}
 		actor.OrganizationID = org
 	}
 	return actor, nil
 }
 
-// ParseClaimList reads a list claim as API Gateway passes it: flattened to
-// "[a b]", or as a JSON array, or comma-separated.
-func ParseClaimList(v string) []string {
-	v = strings.TrimSpace(v)
-	if strings.HasPrefix(v, "[") {
-		var list []string
-		if json.Unmarshal([]byte(v), &list) == nil {
-			return list
+// ParseOrgsClaim reads the organisations claim as the authorizer passed
+// it, refusing every form in which one list could be read as another:
+//
+//   - "" is no organisation;
+//   - a single organisation id, "acme", is that one;
+//   - a JSON array of strings, `["acme","beta"]` (a claim whose value is a
+//     string holding one), is its elements;
+//   - API Gateway's rendering of an array claim, "[acme beta]", is read
+//     from the token itself: the authorizer flattens ["acme","beta"],
+//     ["acme beta"] and the string "[acme beta]" alike, so the list is
+//     the named claim of the bearer token the authorizer verified (the
+//     Authorization header, "Bearer " optional), which must be an array
+//     of strings whose flattening is the claim, in a token whose sub is
+//     sub.
+//
+// Every element must be a principal id (gateway.ValidPrincipalID): an
+// invalid one refuses the whole claim rather than being dropped, so
+// "acme corp" or "acme,corp" never makes anyone a member of "acme".
+//
+// Errors: CodeForbidden, naming the claim and never its value.
+func ParseOrgsClaim(claim, name, sub, authorization string) ([]string, error) {
+	refuse := gateway.Errorf(gateway.CodeForbidden, "The token's %q claim is not a list of valid organization ids, so no organization can be selected.", truncate(name, 64))
+	v := strings.TrimSpace(claim)
+	var list []string
+	switch {
+	case v == "":
+		return nil, nil
+	case !strings.HasPrefix(v, "["):
+		list = []string{v}
+	case json.Unmarshal([]byte(v), &list) == nil:
+	default:
+		var ok bool
+		if list, ok = tokenList(authorization, name, sub); !ok || !slices.Equal(list, strings.Fields(strings.TrimSuffix(v[1:], "]"))) || !strings.HasSuffix(v, "]") {
+			return nil, refuse
 		}
-		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
-		return strings.Fields(v)
 	}
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+	for _, o := range list {
+		if !gateway.ValidPrincipalID(o) {
+			return nil, refuse
+		}
+	}
+	return list, nil
+}
+
+// tokenList reads claim name of the bearer token in authorization as an
+// array of strings, when the token's sub is sub. It checks no signature:
+// the authorizer verified this very header before the function ran, and
+// the claims it passed on must agree with it (sub here, the flattened list
+// in ParseOrgsClaim).
+func tokenList(authorization, name, sub string) ([]string, bool) {
+	tok := strings.TrimSpace(authorization)
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		tok = strings.TrimSpace(tok[7:])
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, false
+	}
+	var claims map[string]json.RawMessage
+	var tokSub string
+	var list []string
+	if json.Unmarshal(payload, &claims) != nil || json.Unmarshal(claims["sub"], &tokSub) != nil || tokSub != sub ||
+		json.Unmarshal(claims[name], &list) != nil || list == nil {
+		return nil, false
+	}
+	return list, true
 }
 
 func truncate(s string, n int) string {

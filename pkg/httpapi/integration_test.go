@@ -214,7 +214,14 @@ func (h *harness) doWith(c caller, r req, mutate func(*events.APIGatewayV2HTTPRe
 	if c.sub != "" {
 		claims := map[string]string{"sub": c.sub}
 		if len(c.orgs) > 0 {
+			// As API Gateway passes an array claim: flattened, with the
+			// token it verified (whose payload settles the list) in the
+			// Authorization header.
 			claims["orgs"] = "[" + strings.Join(c.orgs, " ") + "]"
+			if _, ok := headers["authorization"]; !ok {
+				payload, _ := json.Marshal(map[string]any{"sub": c.sub, "orgs": c.orgs})
+				headers["authorization"] = "Bearer e30." + base64.RawURLEncoding.EncodeToString(payload) + ".c2ln"
+			}
 		}
 		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},

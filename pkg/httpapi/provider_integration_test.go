@@ -326,6 +326,14 @@ func TestSSRFAtCreate(t *testing.T) {
 		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://10.1.2.3/hook"}}`, "credentials.url"},
 		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://192.168.0.10/hook"}}`, "credentials.url"},
 		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://100.64.0.1/hook"}}`, "credentials.url"},
+		// Other IPv4 spellings of private addresses, and ports outside
+		// OUTBOUND_PORTS (80, 443, 11434 by default).
+		{`{"name":"a","type":"AI","credentials":{"provider":"ollama","baseUrl":"http://2130706433:11434"}}`, "credentials.baseUrl"},
+		{`{"name":"a","type":"AI","credentials":{"provider":"ollama","baseUrl":"http://0x7f.1:11434"}}`, "credentials.baseUrl"},
+		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://0251.0376.0251.0376/hook"}}`, "credentials.url"},
+		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://[::ffff:0:7f00:1]/hook"}}`, "credentials.url"},
+		{`{"name":"a","type":"WEBHOOK","credentials":{"url":"https://hooks.example.com:6379/hook"}}`, "credentials.url"},
+		{`{"name":"a","type":"AI","credentials":{"provider":"openai","apiKey":"sk-123456789012","baseUrl":"https://api.example.com:8080/v1"}}`, "credentials.baseUrl"},
 	} {
 		p := problem(t, h.do(alice, req{fn: httpapi.FnCreateGateway, method: "POST", body: tc.body}), 400)
 		if len(p.Errors) != 1 || p.Errors[0].Field != tc.field {

@@ -36,6 +36,7 @@ type Service struct {
 	registry     *provider.Registry
 	publicURL    string
 	allowPrivate bool
+	ports        []uint16
 	files        FileLinker
 	now          func() time.Time
 }
@@ -69,6 +70,13 @@ func WithPublicURL(u string) Option {
 // Ollama on localhost works).
 func WithAllowPrivateNetworks(allow bool) Option {
 	return func(s *Service) { s.allowPrivate = allow }
+}
+
+// WithOutboundPorts sets the ports user-supplied URLs may name
+// (OUTBOUND_PORTS); nil means ssrf.DefaultPorts. Private networks allowed
+// allow every port.
+func WithOutboundPorts(ports []uint16) Option {
+	return func(s *Service) { s.ports = ports }
 }
 
 // WithClock replaces time.Now, for tests.
@@ -203,7 +211,7 @@ func (s *Service) validate(ctx context.Context, t gateway.Type, c gateway.Creden
 		if raw == "" {
 			continue
 		}
-		if err := ssrf.CheckURL(raw, s.allowPrivate); err != nil {
+		if err := (ssrf.Guard{AllowPrivate: s.allowPrivate, Ports: s.ports}).CheckURL(raw); err != nil {
 			fe = append(fe, gateway.FieldError{Field: field, Message: "is not allowed: " + provider.Message(err)})
 		}
 	}

@@ -306,6 +306,7 @@ func TestCreate(t *testing.T) {
 		creds        gateway.Credentials
 		config       string
 		allowPrivate bool
+		ports        []uint16 // OUTBOUND_PORTS; nil is the default
 		validateErr  error
 
 		wantCode    string
@@ -328,6 +329,16 @@ func TestCreate(t *testing.T) {
 			wantCode: gateway.CodeInvalid, wantFields: []string{"credentials.url"}},
 		{name: "a private URL where allowed", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "http://127.0.0.1:9/hook"}, allowPrivate: true,
 			wantCalls: []string{"ValidateCredentials"}},
+		{name: "loopback spelled in hex is refused before any call", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "http://0x7f000001/hook"},
+			wantCode: gateway.CodeInvalid, wantFields: []string{"credentials.url"}},
+		{name: "loopback spelled in decimal is refused before any call", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "http://2130706433/hook"},
+			wantCode: gateway.CodeInvalid, wantFields: []string{"credentials.url"}},
+		{name: "a port not allowed is refused before any call", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "https://hooks.example.com:8080/in"},
+			wantCode: gateway.CodeInvalid, wantFields: []string{"credentials.url"}},
+		{name: "a port the operator allows", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "https://hooks.example.com:8443/in"}, ports: []uint16{443, 8443},
+			wantCalls: []string{"ValidateCredentials"}},
+		{name: "any port where private networks are allowed", typ: gateway.TypeWebhook, creds: gateway.Credentials{URL: "https://hooks.example.com:8080/in"}, allowPrivate: true,
+			wantCalls: []string{"ValidateCredentials"}},
 		{name: "a webhook's rejection names its signing secret", typ: gateway.TypeWebhook, validateErr: errRejected,
 			creds:    gateway.Credentials{URL: "https://hooks.example.com/in", SigningSecret: "whsec-0123456789abcdefghijklmn"},
 			wantCode: gateway.CodeInvalid, wantFields: []string{"credentials.signingSecret"}, wantCalls: []string{"ValidateCredentials"}},
@@ -340,7 +351,7 @@ func TestCreate(t *testing.T) {
 			if served == "" {
 				served = tt.typ
 			}
-			w := newWorld(t, served, lifecycle.WithAllowPrivateNetworks(tt.allowPrivate))
+			w := newWorld(t, served, lifecycle.WithAllowPrivateNetworks(tt.allowPrivate), lifecycle.WithOutboundPorts(tt.ports))
 			w.fake.validateErr, w.fake.learned = tt.validateErr, map[string]any{"botUsername": "fake_bot"}
 			config := tt.config
 			if config == "" {

@@ -25,9 +25,26 @@ const (
 	DefaultBackoff    = 500 * time.Millisecond
 )
 
-// maxResponseBytes bounds what is read of any response: a chat completion
-// is far smaller, and a hostile endpoint must not fill the Lambda's memory.
-const maxResponseBytes = 8 << 20
+// Caps on what is read of an answer. Each kind of answer has its own cap,
+// set by its caller (Request.MaxBytes) to what the real service plausibly
+// sends: an endpoint a tenant controls (an AI baseUrl) must not make a
+// health worker, which runs dozens of checks at once, read more than a
+// real vendor would. These are the defaults.
+const (
+	// DefaultMaxResponseBytes caps a 2xx answer whose Request names no
+	// MaxBytes: 1 MiB, ample for any JSON API answer Gatehouse reads but a
+	// chat completion or a file (whose callers name their own caps).
+	DefaultMaxResponseBytes = 1 << 20
+	// MaxErrorBytes is what is kept of an error answer (not 2xx): error
+	// envelopes are well under a kilobyte; the rest is not read, and a
+	// cut-off envelope reads as none (the status alone classifies it).
+	MaxErrorBytes = 64 << 10
+)
+
+// ErrTooLarge is what the reader handed to Request.Decode returns once the
+// answer passes Request.MaxBytes; Do then answers a *ResponseError, "the
+// response is too large".
+var ErrTooLarge = errors.New("the response is too large")
 
 // Client sends providers' outbound HTTP requests. Each call is bounded by
 // Timeout or by ctx's deadline, whichever comes first; a 429 or 5xx answer
@@ -77,6 +94,16 @@ type Request struct {
 	// delivery, where any 2xx is a delivery, must not fail because the
 	// receiver's body is huge or trickles in after the status.
 	DiscardBody bool
+	// MaxBytes caps a 2xx answer's body; a longer one is a
+	// *ResponseError. 0 means DefaultMaxResponseBytes. Error answers keep
+	// at most MaxErrorBytes whatever it is.
+	MaxBytes int64
+	// Decode, when set, reads a 2xx answer's body as it arrives (a
+	// json.Decoder over it, never a copy of the whole body first), through
+	// a reader that fails with ErrTooLarge past MaxBytes; Response.Body is
+	// then nil. Do returns Decode's error as it is unless reading the body
+	// failed, in which case it returns that failure, classified.
+	Decode func(io.Reader) error
 }
 
 // Response is the final answer to a Request, whatever its status.
@@ -93,8 +120,9 @@ type Response struct {
 // Do sends r and returns the final response, whatever its status: decoding
 // an error status into a typed error is the provider's job. The error is
 // an *UnreachableError when no response arrived (timeout, DNS, connection,
-// SSRF refusal, too many redirects) or a *ResponseError when the body could
-// not be read whole. No error text holds the request URL.
+// SSRF refusal, too many redirects) or the body could not be read, a
+// *ResponseError when a 2xx body is over its cap, or r.Decode's own error.
+// No error text holds the request URL.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -126,18 +154,19 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		if err != nil {
 			return nil, transportError(host, err)
 		}
-		var body []byte
-		if !r.DiscardBody {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-		}
+		body, err := readBody(resp, r)
 		// Closing a body that was not read to its end drops the connection
 		// rather than waiting for the rest.
 		resp.Body.Close()
 		if err != nil {
+			var de *decodeError
+			switch {
+			case errors.Is(err, ErrTooLarge):
+				return nil, &ResponseError{Provider: host, Reason: "the response is too large"}
+			case errors.As(err, &de):
+				return nil, de.err
+			}
 			return nil, transportError(host, err)
-		}
-		if len(body) > maxResponseBytes {
-			return nil, &ResponseError{Provider: host, Reason: "the response is too large"}
 		}
 		out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Attempts: attempt, Latency: time.Since(start)}
 		if !retryable(out.Status) || attempt > c.MaxRetries {
@@ -164,6 +193,82 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		case <-timer.C:
 		}
 	}
+}
+
+// readBody reads what r asks of resp's body: nothing (DiscardBody), the
+// first MaxErrorBytes of an error answer, a 2xx answer through r.Decode,
+// or a 2xx answer whole. Its error wraps ErrTooLarge for a 2xx answer over
+// its cap, is a *decodeError for Decode's own failure, and is otherwise
+// the failure to read.
+func readBody(resp *http.Response, r Request) ([]byte, error) {
+	if r.DiscardBody {
+		return nil, nil
+	}
+	if resp.StatusCode/100 != 2 {
+		return io.ReadAll(io.LimitReader(resp.Body, MaxErrorBytes))
+	}
+	limit := r.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
+	}
+	// A Content-Length over the cap is refused before a byte is read.
+	if resp.ContentLength > limit {
+		return nil, ErrTooLarge
+	}
+	lr := &capReader{r: resp.Body, left: limit}
+	if r.Decode == nil {
+		return io.ReadAll(lr)
+	}
+	err := r.Decode(lr)
+	if lr.err != nil {
+		return nil, lr.err
+	}
+	if err != nil {
+		return nil, &decodeError{err: err}
+	}
+	return nil, nil
+}
+
+// decodeError carries Request.Decode's own error through readBody.
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string { return e.err.Error() }
+
+// capReader reads at most left bytes, then fails with ErrTooLarge if more
+// come; it remembers the first failure other than io.EOF, so that a
+// decoder's error can be told from the body's.
+type capReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.left <= 0 {
+		// One byte more tells a body of exactly the cap from a longer one.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			c.err = ErrTooLarge
+			return 0, c.err
+		}
+		if err != nil && err != io.EOF {
+			c.err = err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
 }
 
 func retryable(status int) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -341,6 +342,89 @@ func TestNoGoroutineOutlivesACall(t *testing.T) {
 			}
 			if after := runtime.NumGoroutine(); after > before {
 				t.Errorf("%d goroutines after the calls, %d before", after, before)
+			}
+		})
+	}
+}
+
+// TestClientAnswerCaps: a 2xx answer is read up to its Request.MaxBytes
+// (DefaultMaxResponseBytes when unset) and refused past it, announced or
+// not; Decode reads it as it arrives and its own error comes back as it
+// is; an error answer keeps its first MaxErrorBytes and is never refused
+// for its size, so its status still classifies it.
+func TestClientAnswerCaps(t *testing.T) {
+	errMine := errors.New("not the shape I want")
+	tests := []struct {
+		name     string
+		status   int
+		size     int
+		chunked  bool
+		maxBytes int64
+		decode   bool
+		decodeTo error
+
+		wantTooLarge bool
+		wantErr      error
+		wantBody     int // bytes kept in Response.Body
+	}{
+		{name: "at the default cap", status: 200, size: DefaultMaxResponseBytes, wantBody: DefaultMaxResponseBytes},
+		{name: "over the default cap", status: 200, size: DefaultMaxResponseBytes + 1, wantTooLarge: true},
+		{name: "over the default cap, chunked", status: 200, size: DefaultMaxResponseBytes + 1, chunked: true, wantTooLarge: true},
+		{name: "within a request's cap", status: 200, size: 2 << 20, maxBytes: 2 << 20, wantBody: 2 << 20},
+		{name: "over a request's cap", status: 200, size: 1000, maxBytes: 999, wantTooLarge: true},
+		{name: "decoded within the cap", status: 200, size: 1000, maxBytes: 1000, decode: true},
+		{name: "decoded over the cap, chunked", status: 200, size: 5000, maxBytes: 1000, chunked: true, decode: true, wantTooLarge: true},
+		{name: "decode's own error", status: 200, size: 10, decode: true, decodeTo: errMine, wantErr: errMine},
+		{name: "error answer cut at MaxErrorBytes", status: 503, size: 10 << 20, wantBody: MaxErrorBytes},
+		{name: "error answer not decoded", status: 401, size: 10, decode: true, wantBody: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte(strings.Repeat("a", tt.size))
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !tt.chunked {
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write(body)
+			}))
+			defer srv.Close()
+			c := testClient()
+			c.MaxRetries = 0
+			req := Request{Method: http.MethodGet, URL: srv.URL, MaxBytes: tt.maxBytes}
+			decoded := -1
+			if tt.decode {
+				req.Decode = func(r io.Reader) error {
+					b, err := io.ReadAll(r)
+					if err != nil {
+						return err
+					}
+					decoded = len(b)
+					return tt.decodeTo
+				}
+			}
+			resp, err := c.Do(context.Background(), req)
+			var re *ResponseError
+			if got := errors.As(err, &re) && re.Reason == "the response is too large"; got != tt.wantTooLarge {
+				t.Fatalf("error %v, want too large %v", err, tt.wantTooLarge)
+			}
+			if tt.wantTooLarge {
+				return
+			}
+			if tt.wantErr != nil {
+				if err != tt.wantErr {
+					t.Fatalf("error %v, want Decode's own %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Body) != tt.wantBody {
+				t.Errorf("kept %d bytes of the body, want %d", len(resp.Body), tt.wantBody)
+			}
+			if tt.decode && tt.status == 200 && decoded != tt.size {
+				t.Errorf("Decode read %d bytes, want %d", decoded, tt.size)
 			}
 		})
 	}

@@ -51,13 +51,17 @@ func CheckCredentials(p Provider, creds gateway.Credentials) []gateway.FieldErro
 
 // CredentialInfo returns the summary of creds that p gives when it is a
 // CredentialSummarizer, else the values of the fields its Info does not
-// mark secret, by name, when they are set. It never returns nil.
+// mark secret, by name, when they are set. Either way every URL in it is
+// masked (gateway.MaskCredentialInfo), whatever the provider returned: a
+// URL's path and query may be its secret. It never returns nil.
 func CredentialInfo(p Provider, creds gateway.Credentials) map[string]any {
 	if s, ok := p.(CredentialSummarizer); ok {
-		if info := s.CredentialInfo(creds); info != nil {
-			return info
+		info := s.CredentialInfo(creds)
+		if info == nil {
+			return map[string]any{}
 		}
-		return map[string]any{}
+		info, _ = gateway.MaskCredentialInfo(info)
+		return info
 	}
 	info := map[string]any{}
 	for _, f := range p.Info().Credentials {
@@ -65,6 +69,7 @@ func CredentialInfo(p Provider, creds gateway.Credentials) map[string]any {
 			info[f.Name] = *v
 		}
 	}
+	info, _ = gateway.MaskCredentialInfo(info)
 	return info
 }
 

@@ -20,6 +20,7 @@ type Progress struct {
 //
 //	rotate: 1200/5000 scanned, 1180 re-encrypted, 3 unreadable, 17 skipped, 0 failed (240/s)
 //	rotate (dry run): 1200/5000 scanned, 1180 to re-encrypt, 3 unreadable, 17 skipped, 0 failed (240/s)
+//	rotate: 5000/5000 scanned, 4980 re-encrypted, 3 unreadable, 17 skipped, 0 failed, 212 credentialInfo masked (240/s)
 func (p Progress) String() string {
 	var b strings.Builder
 	b.WriteString("rotate")
@@ -34,7 +35,14 @@ func (p Progress) String() string {
 	if p.DryRun {
 		verb = "to re-encrypt"
 	}
-	fmt.Fprintf(&b, " scanned, %d %s, %d unreadable, %d skipped, %d failed (%.0f/s)",
-		p.Reencrypted, verb, p.Unreadable, p.Skipped, p.Failed, max(p.PerSecond, 0))
+	fmt.Fprintf(&b, " scanned, %d %s, %d unreadable, %d skipped, %d failed", p.Reencrypted, verb, p.Unreadable, p.Skipped, p.Failed)
+	if p.Masked > 0 {
+		masked := "credentialInfo masked"
+		if p.DryRun {
+			masked = "credentialInfo to mask"
+		}
+		fmt.Fprintf(&b, ", %d %s", p.Masked, masked)
+	}
+	fmt.Fprintf(&b, " (%.0f/s)", max(p.PerSecond, 0))
 	return b.String()
 }

@@ -37,6 +37,19 @@
 // false; a run with Resume continues it. A run without Resume starts a new
 // run id, and re-encrypts everything again.
 //
+// # Masking credentialInfo
+//
+// A run also finishes a migration: gateways stored before credentialInfo's
+// URLs were masked (gateway.MaskURL) hold the whole URL — a Slack webhook's
+// secret, an AI base URL's api-key — beside the sealed credentials. Reads
+// mask it already (pkg/dynamo), and every run writes the masked value in
+// the same version-conditioned write that reseals or marks the gateway:
+// no extra write, no extra version, and an edit made meanwhile wins as it
+// does for the credentials. Counts.Masked says how many it rewrote (a dry
+// run: how many it would). Gateways a run writes nothing to (no
+// credentials, or already marked unreadable) keep the stored value, masked
+// as read.
+//
 // # Dry run
 //
 // A dry run reads and opens every gateway's credentials, so that it finds
@@ -97,6 +110,9 @@ type Entry struct {
 	Run string
 	// Result is what that run did.
 	Result Result
+	// UnmaskedInfo is set when the stored credentialInfo still holds a URL
+	// unmasked; Gateway.CredentialInfo is then the masked value to store.
+	UnmaskedInfo bool
 }
 
 // Page is one page of a segment of the Scan.
@@ -112,7 +128,9 @@ type Page struct {
 // still at Version: either new credentials (Result ResultRotated, Sealed)
 // or the unreadable mark (Result ResultUnreadable, LastError; the status
 // becomes ERROR). Either bumps the version, sets updatedAt to At, records
-// Run and Result on the gateway, and appends Event, all in one write.
+// Run and Result on the gateway, and appends Event, all in one write. A
+// non-nil CredentialInfo (the masked one) replaces the stored one in the
+// same write.
 type Write struct {
 	GatewayID string
 	Version   int64
@@ -122,6 +140,9 @@ type Write struct {
 	LastError string
 	At        time.Time
 	Event     gateway.AuditEvent
+	// CredentialInfo, when not nil, is stored as the gateway's
+	// credentialInfo.
+	CredentialInfo map[string]any
 }
 
 // Store is what a run needs of the table. pkg/rekey/rekeydynamo implements it.
@@ -168,6 +189,9 @@ type Counts struct {
 	Unreadable  int `json:"unreadable"`
 	Skipped     int `json:"skipped"`
 	Failed      int `json:"failed"`
+	// Masked counts the gateways whose stored credentialInfo the run
+	// rewrote with its URLs masked (see the package comment).
+	Masked int `json:"masked"`
 }
 
 // Add adds o to c.
@@ -177,6 +201,7 @@ func (c *Counts) Add(o Counts) {
 	c.Unreadable += o.Unreadable
 	c.Skipped += o.Skipped
 	c.Failed += o.Failed
+	c.Masked += o.Masked
 }
 
 // GatewayRef names a gateway in a report: its id and owner, and for a

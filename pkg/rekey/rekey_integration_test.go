@@ -766,3 +766,110 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// setInfo writes a gateway's credentialInfo attribute directly, in the
+// shape items had before its URLs were masked.
+func (w *world) setInfo(id string, info map[string]types.AttributeValue) {
+	w.t.Helper()
+	if _, err := w.ddb.UpdateItem(w.t.Context(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(w.table),
+		Key:                       map[string]types.AttributeValue{dynamo.AttrPK: &types.AttributeValueMemberS{Value: "GW#" + id}, dynamo.AttrSK: &types.AttributeValueMemberS{Value: "GATEWAY"}},
+		UpdateExpression:          aws.String("SET credentialInfo = :i"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":i": &types.AttributeValueMemberM{Value: info}},
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// storedInfo reads a gateway's stored credentialInfo as it is, unmasked.
+func (w *world) storedInfo(id string) map[string]string {
+	w.t.Helper()
+	out, err := w.ddb.GetItem(w.t.Context(), &dynamodb.GetItemInput{TableName: aws.String(w.table), Key: dynamo.GatewayKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	m, _ := out.Item["credentialInfo"].(*types.AttributeValueMemberM)
+	got := map[string]string{}
+	if m != nil {
+		for k, v := range m.Value {
+			if s, ok := v.(*types.AttributeValueMemberS); ok {
+				got[k] = s.Value
+			}
+		}
+	}
+	return got
+}
+
+// Items stored before credentialInfo's URLs were masked hold them whole:
+// reads mask them, and a run stores them masked in the write it makes
+// anyway, without an extra version; a dry run counts them and writes
+// nothing.
+func TestRunMasksStoredCredentialInfo(t *testing.T) {
+	env := emutest.Start(t)
+	w := newWorld(t, env.KMSClient())
+	ctx := t.Context()
+	gws, _ := w.create(4)
+	const slack = "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/abcdefghijklmnopqrstuvwx"
+	const azure = "https://res.openai.azure.com/openai?api-key=azure-key-0123456789"
+	str := func(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+	w.setInfo(gws[0].ID, map[string]types.AttributeValue{"url": str(slack), "hasSigningSecret": &types.AttributeValueMemberBOOL{Value: true}})
+	w.setInfo(gws[1].ID, map[string]types.AttributeValue{"provider": str("openai"), "baseUrl": str(azure)})
+	w.setInfo(gws[2].ID, map[string]types.AttributeValue{"url": str("https://hooks.example.com/…")}) // already masked
+	before := map[string]*gateway.Gateway{}
+	for _, g := range gws {
+		before[g.ID] = w.get(g.ID)
+	}
+	if got := before[gws[0].ID].CredentialInfo["url"]; got != "https://hooks.slack.com/…" {
+		t.Errorf("old item read back with url %q, want it masked", got)
+	}
+	if got := before[gws[1].ID].CredentialInfo["baseUrl"]; got != "https://res.openai.azure.com/…" {
+		t.Errorf("old item read back with baseUrl %q, want it masked", got)
+	}
+
+	items := w.items()
+	dry, err := w.rotator(rekey.Config{}, nil).Run(ctx, rekey.Options{DryRun: true})
+	if err != nil || dry.Masked != 2 {
+		t.Fatalf("dry run: masked %d, %v; want 2", dry.Masked, err)
+	}
+	if !reflect.DeepEqual(w.items(), items) {
+		t.Fatal("the dry run wrote to the table")
+	}
+
+	sum, err := w.rotator(rekey.Config{}, nil).Run(ctx, rekey.Options{})
+	if err != nil || !sum.Complete || sum.Masked != 2 || sum.Reencrypted != 4 {
+		t.Fatalf("Run: %+v, %v; want 4 re-encrypted, 2 masked", sum, err)
+	}
+	if !strings.Contains(w.lines.last(), ", 2 credentialInfo masked") {
+		t.Errorf("last progress line %q does not say what was masked", w.lines.last())
+	}
+	wantStored := map[string]map[string]string{
+		gws[0].ID: {"url": "https://hooks.slack.com/…"},
+		gws[1].ID: {"provider": "openai", "baseUrl": "https://res.openai.azure.com/…"},
+		gws[2].ID: {"url": "https://hooks.example.com/…"},
+	}
+	for id, want := range wantStored {
+		if got := w.storedInfo(id); !reflect.DeepEqual(got, want) {
+			t.Errorf("gateway %s: stored credentialInfo %v, want %v", id, got, want)
+		}
+		if got := w.get(id).Version; got != before[id].Version+1 {
+			t.Errorf("gateway %s: version %d → %d, want +1 (the rotation's own)", id, before[id].Version, got)
+		}
+	}
+	evs := w.audit(gws[0].ID, gateway.AuditCredentialsRotated)
+	if len(evs) != 1 || !reflect.DeepEqual(evs[0].Changes, []string{"credentials", "credentialInfo"}) {
+		t.Errorf("rotation audit of a masked gateway: %+v", evs)
+	}
+	if evs := w.audit(gws[2].ID, gateway.AuditCredentialsRotated); len(evs) != 1 || !reflect.DeepEqual(evs[0].Changes, []string{"credentials"}) {
+		t.Errorf("rotation audit of a gateway already masked: %+v", evs)
+	}
+	said := w.logs.String() + strings.Join(w.lines.all(), "\n")
+	if strings.Contains(said, "abcdefghijklmnopqrstuvwx") || strings.Contains(said, "azure-key-0123456789") {
+		t.Error("a URL's secret was written to the log or the progress lines")
+	}
+
+	// Nothing is left to mask.
+	again, err := w.rotator(rekey.Config{}, nil).Run(ctx, rekey.Options{DryRun: true})
+	if err != nil || again.Masked != 0 {
+		t.Errorf("dry run after the migration: masked %d, %v; want 0", again.Masked, err)
+	}
+}

@@ -338,6 +338,9 @@ type outcome struct {
 	kind kind
 	ref  GatewayRef
 	err  error // kindStopped, kindFailed
+	// masked: the run stored (a dry run: would store) the gateway's
+	// credentialInfo masked.
+	masked bool
 }
 
 func (o outcome) counts() Counts {
@@ -351,6 +354,9 @@ func (o outcome) counts() Counts {
 		c.Skipped = 1
 	case kindFailed:
 		c.Failed = 1
+	}
+	if o.masked {
+		c.Masked = 1
 	}
 	return c
 }
@@ -473,7 +479,7 @@ func (ru *run) process(ctx context.Context, e Entry) outcome {
 		now := r.now().UTC()
 		switch {
 		case err == nil && ru.dry:
-			return outcome{kind: kindRotated, ref: ref}
+			return outcome{kind: kindRotated, ref: ref, masked: e.UnmaskedInfo}
 		case err == nil:
 			w = Write{Result: ResultRotated, Sealed: sealed, Event: gateway.AuditEvent{
 				Action: gateway.AuditCredentialsRotated, Changes: []string{"credentials"},
@@ -482,7 +488,7 @@ func (ru *run) process(ctx context.Context, e Entry) outcome {
 		case gateway.IsCode(err, gateway.CodeCredentialsUnreadable):
 			r.log.Warn("rotate: credentials unreadable", "gateway", ref.ID, "owner", ref.Owner, "dryRun", ru.dry, "error", err)
 			if ru.dry || (g.Status == gateway.StatusError && g.LastError == gateway.LastErrorCredentialsUnreadable) {
-				return outcome{kind: kindUnreadable, ref: ref}
+				return outcome{kind: kindUnreadable, ref: ref, masked: ru.dry && e.UnmaskedInfo}
 			}
 			w = Write{Result: ResultUnreadable, LastError: gateway.LastErrorCredentialsUnreadable, Event: gateway.AuditEvent{
 				Action: gateway.AuditStatusChanged, Changes: []string{"status", "lastError"},
@@ -493,15 +499,20 @@ func (ru *run) process(ctx context.Context, e Entry) outcome {
 			return ru.failure(ctx, ref, err)
 		}
 		w.GatewayID, w.Version, w.Run, w.At = g.ID, g.Version, ru.cp.RunID, now
+		if e.UnmaskedInfo {
+			// Read masked (pkg/dynamo); stored masked in the same write.
+			w.CredentialInfo = g.CredentialInfo
+			w.Event.Changes = append(w.Event.Changes, "credentialInfo")
+		}
 		w.Event.ID, w.Event.GatewayID, w.Event.Actor, w.Event.At = gateway.NewEventID(), g.ID, gateway.Actor{System: Actor}, now
 		ok, err := r.store.WriteGateway(ctx, w)
 		switch {
 		case err != nil:
 			return ru.failure(ctx, ref, err)
 		case ok && w.Result == ResultRotated:
-			return outcome{kind: kindRotated, ref: ref}
+			return outcome{kind: kindRotated, ref: ref, masked: e.UnmaskedInfo}
 		case ok:
-			return outcome{kind: kindUnreadable, ref: ref}
+			return outcome{kind: kindUnreadable, ref: ref, masked: e.UnmaskedInfo}
 		case attempt == r.cfg.Retries:
 			return ru.failure(ctx, ref, gateway.Errorf(gateway.CodeVersionMismatch, "The gateway kept changing during the rotation."))
 		}

@@ -3,7 +3,17 @@
 // loopback, private (RFC 1918, fc00::/7), link-local (169.254.0.0/16 with the
 // cloud metadata endpoint 169.254.169.254, fe80::/10), shared address space
 // (CGNAT, 100.64.0.0/10), unspecified, multicast and reserved addresses, in
-// their IPv4 and IPv6 spellings (IPv4-mapped, IPv4-compatible, NAT64, 6to4).
+// their IPv4 and IPv6 spellings (IPv4-mapped, IPv4-compatible, NAT64, 6to4),
+// and the IPv6 prefixes that hand traffic to an IPv4 network we cannot see
+// into (SIIT's ::ffff:0:0:0/96, Teredo's 2001::/32), whatever they carry.
+// An IPv4 host may be written as browsers and inet_aton read it — decimal
+// (2130706433), hex (0x7f000001, 0x7f.0.0.1), octal (0177.0.0.1) or short
+// (127.1) — and both checks read it so.
+//
+// Ports: requests go only to the ports in Guard.Ports — 80, 443 and
+// Ollama's 11434 by default, OUTBOUND_PORTS in main — so that a URL cannot
+// point Gatehouse at a mail, database or SSH port of a public host. Like
+// private addresses, every port is allowed with AllowPrivate.
 //
 // The check runs at dial time, on the address actually being connected to,
 // after DNS resolution: a name that resolves to a public address when the
@@ -47,21 +57,41 @@ const (
 	CategoryUnspecified = "unspecified address"
 	CategoryMulticast   = "multicast"
 	CategoryReserved    = "reserved address"
+	// CategoryPort is a refused destination port, not an address.
+	CategoryPort = "port"
 )
 
-// BlockedError is the refusal of a destination address. Its message is safe
-// to show a user: "destination address is not allowed: private network".
+// DefaultPorts returns the destination ports a Guard with no Ports
+// allows: HTTP, HTTPS, and Ollama's API (11434), the one provider users
+// run on a port of its own.
+func DefaultPorts() []uint16 { return []uint16{80, 443, 11434} }
+
+// BlockedError is the refusal of a destination address or port. Its
+// message is safe to show a user: "destination address is not allowed:
+// private network", or "destination port is not allowed: 8080 (allowed:
+// 80, 443, 11434)".
 type BlockedError struct {
 	// Addr is the refused address; the zero Addr for a refused name such as
-	// "localhost".
+	// "localhost", or for a refused port of a name.
 	Addr netip.Addr
 	// Category is one of the Category* constants.
 	Category string
+	// Port is the refused port when Category is CategoryPort, and Allowed
+	// the ports that would have been allowed.
+	Port    uint16
+	Allowed []uint16
 }
 
 // Error returns a message safe to show the gateway's owner: it holds no
 // credential and no request URL.
 func (e *BlockedError) Error() string {
+	if e.Category == CategoryPort {
+		allowed := make([]string, len(e.Allowed))
+		for i, p := range e.Allowed {
+			allowed[i] = strconv.Itoa(int(p))
+		}
+		return "destination port is not allowed: " + strconv.Itoa(int(e.Port)) + " (allowed: " + strings.Join(allowed, ", ") + ")"
+	}
 	return "destination address is not allowed: " + e.Category
 }
 
@@ -86,13 +116,18 @@ type Resolver interface {
 // net.DefaultResolver. A Guard is a value: copy it freely, do not change it
 // while a client built from it is in use.
 type Guard struct {
-	// AllowPrivate turns the guard off: every address may be dialled. The
-	// operator asks for it with GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true (the
-	// local runner does, so that Ollama on localhost works).
+	// AllowPrivate turns the guard off: every address and every port may
+	// be dialled. The operator asks for it with
+	// GATEHOUSE_ALLOW_PRIVATE_NETWORKS=true (the local runner does, so that
+	// Ollama on localhost works).
 	AllowPrivate bool
-	// Allow lists prefixes that stay reachable while the others are refused;
-	// tests use it to reach stand-ins on 127.0.0.1 and nothing else.
+	// Allow lists prefixes that stay reachable, on any port, while the
+	// others are refused; tests use it to reach stand-ins on 127.0.0.1's
+	// random ports and nothing else.
 	Allow []netip.Prefix
+	// Ports lists the destination ports allowed; nil means DefaultPorts.
+	// The operator sets it with OUTBOUND_PORTS.
+	Ports []uint16
 	// Resolver resolves host names before dialling; nil means
 	// net.DefaultResolver.
 	Resolver Resolver
@@ -117,6 +152,13 @@ var denied = []deniedPrefix{
 	{netip.MustParsePrefix("240.0.0.0/4"), CategoryReserved}, // includes 255.255.255.255
 	{netip.MustParsePrefix("::/128"), CategoryUnspecified},
 	{netip.MustParsePrefix("::1/128"), CategoryLoopback},
+	// SIIT's IPv4-translated addresses (RFC 2765, ::ffff:0:a.b.c.d), not
+	// IPv4-mapped ones (::ffff:a.b.c.d, unmapped above): a translator
+	// forwards them to an IPv4 address no check here sees.
+	{netip.MustParsePrefix("::ffff:0:0:0/96"), CategoryReserved},
+	// Teredo (RFC 4380): a relay tunnels it to the (obfuscated) IPv4
+	// client it names; long obsolete, so refused whole rather than decoded.
+	{netip.MustParsePrefix("2001::/32"), CategoryReserved},
 	{netip.MustParsePrefix("64:ff9b:1::/48"), CategoryPrivate}, // local-use NAT64
 	{netip.MustParsePrefix("fc00::/7"), CategoryPrivate},
 	{netip.MustParsePrefix("fe80::/10"), CategoryLinkLocal},
@@ -126,11 +168,10 @@ var denied = []deniedPrefix{
 
 // IPv6 forms that carry an IPv4 address a router or the kernel may reach.
 var (
-	nat64       = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-	v4Compat    = netip.MustParsePrefix("::/96")
-	loopbackV4  = netip.MustParseAddr("127.0.0.1")
-	unspecified = netip.IPv4Unspecified()
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	v4Compat   = netip.MustParsePrefix("::/96")
+	loopbackV4 = netip.MustParseAddr("127.0.0.1")
 )
 
 // Category returns the category of a non-public address and true, or ""
@@ -168,30 +209,59 @@ func embeddedV4(ip netip.Addr) (netip.Addr, bool) {
 
 // Check returns a *BlockedError if g refuses ip, and nil otherwise.
 func (g Guard) Check(ip netip.Addr) error {
-	if g.AllowPrivate {
+	if g.AllowPrivate || g.allowListed(ip) {
 		return nil
 	}
-	plain := ip.WithZone("").Unmap()
-	for _, p := range g.Allow {
-		if p.Contains(plain) {
-			return nil
-		}
-	}
 	if c, bad := Category(ip); bad {
-		return &BlockedError{Addr: plain, Category: c}
+		return &BlockedError{Addr: ip.WithZone("").Unmap(), Category: c}
 	}
 	return nil
 }
 
+func (g Guard) allowListed(ip netip.Addr) bool {
+	plain := ip.WithZone("").Unmap()
+	for _, p := range g.Allow {
+		if p.Contains(plain) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckPort returns a *BlockedError (CategoryPort) if g refuses port on
+// ip, and nil otherwise; ip is the zero Addr for a name not yet resolved.
+// Every port is allowed with AllowPrivate and on an address in Allow.
+func (g Guard) CheckPort(ip netip.Addr, port uint16) error {
+	if g.AllowPrivate || (ip.IsValid() && g.allowListed(ip)) {
+		return nil
+	}
+	allowed := g.Ports
+	if allowed == nil {
+		allowed = DefaultPorts()
+	}
+	if slices.Contains(allowed, port) {
+		return nil
+	}
+	return &BlockedError{Addr: ip.WithZone("").Unmap(), Category: CategoryPort, Port: port, Allowed: slices.Clone(allowed)}
+}
+
+// checkAddrPort is Check, then CheckPort: an address refusal says more.
+func (g Guard) checkAddrPort(ip netip.Addr, port uint16) error {
+	if err := g.Check(ip); err != nil {
+		return err
+	}
+	return g.CheckPort(ip, port)
+}
+
 // Control is a net.Dialer Control hook: it refuses, before any packet is
-// sent, a connection to an address g does not allow. It returns a
+// sent, a connection to an address or port g does not allow. It returns a
 // *BlockedError, or a *URLError when address is not "ip:port".
 func (g Guard) Control(network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return &URLError{Reason: "dial address is not an IP address and port"}
 	}
-	return g.Check(ap.Addr())
+	return g.checkAddrPort(ap.Addr(), ap.Port())
 }
 
 // DialContext resolves address with g's resolver and dials the allowed
@@ -214,7 +284,7 @@ func (g Guard) DialContext(ctx context.Context, network, address string) (net.Co
 	d := net.Dialer{Control: g.Control}
 	var blockedErr, dialErr error
 	for _, ip := range ips {
-		if err := g.Check(ip); err != nil {
+		if err := g.checkAddrPort(ip, uint16(port)); err != nil {
 			blockedErr = err
 			continue
 		}
@@ -237,7 +307,11 @@ func (g Guard) DialContext(ctx context.Context, network, address string) (net.Co
 }
 
 func (g Guard) resolve(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
+	ip, numeric, err := parseHost(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if err != nil {
+		return nil, err
+	}
+	if numeric {
 		return []netip.Addr{ip}, nil
 	}
 	ipNetwork := "ip"
@@ -310,11 +384,16 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // CheckURL validates a user-supplied URL when it is stored: scheme http or
-// https, a host, no user:password, a valid port, and a destination g allows
-// when the host is a literal address or a name that always means this
-// machine ("localhost", "*.localhost"). Other names are checked when dialled.
-// It returns a *URLError or a *BlockedError.
+// https, a host, no user:password, a valid port that g allows (the
+// scheme's when none is written), and a destination g allows when the
+// host is a literal address — in any spelling parseHost reads — or a name
+// that always means this machine ("localhost", "*.localhost"). Other names
+// are checked when dialled. It returns a *URLError or a *BlockedError.
 func (g Guard) CheckURL(raw string) error {
+	return g.checkURL(raw, true)
+}
+
+func (g Guard) checkURL(raw string, ports bool) error {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return &URLError{Reason: "it does not parse"}
@@ -329,27 +408,132 @@ func (g Guard) CheckURL(raw string) error {
 	if host == "" {
 		return &URLError{Reason: "it has no host"}
 	}
+	port := uint16(80)
+	if u.Scheme == "https" {
+		port = 443
+	}
 	if p := u.Port(); p != "" {
-		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
 			return &URLError{Reason: "the port is invalid"}
 		}
+		port = uint16(n)
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return g.Check(ip)
+	ip, numeric, err := parseHost(host)
+	if err != nil {
+		return err
 	}
-	name := strings.ToLower(strings.TrimSuffix(host, "."))
-	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		return g.Check(loopbackV4)
+	if !numeric {
+		name := strings.ToLower(strings.TrimSuffix(host, "."))
+		if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+			ip = loopbackV4
+		}
 	}
-	if name == "0" {
-		return g.Check(unspecified)
+	if ip.IsValid() {
+		if err := g.Check(ip); err != nil {
+			return err
+		}
+	}
+	if ports {
+		return g.CheckPort(ip, port)
 	}
 	return nil
 }
 
-// CheckURL is Guard{AllowPrivate: allowPrivate}.CheckURL(raw): the
-// create-time check of a user-supplied URL. It returns a *URLError or a
-// *BlockedError.
+// CheckURL is Guard{AllowPrivate: allowPrivate}.CheckURL(raw) without the
+// port rule: the create-time check of a user-supplied URL that another
+// service fetches (a photo URL Telegram downloads), whose port is that
+// service's business. It returns a *URLError or a *BlockedError.
 func CheckURL(raw string, allowPrivate bool) error {
-	return Guard{AllowPrivate: allowPrivate}.CheckURL(raw)
+	return Guard{AllowPrivate: allowPrivate}.checkURL(raw, false)
+}
+
+// parseHost reads a URL's host (without brackets) as an address, as a
+// browser would: an IPv6 or dotted-decimal address, or an IPv4 address in
+// the WHATWG URL Standard's other spellings (parseIPv4). numeric is false
+// for a name. A host that ends in a number but is no IPv4 address
+// ("1.2.3.256", "example.0x7f") is a *URLError: browsers refuse it, and
+// what a resolver makes of it depends on the resolver.
+func parseHost(host string) (ip netip.Addr, numeric bool, err error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip, true, nil
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 1 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	if last := parts[len(parts)-1]; !endsInNumber(last) {
+		return netip.Addr{}, false, nil
+	}
+	ip, ok := parseIPv4(parts)
+	if !ok {
+		return netip.Addr{}, true, &URLError{Reason: "the host ends in a number but is not an IPv4 address"}
+	}
+	return ip, true, nil
+}
+
+// endsInNumber is the URL Standard's "ends in a number" test of a host's
+// last label: all decimal digits, or a number in 0x hex.
+func endsInNumber(label string) bool {
+	if label == "" {
+		return false
+	}
+	if strings.Trim(label, "0123456789") == "" {
+		return true
+	}
+	_, ok := ipv4Number(label)
+	return ok
+}
+
+// parseIPv4 is the URL Standard's IPv4 parser (what browsers and, through
+// inet_aton, glibc's getaddrinfo accept): one to four parts, each decimal,
+// 0x hex or 0-prefixed octal; all but the last at most 255, and the last
+// filling the remaining bytes (127.1 is 127.0.0.1, 2130706433 is too).
+func parseIPv4(parts []string) (netip.Addr, bool) {
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var nums []uint64
+	for _, p := range parts {
+		n, ok := ipv4Number(p)
+		if !ok {
+			return netip.Addr{}, false
+		}
+		nums = append(nums, n)
+	}
+	last := nums[len(nums)-1]
+	if last >= 1<<(8*(5-len(nums))) {
+		return netip.Addr{}, false
+	}
+	v := last
+	for i, n := range nums[:len(nums)-1] {
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+		v += n << (8 * (3 - i))
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// ipv4Number reads one part of an IPv4 host: 0x hex ("0x" alone is 0),
+// 0-prefixed octal, or decimal. Values past 2^32 are refused.
+func ipv4Number(s string) (uint64, bool) {
+	base := 10
+	switch {
+	case len(s) >= 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		base, s = 16, s[2:]
+		if s == "" {
+			return 0, true
+		}
+	case len(s) >= 2 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if s == "" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, base, 64)
+	if err != nil || n > 1<<32 {
+		return 0, false
+	}
+	return n, true
 }

@@ -4,7 +4,7 @@
 // (Telegram webhook + test message, received updates and the routes that
 // push them on, AI chat); health sparkline; audit trail;
 // delete with a confirmation that names the gateway.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { useApp } from '../app-context';
 import { AuditPanel } from '../components/detail/AuditPanel';
 import { ChatPanel } from '../components/detail/ChatPanel';
@@ -23,6 +23,7 @@ import { setFlash, useFlash } from '../lib/flash';
 import { absoluteTime, humanize, ms, relativeTime } from '../lib/format';
 import { TYPE_LABELS } from '../lib/providers';
 import { usePage } from '../lib/page';
+import { useFetch } from '../lib/use-fetch';
 import { navigate } from '../lib/router';
 import type { Gateway, TestResult } from '../lib/types';
 
@@ -34,10 +35,30 @@ type Op = 'test' | 'connect' | 'disconnect';
  */
 export const DELETE_RETENTION = 'The gateway is deleted; its audit trail is kept and stays readable by its owner.';
 
+/**
+ * Which of two gateways the page shows: the newer version, so a read that
+ * raced a change (a panel's check, an action's answer) never puts an older
+ * version over a newer one.
+ */
+export function newerVersion(current: Gateway | null, next: Gateway): Gateway {
+  return current && current.id === next.id && current.version > next.version ? current : next;
+}
+
 export function GatewayDetailPage({ id }: { id: string }) {
   const { api } = useApp();
-  const [gateway, setGateway] = useState<Gateway | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
+  // The gateway as the server has it. Every read goes through here — the
+  // first, and the re-reads after a failed change, a panel's 404 or a
+  // conflict — so a newer read cancels an older one and leaving the page
+  // cancels the read under way. The page is keyed by id (App.tsx).
+  const read = useFetch((signal) => api.getGateway(id, signal), [api, id], { merge: newerVersion });
+  const gateway = read.data;
+  // A change answered 404: the gateway is gone, nothing to read again.
+  const [gone, setGone] = useState<unknown>(null);
+  // A 404 at any time means it is gone: the whole page says so, whatever
+  // was showing before. Another failure replaces the page only while there
+  // is nothing to show; after that it is reported like a failed action.
+  const loadError = gone ?? (isNotFound(read.error) || (!gateway && !read.loading) ? read.error : null);
+  const readError = gateway && !loadError ? read.error : null;
   const [refreshKey, setRefreshKey] = useState(0);
   // Route changes are audited in the bot's trail: read it again after one.
   const [routeChanges, setRouteChanges] = useState(0);
@@ -49,39 +70,16 @@ export function GatewayDetailPage({ id }: { id: string }) {
   const [test, setTest] = useState<{ result: TestResult; status: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   usePage(isNotFound(loadError) ? 'Gateway not found' : loadError ? 'Gateway could not be loaded' : gateway ? gateway.name : null);
-  // The gateway is known to be loaded (the setters above are async).
-  const loaded = useRef(false);
 
-  // Reads the gateway as the server has it now. A 404 at any time means it
-  // is gone: the whole page says so, whatever was showing before.
-  const load = async (): Promise<Gateway | null> => {
-    try {
-      const g = await api.getGateway(id);
-      loaded.current = true;
-      // A read that raced a change (a panel's check, an action's answer)
-      // never puts an older version over a newer one.
-      setGateway((cur) => (cur && cur.id === g.id && cur.version > g.version ? cur : g));
-      setLoadError(null);
-      return g;
-    } catch (e) {
-      if (isNotFound(e) || !loaded.current) setLoadError(e);
-      else setOpError(e);
-      return null;
-    }
-  };
-
-  useEffect(() => {
-    loaded.current = false;
-    setGateway(null);
-    setLoadError(null);
-    void load();
-  }, [id]);
+  // Reads the gateway as the server has it now; resolves to what the page
+  // shows then, or null when the read failed or a newer one superseded it.
+  const load = read.reload;
 
   // A change the server answered with the new gateway: show it, let the
   // panels read what depends on it, and drop a notice about an earlier
   // state ("created"), which no longer applies.
   const changed = (g: Gateway) => {
-    setGateway(g);
+    read.set(g);
     setRefreshKey((k) => k + 1);
     clearFlash();
   };
@@ -90,7 +88,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
   // connect records ERROR): show what the server has now.
   const failed = async (e: unknown) => {
     if (isNotFound(e)) {
-      setLoadError(e);
+      setGone(e);
       return;
     }
     if (await load()) setRefreshKey((k) => k + 1);
@@ -129,7 +127,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
         </div>
       );
     }
-    return <ProblemAlert error={loadError} onRetry={() => { setLoadError(null); void load(); }} />;
+    return <ProblemAlert error={loadError} onRetry={() => void load()} />;
   }
   if (!gateway) return <div class="page"><div class="card"><Skeleton lines={5} /></div></div>;
 
@@ -168,7 +166,7 @@ export function GatewayDetailPage({ id }: { id: string }) {
       </div>
 
       {flash && <Notice kind="success" title={flash} onDismiss={clearFlash} />}
-      {opError ? <ProblemAlert error={opError} /> : null}
+      {opError || readError ? <ProblemAlert error={opError ?? readError} /> : null}
       {test && test.status === gateway.status && <TestResultCard result={test.result} onDismiss={() => setTest(null)} />}
 
       <div class="detail-grid">

@@ -9,6 +9,8 @@ import { usePage } from '../lib/page';
 import { currentPath } from '../lib/router';
 
 const ORG_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** The API's user id pattern (gateway.PrincipalIDPattern); the runner refuses others. */
+const SUB_RE = /^[A-Za-z0-9][A-Za-z0-9._@:|+=-]{0,254}$/;
 
 export function parseOrgList(text: string): string[] {
   return Array.from(new Set(text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean)));
@@ -75,6 +77,7 @@ function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: str
     const fe: Record<string, string> = {};
     if (!sub.trim()) fe.sub = 'is required';
     else if (sub.trim().length > 128) fe.sub = 'must be at most 128 characters';
+    else if (!SUB_RE.test(sub.trim())) fe.sub = 'must be a user id: letters, digits and . _ @ : | + = -, starting with a letter or digit';
     const bad = orgs.find((o) => !ORG_RE.test(o));
     if (bad) fe.orgs = `"${bad}" is not a valid organisation id: use 1 to 64 letters, digits, '_' or '-'`;
     else if (orgs.length > 20) fe.orgs = 'must have at most 20 items';
@@ -106,7 +109,7 @@ function DevSignIn({ tokenUrl, base, onSignedIn }: { tokenUrl: string; base: str
   return (
     <form class="signin__form" onSubmit={submit} noValidate>
       {err && <ProblemAlert error={err} />}
-      <Field label="User ID" hint="Any name: it becomes the token's subject (sub)." error={fieldErr.sub} required>
+      <Field label="User ID" hint="Letters, digits and . _ @ : | + = - (no spaces): it becomes the token's subject (sub)." error={fieldErr.sub} required>
         {({ id, describedBy, invalid }) => (
           <input id={id} name="sub" value={sub} autocomplete="username" aria-describedby={describedBy} aria-invalid={invalid} onInput={(e) => setSub(e.currentTarget.value)} />
         )}

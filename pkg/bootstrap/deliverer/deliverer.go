@@ -78,7 +78,7 @@ func Engine(fn *bootstrap.Function, cfg Config) *delivery.Engine {
 	if cfg.EventBus != "" {
 		bus = EventBridge{Client: eventbridge.NewFromConfig(awsclients.Config(fn)), Bus: cfg.EventBus}
 	}
-	wh := webhook.New(webhook.Options{Guard: ssrf.Guard{AllowPrivate: fn.Config.AllowPrivateNetworks}})
+	wh := webhook.New(webhook.Options{Guard: ssrf.Guard{AllowPrivate: fn.Config.AllowPrivateNetworks, Ports: fn.Config.OutboundPorts}})
 	return delivery.New(dynamo.NewRoutes(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), deliverysend.New(gws, wh, bus, cfg.TargetCacheTTL), cfg.Delivery, fn.Log)
 }
 

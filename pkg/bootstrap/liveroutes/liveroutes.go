@@ -116,5 +116,6 @@ func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client, o options) *life
 		dynamo.WithGatewayQuota(o.gatewayQuota)), sealer)
 	return lifecycle.New(svc, providers.Registry(cfg),
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks),
+		lifecycle.WithOutboundPorts(cfg.OutboundPorts),
 		lifecycle.WithFileLinks(filelink.NewMinter(dynamo.NewFileLinks(ddb, fn.Table()), cfg.PublicURL, o.fileLinkTTL)))
 }

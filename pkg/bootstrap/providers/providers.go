@@ -14,11 +14,12 @@ import (
 
 // Registry builds the registry from cfg. User-supplied URLs (AI base URLs,
 // webhook URLs) dial through one SSRF guard, and Telegram's photo and
-// document URLs pass its create-time check with the same
-// GATEHOUSE_ALLOW_PRIVATE_NETWORKS; the Bot API address is operator
-// configuration. It does no I/O.
+// document URLs pass its create-time address check with the same
+// GATEHOUSE_ALLOW_PRIVATE_NETWORKS (not its ports: Telegram fetches them,
+// not Gatehouse); the Bot API address is operator configuration, so no
+// guard applies to it. It does no I/O.
 func Registry(cfg bootstrap.Config) *provider.Registry {
-	guard := ssrf.Guard{AllowPrivate: cfg.AllowPrivateNetworks}
+	guard := Guard(cfg)
 	r := provider.NewRegistry()
 	for _, p := range []provider.Provider{
 		telegram.New(telegram.Options{BaseURL: cfg.TelegramBaseURL, AllowPrivate: cfg.AllowPrivateNetworks}),
@@ -30,4 +31,10 @@ func Registry(cfg bootstrap.Config) *provider.Registry {
 		}
 	}
 	return r
+}
+
+// Guard is the SSRF guard of user-supplied URLs, from
+// GATEHOUSE_ALLOW_PRIVATE_NETWORKS and OUTBOUND_PORTS.
+func Guard(cfg bootstrap.Config) ssrf.Guard {
+	return ssrf.Guard{AllowPrivate: cfg.AllowPrivateNetworks, Ports: cfg.OutboundPorts}
 }

@@ -69,22 +69,11 @@ func (anthropic) chat(ctx context.Context, a api, c chatCall) (ChatResponse, err
 }
 
 func (anthropic) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	type answer struct {
-		Data *[]struct {
-			ID          string `json:"id"`
-			DisplayName string `json:"display_name"`
-		} `json:"data"`
+	type entry struct {
+		ID          string `json:"id"`
+		DisplayName string `json:"display_name"`
 	}
-	return fetchModels(ctx, a, "/v1/models?limit=1000", func(out answer) []Model {
-		if out.Data == nil {
-			return nil
-		}
-		models := []Model{}
-		for _, m := range *out.Data {
-			models = append(models, Model{ID: m.ID, Name: m.DisplayName})
-		}
-		return models
-	})
+	return fetchModels(ctx, a, "/v1/models?limit=1000", "data", func(m entry) Model { return Model{ID: m.ID, Name: m.DisplayName} })
 }
 
 // readError reads {"type":"error","error":{"type","message"}}.

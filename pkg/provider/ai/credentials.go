@@ -56,15 +56,16 @@ func (p *Provider) CheckCredentials(c gateway.Credentials) []gateway.FieldError 
 	return fe
 }
 
-// CredentialInfo returns the provider, the model and base URL when set, and
-// the API key's last four characters.
+// CredentialInfo returns the provider, the model and the base URL masked
+// (gateway.MaskURL: an Azure-style base URL carries its key in the query)
+// when set, and the API key's last four characters.
 func (p *Provider) CredentialInfo(c gateway.Credentials) map[string]any {
 	info := map[string]any{"provider": c.Provider}
 	if c.APIKey != "" {
 		info["apiKeyLast4"] = provider.Last4(c.APIKey)
 	}
 	if c.BaseURL != "" {
-		info["baseUrl"] = c.BaseURL
+		info["baseUrl"] = gateway.MaskURL(c.BaseURL)
 	}
 	if c.Model != "" {
 		info["model"] = c.Model

@@ -54,6 +54,14 @@ func TestCredentialInfoHoldsNoSecret(t *testing.T) {
 		{gateway.Credentials{Provider: "openai", APIKey: "sk-proj-abcdefghijklmnop1234", Model: "gpt-4o"}, "abcdefghijklmnop",
 			map[string]any{"provider": "openai", "apiKeyLast4": "1234", "model": "gpt-4o"}},
 		{gateway.Credentials{Provider: "openai", APIKey: "short"}, "short", map[string]any{"provider": "openai", "apiKeyLast4": "****"}},
+		// An Azure-style base URL carries a key in its query, and a proxy's
+		// may carry one in its path or user information.
+		{gateway.Credentials{Provider: "openai", APIKey: "sk-proj-abcdefghijklmnop1234", BaseURL: "https://my-res.openai.azure.com/openai/deployments/gpt?api-key=azure-key-0123456789"},
+			"azure-key-0123456789", map[string]any{"provider": "openai", "apiKeyLast4": "1234", "baseUrl": "https://my-res.openai.azure.com/…"}},
+		{gateway.Credentials{Provider: "ollama", BaseURL: "http://user:pa55word@10.0.0.5:11434/proxy-secret-path/v1"},
+			"pa55word", map[string]any{"provider": "ollama", "baseUrl": "http://10.0.0.5:11434/…"}},
+		{gateway.Credentials{Provider: "ollama", BaseURL: "http://localhost:11434"},
+			"no secret", map[string]any{"provider": "ollama", "baseUrl": "http://localhost:11434"}},
 	}
 	p := New(Options{})
 	for _, tt := range tests {

@@ -53,9 +53,10 @@ func TestFaults(t *testing.T) {
 				{Name: "wrong shape", Body: []byte(wrongShapes[v.Format])},
 				{Name: "empty object", Body: []byte(`{}`)},
 			}
-			// The size limit is the shared client's, and reading 8 MB is
-			// slow under -race: one vendor per wire format shows that each
-			// format's calls stop at it.
+			// The size caps are per kind of answer (MaxModelListBytes,
+			// MaxChatBytes), enforced by the shared client: one vendor per
+			// wire format shows that each format's calls stop at them
+			// (TestHostileModelListIsBounded measures what that costs).
 			if !formatSeen[v.Format] {
 				formatSeen[v.Format] = true
 				bodies = append(bodies, faulttest.Body{Name: "huge", Body: faulttest.HugeJSON(8<<20 + 1024)})

@@ -96,21 +96,12 @@ func (gemini) chat(ctx context.Context, a api, c chatCall) (ChatResponse, error)
 }
 
 func (gemini) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	type answer struct {
-		Models *[]struct {
-			Name        string `json:"name"`
-			DisplayName string `json:"displayName"`
-		} `json:"models"`
+	type entry struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
 	}
-	return fetchModels(ctx, a, "/v1beta/models?pageSize=1000", func(out answer) []Model {
-		if out.Models == nil {
-			return nil
-		}
-		models := []Model{}
-		for _, m := range *out.Models {
-			models = append(models, Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName})
-		}
-		return models
+	return fetchModels(ctx, a, "/v1beta/models?pageSize=1000", "models", func(m entry) Model {
+		return Model{ID: strings.TrimPrefix(m.Name, "models/"), Name: m.DisplayName}
 	})
 }
 

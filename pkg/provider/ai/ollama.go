@@ -52,21 +52,10 @@ func (ollama) chat(ctx context.Context, a api, c chatCall) (ChatResponse, error)
 }
 
 func (ollama) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	type answer struct {
-		Models *[]struct {
-			Name string `json:"name"`
-		} `json:"models"`
+	type entry struct {
+		Name string `json:"name"`
 	}
-	return fetchModels(ctx, a, "/api/tags", func(out answer) []Model {
-		if out.Models == nil {
-			return nil
-		}
-		models := []Model{}
-		for _, m := range *out.Models {
-			models = append(models, Model{ID: m.Name})
-		}
-		return models
-	})
+	return fetchModels(ctx, a, "/api/tags", "models", func(m entry) Model { return Model{ID: m.Name} })
 }
 
 // readError reads {"error":"…"}.

@@ -85,21 +85,10 @@ func contentText(raw json.RawMessage) string {
 }
 
 func (openAI) listModels(ctx context.Context, a api) ([]Model, time.Duration, error) {
-	type answer struct {
-		Data *[]struct {
-			ID string `json:"id"`
-		} `json:"data"`
+	type entry struct {
+		ID string `json:"id"`
 	}
-	return fetchModels(ctx, a, "/models", func(out answer) []Model {
-		if out.Data == nil {
-			return nil
-		}
-		models := []Model{}
-		for _, m := range *out.Data {
-			models = append(models, Model{ID: m.ID})
-		}
-		return models
-	})
+	return fetchModels(ctx, a, "/models", "data", func(m entry) Model { return Model{ID: m.ID} })
 }
 
 // readError reads {"error":{"message","type","code"}}, and the shapes

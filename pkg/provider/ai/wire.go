@@ -3,6 +3,8 @@ package ai
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,21 +37,143 @@ type wireFormat interface {
 // without the model list.
 const reasonNoModelList = "the answer has no model list"
 
-// fetchModels is every format's listModels: GET path, decoded as an
-// answer of type A, whose model list read returns (nil when the answer
-// has none, which is a malformed answer).
-func fetchModels[A any](ctx context.Context, a api, path string, read func(A) []Model) ([]Model, time.Duration, error) {
-	var out A
-	latency, err := a.call(ctx, http.MethodGet, path, nil, &out)
+// Caps on what an AI API's answer may cost. A base URL is the gateway
+// owner's to choose, so these are what a real vendor plausibly sends, not
+// what a hostile endpoint could: the health worker checks dozens of
+// gateways at once in one function's memory.
+const (
+	// MaxModelListBytes caps a model list: a vendor's own list is at
+	// most a few hundred entries, tens of kilobytes; 1 MiB leaves room
+	// for OpenAI-compatible aggregators that describe each model at length.
+	MaxModelListBytes = 1 << 20
+	// MaxModels is how many models a list keeps, in the vendor's order:
+	// no vendor offers near 1,000; a longer list is read to its end
+	// (within MaxModelListBytes) and the rest dropped, so the check stays
+	// healthy and the count says 1,000.
+	MaxModels = 1000
+	// MaxChatBytes caps a chat answer: the longest completion any vendor
+	// offers (128k output tokens, about 0.5 MB of text) with room for
+	// JSON escaping and metadata; it stays under Lambda's 6 MB response
+	// limit, which the action's answer must pass.
+	MaxChatBytes = 4 << 20
+)
+
+// fetchModels is every format's listModels: GET path, whose answer is an
+// object holding the list as the array field; each element, decoded as
+// an E, becomes a model through model. The answer is decoded as it
+// arrives, element by element: at most MaxModels elements are kept and
+// the rest skipped, and a body over MaxModelListBytes is a
+// *provider.ResponseError. An answer without the list (a 2xx of {} or
+// null, as another JSON API behind a wrong base URL would give) is a
+// malformed answer.
+func fetchModels[E any](ctx context.Context, a api, path, field string, model func(E) Model) ([]Model, time.Duration, error) {
+	var models []Model
+	latency, err := a.send(ctx, http.MethodGet, path, nil, MaxModelListBytes, func(r io.Reader) error {
+		found, err := streamList(r, field, func(dec *json.Decoder) error {
+			var e E
+			if err := dec.Decode(&e); err != nil {
+				return err
+			}
+			models = append(models, model(e))
+			return nil
+		})
+		if err == nil && !found {
+			return a.malformed(reasonNoModelList)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, latency, err
 	}
-	models := read(out)
-	if models == nil {
-		return nil, latency, a.malformed(reasonNoModelList)
-	}
 	return models, latency, nil
 }
+
+// errNotList is streamList's complaint about an answer of another shape.
+var errNotList = errors.New("not an object with a list")
+
+// streamList reads one JSON object from r with tokens, never holding more
+// than one of its values at a time: each element of its array field is
+// handed to keep (which decodes it from dec) while fewer than MaxModels
+// were, and skipped after; every other field is skipped. found is false
+// when the object has no such field, or it is null, or r holds null. The
+// field given twice is errNotList: which list would be the vendor's?
+func streamList(r io.Reader, field string, keep func(dec *json.Decoder) error) (found bool, err error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return false, err
+	}
+	if tok == nil {
+		return false, nil
+	}
+	if tok != json.Delim('{') {
+		return false, errNotList
+	}
+	seen := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return false, err
+		}
+		if key == field && seen {
+			return false, errNotList
+		}
+		if key != field {
+			if err := skipValue(dec); err != nil {
+				return false, err
+			}
+			continue
+		}
+		seen = true
+		tok, err := dec.Token()
+		if err != nil {
+			return false, err
+		}
+		switch tok {
+		case nil:
+			continue
+		case json.Delim('['):
+		default:
+			return false, errNotList
+		}
+		found = true
+		kept := 0
+		for dec.More() {
+			if kept >= MaxModels {
+				if err := skipValue(dec); err != nil {
+					return false, err
+				}
+				continue
+			}
+			if err := keep(dec); err != nil {
+				return false, err
+			}
+			kept++
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return false, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return false, err
+	}
+	return found, nil
+}
+
+// skipValue reads the next value from dec and drops it. The decoder
+// checks it is well-formed JSON; nothing of it is copied (skipped's
+// UnmarshalJSON is handed the decoder's own bytes), so a skipped value
+// costs only the decoder's buffer, bounded by the answer's cap.
+func skipValue(dec *json.Decoder) error {
+	var s skipped
+	return dec.Decode(&s)
+}
+
+// skipped is any JSON value, dropped.
+type skipped struct{}
+
+// UnmarshalJSON keeps nothing of b.
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // target is one resolved AI endpoint: a vendor, its base URL without a
 // trailing slash, and the key.
@@ -81,10 +205,19 @@ func (p *Provider) listModels(ctx context.Context, t target) ([]Model, time.Dura
 }
 
 // call sends one request in the target's format and decodes a 2xx JSON
-// answer into out. Errors: *APIError for an error status,
-// *provider.ResponseError for an answer that is not the expected JSON, and
-// the Client's errors.
+// answer of at most MaxChatBytes into out as it arrives. Errors: as send.
 func (a api) call(ctx context.Context, method, path string, body, out any) (time.Duration, error) {
+	return a.send(ctx, method, path, body, MaxChatBytes, func(r io.Reader) error {
+		return json.NewDecoder(r).Decode(out)
+	})
+}
+
+// send sends one request in the target's format and reads a 2xx answer of
+// at most maxBytes with decode, as it arrives. Errors: *APIError for an
+// error status, *provider.ResponseError for an answer over maxBytes or
+// that decode cannot read (decode's own *provider.ResponseError, or "not
+// the expected JSON"), and the Client's errors.
+func (a api) send(ctx context.Context, method, path string, body any, maxBytes int64, decode func(io.Reader) error) (time.Duration, error) {
 	var data []byte
 	if body != nil {
 		var err error
@@ -99,16 +232,22 @@ func (a api) call(ctx context.Context, method, path string, body, out any) (time
 	req := provider.Request{Method: method, URL: a.base + path, Header: h, Body: data,
 		// A wait the error body names (Gemini's RetryInfo) paces the
 		// retries too; without one the client reads the headers.
-		RetryAfter: func(r *provider.Response) time.Duration { return wire.readError(r.Body).retryAfter }}
+		RetryAfter: func(r *provider.Response) time.Duration { return wire.readError(r.Body).retryAfter },
+		MaxBytes:   maxBytes,
+		Decode: func(r io.Reader) error {
+			err := decode(r)
+			var re *provider.ResponseError
+			if err != nil && !errors.As(err, &re) {
+				err = a.malformed("the answer is not the expected JSON")
+			}
+			return err
+		}}
 	resp, err := a.client.Do(ctx, req)
 	if err != nil {
 		return 0, err
 	}
 	if resp.Status/100 != 2 {
 		return resp.Latency, decodeError(a.target, resp)
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return resp.Latency, a.malformed("the answer is not the expected JSON")
 	}
 	return resp.Latency, nil
 }

@@ -1,6 +1,7 @@
 package ai
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,5 +111,60 @@ func TestVendorWire(t *testing.T) {
 		if got != v.Format {
 			t.Errorf("%s: wire %T speaks %q, Format is %q", v.Name, v.wire, got, v.Format)
 		}
+	}
+}
+
+// TestStreamList: the list field's elements are handed over in order, at
+// most MaxModels of them; other fields, however nested, are skipped; a
+// missing or null list is not found; any other shape, a field given twice
+// or broken JSON is an error.
+func TestStreamList(t *testing.T) {
+	t.Parallel()
+	many := `{"data":[` + strings.TrimSuffix(strings.Repeat(`{"id":"m"},`, MaxModels+5), ",") + `]}`
+	tests := []struct {
+		name      string
+		body      string
+		wantIDs   int
+		wantFound bool
+		wantErr   bool
+	}{
+		{name: "a list", body: `{"object":"list","data":[{"id":"a"},{"id":"b"}]}`, wantIDs: 2, wantFound: true},
+		{name: "an empty list", body: `{"data":[]}`, wantFound: true},
+		{name: "other fields skipped, nested deep", body: `{"meta":{"a":[[[{"b":[1,2,{"c":null}]}]]]},"data":[{"id":"a","extra":[[[]]]}],"has_more":false}`, wantIDs: 1, wantFound: true},
+		{name: "more than MaxModels", body: many, wantIDs: MaxModels, wantFound: true},
+		{name: "no list", body: `{"object":"list"}`},
+		{name: "a null list", body: `{"data":null}`},
+		{name: "null", body: `null`},
+		{name: "a string list", body: `{"data":"gpt-4o"}`, wantErr: true},
+		{name: "an object list", body: `{"data":{"id":"a"}}`, wantErr: true},
+		{name: "an array answer", body: `[{"id":"a"}]`, wantErr: true},
+		{name: "a number element", body: `{"data":[1]}`, wantErr: true},
+		{name: "the field twice", body: `{"data":[{"id":"a"}],"data":[{"id":"b"}]}`, wantErr: true},
+		{name: "cut off", body: `{"data":[{"id":"a"},{"id":"b`, wantErr: true},
+		{name: "cut off after the list", body: `{"data":[{"id":"a"}],"x":`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids := 0
+			found, err := streamList(strings.NewReader(tt.body), "data", func(dec *json.Decoder) error {
+				var m struct {
+					ID string `json:"id"`
+				}
+				if err := dec.Decode(&m); err != nil {
+					return err
+				}
+				ids++
+				return nil
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want an error %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if found != tt.wantFound || ids != tt.wantIDs {
+				t.Errorf("found %v with %d elements, want %v with %d", found, ids, tt.wantFound, tt.wantIDs)
+			}
+		})
 	}
 }

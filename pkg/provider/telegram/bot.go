@@ -3,6 +3,7 @@ package telegram
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,20 @@ import (
 // DefaultBaseURL is the Bot API's address; main overrides it with
 // TELEGRAM_API_BASE_URL for a self-hosted Bot API server or a stand-in.
 const DefaultBaseURL = "https://api.telegram.org"
+
+// Caps on the Bot API's answers (its address is the operator's, but a
+// health check must not read without bound whatever answers there).
+const (
+	// MaxAnswerBytes caps a method's answer: the largest Gatehouse calls
+	// for — a sent message echoed back with its 4,096 characters, entities
+	// and reply markup, a chat's full info — are tens of kilobytes; getMe
+	// and setWebhook answer a few hundred bytes.
+	MaxAnswerBytes = 1 << 20
+	// MaxDownloadBytes caps a file fetched from the file server: twice
+	// what a file link serves (filelink.MaxBytes, 4 MiB), so a file a
+	// little too large is told apart (413) from an answer that is broken.
+	MaxDownloadBytes = 8 << 20
+)
 
 // APIError is the Bot API's error answer
 // {"ok":false,"error_code":…,"description":…,"parameters":{…}}. Its message
@@ -313,17 +328,28 @@ func (b *Bot) call(ctx context.Context, method string, params, result any) error
 			return &provider.InvalidParamsError{Action: method}
 		}
 	}
+	// A 2xx answer is decoded as it arrives, within MaxAnswerBytes; an
+	// error answer is read (its first provider.MaxErrorBytes) for its
+	// description and retry_after.
+	var env envelope
+	var jsonErr error
 	resp, err := b.client.Do(ctx, provider.Request{
 		Method:     http.MethodPost,
 		URL:        b.base + "/bot" + b.token + "/" + method,
 		Body:       body,
 		RetryAfter: bodyRetryAfter,
+		MaxBytes:   MaxAnswerBytes,
+		Decode: func(r io.Reader) error {
+			jsonErr = json.NewDecoder(r).Decode(&env)
+			return nil
+		},
 	})
 	if err != nil {
 		return err
 	}
-	var env envelope
-	jsonErr := json.Unmarshal(resp.Body, &env)
+	if resp.Status/100 != 2 {
+		jsonErr = json.Unmarshal(resp.Body, &env)
+	}
 	if resp.Status/100 != 2 || (jsonErr == nil && !env.OK) {
 		apiErr := &APIError{Method: method, ErrorCode: resp.Status, Description: http.StatusText(resp.Status)}
 		if jsonErr == nil && !env.OK {
@@ -375,7 +401,7 @@ type Download struct {
 // *provider.UnreachableError, *provider.ResponseError (a body over the
 // Client's bound).
 func (b *Bot) DownloadFile(ctx context.Context, filePath string) (Download, error) {
-	resp, err := b.client.Do(ctx, provider.Request{Method: http.MethodGet, URL: b.FileURL(filePath)})
+	resp, err := b.client.Do(ctx, provider.Request{Method: http.MethodGet, URL: b.FileURL(filePath), MaxBytes: MaxDownloadBytes})
 	if err != nil {
 		return Download{}, err
 	}

@@ -36,7 +36,9 @@ func (p *Provider) CheckCredentials(c gateway.Credentials) []gateway.FieldError 
 	return fe
 }
 
-// CredentialInfo returns the URL and whether events are signed.
+// CredentialInfo returns the URL masked (gateway.MaskURL: scheme, host and
+// port, never the path's text or the query, where a Slack or Discord
+// webhook URL keeps its secret) and whether events are signed.
 func (p *Provider) CredentialInfo(c gateway.Credentials) map[string]any {
-	return map[string]any{"url": c.URL, "hasSigningSecret": c.SigningSecret != ""}
+	return map[string]any{"url": gateway.MaskURL(c.URL), "hasSigningSecret": c.SigningSecret != ""}
 }

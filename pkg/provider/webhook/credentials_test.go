@@ -49,13 +49,35 @@ func TestCheckCredentials(t *testing.T) {
 }
 
 func TestCredentialInfoHoldsNoSecret(t *testing.T) {
-	c := gateway.Credentials{URL: "https://x.example/h", SigningSecret: "0123456789abcdef01234567"}
-	got := New(Options{}).CredentialInfo(c)
-	if want := map[string]any{"url": "https://x.example/h", "hasSigningSecret": true}; !reflect.DeepEqual(got, want) {
-		t.Errorf("CredentialInfo = %v, want %v", got, want)
+	tests := []struct {
+		name    string
+		url     string
+		wantURL string
+		secrets []string // none may appear in the info
+	}{
+		{name: "plain", url: "https://x.example/h", wantURL: "https://x.example/…", secrets: []string{"/h"}},
+		{name: "slack", url: "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/abcdefghijklmnopqrstuvwx",
+			wantURL: "https://hooks.slack.com/…", secrets: []string{"abcdefghijklmnopqrstuvwx", "T0ABCDEF1", "B0ABCDEF2"}},
+		{name: "discord", url: "https://discord.com/api/webhooks/123456789012345678/Zy-SeCrEtToKeN_0123456789",
+			wantURL: "https://discord.com/…", secrets: []string{"Zy-SeCrEtToKeN", "123456789012345678"}},
+		{name: "query and port", url: "https://hooks.example.com:8443/in?token=qs-secret-token#frag",
+			wantURL: "https://hooks.example.com:8443/…", secrets: []string{"qs-secret-token", "frag", "/in"}},
+		{name: "default port dropped", url: "https://hooks.example.com:443", wantURL: "https://hooks.example.com"},
+		{name: "root path", url: "http://127.0.0.1:8083/", wantURL: "http://127.0.0.1:8083/"},
 	}
-	b, _ := json.Marshal(got)
-	if strings.Contains(string(b), "0123456789abcdef") {
-		t.Errorf("info %s contains the secret", b)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := gateway.Credentials{URL: tt.url, SigningSecret: "0123456789abcdef01234567"}
+			got := New(Options{}).CredentialInfo(c)
+			if want := map[string]any{"url": tt.wantURL, "hasSigningSecret": true}; !reflect.DeepEqual(got, want) {
+				t.Errorf("CredentialInfo = %v, want %v", got, want)
+			}
+			b, _ := json.Marshal(got)
+			for _, s := range append(tt.secrets, "0123456789abcdef") {
+				if strings.Contains(string(b), s) {
+					t.Errorf("info %s contains the secret %q", b, s)
+				}
+			}
+		})
 	}
 }

@@ -264,7 +264,9 @@ func (p *Provider) post(ctx context.Context, url string, key []byte, id string, 
 	if key != nil {
 		h.Set(HeaderSignature, Sign(key, id, now, body))
 	}
-	// Only the status counts: the body is the receiver's and may be anything.
+	// Only the status counts: the body is the receiver's and may be
+	// anything, so none of it is read (a webhook target's answer costs
+	// nothing, however large).
 	resp, err := p.client.Do(ctx, provider.Request{Method: http.MethodPost, URL: url, Header: h, Body: body, DiscardBody: true})
 	if err != nil {
 		return Delivery{}, err

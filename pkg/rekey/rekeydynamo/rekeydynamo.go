@@ -126,7 +126,7 @@ func rekeyEntry(item map[string]types.AttributeValue) (rekey.Entry, error) {
 	if err != nil {
 		return rekey.Entry{}, fmt.Errorf("gateway %s: %w", g.ID, err)
 	}
-	return rekey.Entry{Gateway: g, Run: run, Result: rekey.Result(result)}, nil
+	return rekey.Entry{Gateway: g, Run: run, Result: rekey.Result(result), UnmaskedInfo: dynamo.CredentialInfoUnmasked(item)}, nil
 }
 
 // GetGateway reads gateway id and its rotation mark with a consistent read.
@@ -151,9 +151,10 @@ func (k *Store) GetGateway(ctx context.Context, id string) (rekey.Entry, error) 
 // WriteGateway applies w with one transaction: an UpdateItem of the
 // gateway that sets only what the rotation owns (the credentials, or the
 // status ERROR with lastError and lastErrorAt; version+1, updatedAt and the
-// mark), conditional on w.Version, and the Put of the audit event. Fields
-// the health sweep keeps (lastCheckedAt, …) are left as they are, so a
-// rotation racing a sweep loses none of its bookkeeping.
+// mark; the masked credentialInfo when w has one), conditional on
+// w.Version, and the Put of the audit event. Fields the health sweep keeps
+// (lastCheckedAt, …) are left as they are, so a rotation racing a sweep
+// loses none of its bookkeeping.
 //
 // It reports false, having written nothing, when the gateway is gone, at
 // another version, or still being written by another transaction.
@@ -183,6 +184,14 @@ func (k *Store) WriteGateway(ctx context.Context, w rekey.Write) (bool, error) {
 		sets += ", #status = :error, #lastError = :lastError, #lastErrorAt = :at"
 	default:
 		return false, gateway.Internal(op, fmt.Errorf("gateway %s: rotation write with result %q and nothing to write", w.GatewayID, w.Result))
+	}
+	if w.CredentialInfo != nil {
+		info, err := dynamo.CredentialInfoValue(w.CredentialInfo)
+		if err != nil {
+			return false, gateway.Internal(op, fmt.Errorf("gateway %s: credentialInfo: %w", w.GatewayID, err))
+		}
+		names["#info"], values[":info"] = "credentialInfo", info
+		sets += ", #info = :info"
 	}
 	// Still racing another write is false too: rekey re-reads and tries again.
 	return k.store.WriteIfCurrent(ctx, op, &types.Update{

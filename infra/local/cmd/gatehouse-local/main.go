@@ -337,7 +337,11 @@ func (r *runner) server(fn *bootstrap.Function, root string, log *slog.Logger) (
 	}
 	opts := []local.Option{local.WithLogger(log)}
 	if dist := filepath.Join(root, "frontend", "dist"); dirExists(dist) {
-		opts = append(opts, local.WithStatic(dashboard(dist)))
+		headers, err := local.DashboardHeaders(tpl)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, local.WithStatic(local.Dashboard(dist, headers)))
 	}
 	srv := local.NewServer(routes, handlers, key, opts...)
 	if missing := srv.Unhandled(); len(missing) > 0 {
@@ -376,27 +380,6 @@ Gatehouse is running.
   a token             make token SUB=alice ORGS=acme,beta
 Press Ctrl-C to stop everything.
 `, r.port, len(routes), e.ddb.Endpoint, r.cfg.Table, filepath.Join(r.dir, "dynamodb"), e.kms.Endpoint, r.keyAlias, filepath.Join(r.dir, "kms"), e.logDir)
-}
-
-// dashboard serves the built dashboard, and the /config.json that a
-// deployment writes beside it: locally the API is on the same origin and
-// sign-in is the development sign-in.
-func dashboard(dist string) http.Handler {
-	files := http.FileServer(http.Dir(dist))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/config.json" {
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Cache-Control", "no-store")
-			fmt.Fprint(w, `{"apiBaseUrl":"","auth":{"mode":"dev","tokenUrl":"/dev/token"}}`)
-			return
-		}
-		// Client-side routes fall back to the app shell.
-		if _, err := os.Stat(filepath.Join(dist, filepath.Clean("/"+r.URL.Path))); err != nil {
-			http.ServeFile(w, r, filepath.Join(dist, "index.html"))
-			return
-		}
-		files.ServeHTTP(w, r)
-	})
 }
 
 // withOpenAPI serves the API's OpenAPI document at api.DocumentPath,
