@@ -60,13 +60,18 @@ func quotaExceeded(op string, quota int) *gateway.Error {
 		Message: "This owner already has " + strconv.Itoa(quota) + " gateways, the most one owner may have (the gateway quota). Delete one to create another, or ask the operator to raise GatewayQuotaPerOwner."}
 }
 
-// quotaRaise is the write that counts one more gateway of ownerKey, or
-// nil with no quota. It reads the counter first; an owner without one is
+// quotaRaise is the write that counts one more gateway of owner, or nil
+// with no quota. It reads the counter first; an owner without one is
 // counted on the owner index (see above). Errors: quotaExceeded when the
-// count read is at the quota already; CodeUnavailable; CodeInternal.
-func (s *Store) quotaRaise(ctx context.Context, op, ownerKey string) (*types.TransactWriteItem, error) {
+// count read is at the quota already; CodeUnavailable; CodeInternal (also
+// for an owner whose id could make its key another owner's).
+func (s *Store) quotaRaise(ctx context.Context, op string, owner gateway.Owner) (*types.TransactWriteItem, error) {
 	if s.gatewayQuota <= 0 {
 		return nil, nil
+	}
+	ownerKey, err := owner.CheckedKey()
+	if err != nil {
+		return nil, err
 	}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: quotaKey(ownerKey), ConsistentRead: aws.Bool(true),
@@ -75,7 +80,7 @@ func (s *Store) quotaRaise(ctx context.Context, op, ownerKey string) (*types.Tra
 	if err != nil {
 		return nil, storeError(op, err)
 	}
-	start := int64(0)
+	var start int64
 	if len(out.Item) > 0 {
 		r := itemReader{m: out.Item}
 		if n := r.num(attrGateways); r.err == nil && n >= int64(s.gatewayQuota) {

@@ -138,7 +138,7 @@ func (s *Store) CreateGateway(ctx context.Context, g *gateway.Gateway, ev gatewa
 		// The count is read again each round: a round lost to concurrent
 		// creates of the same owner (a TransactionConflict on its
 		// counter after transact's own retries) meets the new count.
-		raise, err = s.quotaRaise(ctx, op, g.Owner().Key())
+		raise, err = s.quotaRaise(ctx, op, g.Owner())
 		if err != nil {
 			return err
 		}
