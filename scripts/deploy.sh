@@ -42,7 +42,12 @@ param() {
     --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" --output text
 }
 
-api=$(out ApiUrl)
+# With WebAcl=true the API is reached through its CloudFront distribution
+# and web ACL (EdgeApiUrl); otherwise directly.
+api=$(out EdgeApiUrl)
+if [ -z "$api" ] || [ "$api" = None ]; then
+  api=$(out ApiUrl)
+fi
 if [ -z "$(param PublicApiUrl)" ]; then
   echo "deploy: PublicApiUrl is empty; setting it to $api (Telegram webhooks are registered under it)"
   "${sam[@]}" deploy --config-env "$SAM_ENV" --stack-name "$STACK" --parameter-overrides "PublicApiUrl=$api"

@@ -11,6 +11,7 @@ import (
 
 func main() {
 	fn := bootstrap.FromOS(telegramhook.FnTelegramWebhook)
-	h := receiver.Handler(fn, receiver.ReadUpdateTTL(fn.Env))
+	h := receiver.Handler(fn, receiver.ReadUpdateTTL(fn.Env),
+		telegramhook.WithSourceRanges(receiver.ReadSourceRanges(fn.Env)))
 	fn.Start(h.Handle)
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/bootstrap"
@@ -30,6 +31,9 @@ type Settings struct {
 	Limits httpapi.Limits
 	// UpdateTTL is how long received updates are kept; zero is the default.
 	UpdateTTL time.Duration
+	// SourceRanges are the only networks the webhook accepts updates
+	// from; none accepts every address.
+	SourceRanges []netip.Prefix
 	// Health tunes the health check.
 	Health healthcheck.Config
 	// Rotation tunes key rotation.
@@ -50,10 +54,12 @@ func ReadSettings(env *config.Env) Settings {
 	return Settings{
 		Limits:    liveroutes.ReadLimits(env),
 		UpdateTTL: receiver.ReadUpdateTTL(env),
-		Health:    healthcheck.ReadConfig(env),
-		Rotation:  rotation.ReadConfig(env),
-		Delivery:  deliverer.ReadConfig(env),
-		Sender:    pacedsend.ReadConfig(env),
+		// The runner reports the TCP peer as sourceIp, as API Gateway does.
+		SourceRanges: receiver.ReadSourceRanges(env),
+		Health:       healthcheck.ReadConfig(env),
+		Rotation:     rotation.ReadConfig(env),
+		Delivery:     deliverer.ReadConfig(env),
+		Sender:       pacedsend.ReadConfig(env),
 
 		FileLinkTTL:  liveroutes.ReadFileLinkTTL(env),
 		GatewayQuota: liveroutes.ReadGatewayQuota(env),
@@ -83,7 +89,7 @@ func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 		httpapi.FnTestGateway:          live.TestGateway,
 		httpapi.FnGatewayAction:        live.GatewayAction,
 		httpapi.FnProviders:            described.Providers,
-		telegramhook.FnTelegramWebhook: receiver.Handler(fn, s.UpdateTTL).Handle,
+		telegramhook.FnTelegramWebhook: receiver.Handler(fn, s.UpdateTTL, telegramhook.WithSourceRanges(s.SourceRanges)).Handle,
 		download.FnFiles:               fileserver.Handler(fn).Handle,
 		httpapi.FnMessages:             messagesapi.API(fn).Messages,
 	}

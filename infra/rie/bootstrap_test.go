@@ -289,7 +289,10 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 		t.Errorf("the schedule found %d bots with work after the job", kicked.Bots)
 	}
 	var st struct{ ID, Type, Status string }
-	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", ids, 200, &st)
+	// The status needs the secret; without it (the fixture's own is wrong)
+	// the gateway is answered as one that does not exist.
+	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", withSecret, 200, &st)
+	s.http("TelegramWebhookFunction", "telegram-webhook/status-event.json", ids, 404, nil)
 	if st.ID != g.ID || st.Type != "TELEGRAM_BOT" || st.Status != "CONNECTED" {
 		t.Errorf("webhook status: %+v", st)
 	}

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,18 +98,26 @@ func (t *Template) DashboardHeaders(vars map[string]string) (http.Header, error)
 }
 
 // dashboardHeadersPolicy returns the ResponseHeadersPolicyConfig of the
-// policy the distribution's default cache behaviour names.
+// policy the dashboard distribution's default cache behaviour names. The
+// dashboard's distribution is the one whose origins name the dashboard
+// bucket (with WebAcl=true another one fronts the API).
 func (t *Template) dashboardHeadersPolicy() (map[string]any, error) {
 	resources, _ := t.Raw["Resources"].(map[string]any)
 	var dists []string
 	for id, r := range resources {
-		if m, _ := r.(map[string]any); m["Type"] == "AWS::CloudFront::Distribution" {
+		m, _ := r.(map[string]any)
+		if m["Type"] != "AWS::CloudFront::Distribution" {
+			continue
+		}
+		props, _ := m["Properties"].(map[string]any)
+		cfg, _ := props["DistributionConfig"].(map[string]any)
+		if origins, err := json.Marshal(cfg["Origins"]); err == nil && strings.Contains(string(origins), dashboardBucket) {
 			dists = append(dists, id)
 		}
 	}
 	if len(dists) != 1 {
 		slices.Sort(dists)
-		return nil, fmt.Errorf("template.DashboardHeaders: want one AWS::CloudFront::Distribution, have %v", dists)
+		return nil, fmt.Errorf("template.DashboardHeaders: want one AWS::CloudFront::Distribution with %s as an origin, have %v", dashboardBucket, dists)
 	}
 	dist, _ := resources[dists[0]].(map[string]any)
 	props, _ := dist["Properties"].(map[string]any)
@@ -129,6 +138,9 @@ func (t *Template) dashboardHeadersPolicy() (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// dashboardBucket is the logical id of the bucket the dashboard is served from.
+const dashboardBucket = "DashboardBucket"
 
 var subVariable = regexp.MustCompile(`\$\{(!?)([^}]*)\}`)
 

@@ -218,6 +218,8 @@ Resources:
     Properties:
       DistributionConfig:
         Enabled: true
+        Origins:
+          - {Id: o, DomainName: !GetAtt DashboardBucket.RegionalDomainName, S3OriginConfig: {}}
         DefaultCacheBehavior:
           TargetOriginId: o
           ViewerProtocolPolicy: https-only

@@ -184,7 +184,7 @@ func TestEnvironment(t *testing.T) {
 		"RATE_LIMIT_VALIDATIONS_PER_MINUTE": map[string]any{"Ref": "RateLimitValidationsPerMinute"},
 	}
 	extra := map[string]map[string]any{
-		"TelegramWebhookFunction": {"UPDATE_TTL_DAYS": "7"},
+		"TelegramWebhookFunction": {"UPDATE_TTL_DAYS": "7", "TELEGRAM_SOURCE_RANGES": map[string]any{"Ref": "TelegramSourceRanges"}},
 		"HealthCheckFunction": {
 			"HEALTH_WORKER_FUNCTION": map[string]any{"Ref": "HealthWorkerFunction"},
 			"HEALTH_SEGMENTS":        map[string]any{"Ref": "HealthSegments"},

@@ -2,6 +2,7 @@ package template_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -253,6 +254,181 @@ func TestCORSAndThrottling(t *testing.T) {
 			t.Errorf("parameter %s: Type %v, want Number", p, typ)
 		}
 	}
+}
+
+// TestWebhookThrottling: the Telegram webhook routes, public and shared by
+// every bot, have route settings of their own from the Webhook*
+// parameters, so a flood on them is refused at their limit and spends none
+// of the default routes' budget; no other route has settings of its own.
+func TestWebhookThrottling(t *testing.T) {
+	tpl := load(t)
+	webhook := 0
+	resources, _ := get(tpl.Raw, "Resources").(map[string]any)
+	for id, res := range resources {
+		if get(res, "Type") != "AWS::Serverless::Function" {
+			continue
+		}
+		events, _ := get(res, "Properties", "Events").(map[string]any)
+		for name, ev := range events {
+			if get(ev, "Type") != "HttpApi" {
+				continue
+			}
+			key := fmt.Sprint(get(ev, "Properties", "Method"), " ", get(ev, "Properties", "Path"))
+			settings := get(ev, "Properties", "RouteSettings")
+			if id != "TelegramWebhookFunction" {
+				if settings != nil {
+					t.Errorf("%s (%s.%s) has RouteSettings; only the webhook routes should", key, id, name)
+				}
+				continue
+			}
+			webhook++
+			if settings == nil {
+				t.Errorf("%s has no RouteSettings: the webhook shares the default routes' throttling", key)
+				continue
+			}
+			for _, tt := range []struct{ setting, param string }{
+				{setting: "ThrottlingBurstLimit", param: "WebhookThrottlingBurstLimit"},
+				{setting: "ThrottlingRateLimit", param: "WebhookThrottlingRateLimit"},
+			} {
+				path := "Resources." + id + ".Properties.Events." + name + ".Properties.RouteSettings." + tt.setting
+				if ref, _ := template.Ref(tpl.Intrinsics[path]); ref != tt.param {
+					t.Errorf("%s is not !Ref %s", path, tt.param)
+				}
+			}
+		}
+	}
+	if webhook != 2 {
+		t.Errorf("%d webhook routes, want POST and GET", webhook)
+	}
+	for _, tt := range []struct {
+		param string
+		def   float64
+	}{
+		{param: "WebhookThrottlingBurstLimit", def: 200},
+		{param: "WebhookThrottlingRateLimit", def: 100},
+	} {
+		p := get(tpl.Raw, "Parameters", tt.param)
+		if get(p, "Type") != "Number" || toFloat(get(p, "Default")) != tt.def || toFloat(get(p, "MinValue")) != 1 {
+			t.Errorf("parameter %s = %v, want a Number, default %v, at least 1", tt.param, p, tt.def)
+		}
+	}
+}
+
+// TestWebAcl: WebAcl=true (default false) puts the API behind a CloudFront
+// distribution of its own with a CLOUDFRONT-scope web ACL — AWS WAF cannot
+// be associated with an HTTP API — whose rules rate-limit each address by
+// WebAclRateLimit, Telegram's networks excepted, and accept webhook
+// deliveries only from those networks. The web ACL exists only in
+// us-east-1, which a rule enforces, as it does that the function's own
+// source check, which would see CloudFront's addresses, is off there.
+func TestWebAcl(t *testing.T) {
+	tpl := load(t)
+	res := func(path ...any) any { return get(tpl.Raw, append([]any{"Resources"}, path...)...) }
+	if p := get(tpl.Raw, "Parameters", "WebAcl"); get(p, "Default") != "false" || !reflect.DeepEqual(get(p, "AllowedValues"), []any{"true", "false"}) {
+		t.Errorf("parameter WebAcl = %v, want true/false, default false", p)
+	}
+	if got := get(tpl.Raw, "Conditions", "UseWebAcl"); !reflect.DeepEqual(got, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "WebAcl"}, "true"}}) {
+		t.Errorf("condition UseWebAcl = %v", got)
+	}
+	for _, id := range []string{"ApiWebAcl", "TelegramIpSet", "ApiDistribution"} {
+		if c := res(id, "Condition"); c != "UseWebAcl" {
+			t.Errorf("%s: Condition %v, want UseWebAcl", id, c)
+		}
+	}
+	if c := get(tpl.Raw, "Outputs", "EdgeApiUrl", "Condition"); c != "UseWebAcl" {
+		t.Errorf("output EdgeApiUrl: Condition %v", c)
+	}
+
+	acl := res("ApiWebAcl", "Properties")
+	if get(acl, "Scope") != "CLOUDFRONT" || get(acl, "DefaultAction", "Allow") == nil {
+		t.Errorf("web ACL: Scope %v, DefaultAction %v; want CLOUDFRONT, Allow", get(acl, "Scope"), get(acl, "DefaultAction"))
+	}
+	if get(res("TelegramIpSet", "Properties"), "Scope") != "CLOUDFRONT" {
+		t.Error("TelegramIpSet: Scope is not CLOUDFRONT")
+	}
+	ipSet := map[string]any{"Fn::GetAtt": "TelegramIpSet.Arn"}
+	notTelegram := map[string]any{"NotStatement": map[string]any{"Statement": map[string]any{"IPSetReferenceStatement": map[string]any{"Arn": ipSet}}}}
+	rules, _ := get(acl, "Rules").([]any)
+	var rate, webhook any
+	for i, r := range rules {
+		switch {
+		case get(r, "Statement", "RateBasedStatement") != nil:
+			rate = r
+			path := fmt.Sprintf("Resources.ApiWebAcl.Properties.Rules[%d].Statement.RateBasedStatement.Limit", i)
+			if ref, _ := template.Ref(tpl.Intrinsics[path]); ref != "WebAclRateLimit" {
+				t.Errorf("%s is not !Ref WebAclRateLimit", path)
+			}
+		case get(r, "Statement", "AndStatement") != nil:
+			webhook = r
+		}
+	}
+	if rate == nil {
+		t.Fatal("the web ACL has no rate-based rule")
+	}
+	st := get(rate, "Statement", "RateBasedStatement")
+	if get(st, "AggregateKeyType") != "IP" || get(rate, "Action", "Block") == nil || !reflect.DeepEqual(get(st, "ScopeDownStatement"), notTelegram) {
+		t.Errorf("rate rule %v: want per IP, blocking, Telegram's networks not counted", rate)
+	}
+	if p := get(tpl.Raw, "Parameters", "WebAclRateLimit"); get(p, "Type") != "Number" || toFloat(get(p, "MinValue")) < 10 {
+		t.Errorf("parameter WebAclRateLimit = %v: want a Number of at least 10 (WAF's least)", p)
+	}
+	parts, _ := get(webhook, "Statement", "AndStatement", "Statements").([]any)
+	if len(parts) != 2 || get(parts[0], "ByteMatchStatement", "SearchString") != "/api/webhooks/telegram/" ||
+		get(parts[0], "ByteMatchStatement", "PositionalConstraint") != "STARTS_WITH" || !reflect.DeepEqual(parts[1], notTelegram) || get(webhook, "Action", "Block") == nil {
+		t.Errorf("webhook rule %v: want webhook paths from outside TelegramIpSet blocked", webhook)
+	}
+
+	// The association: CloudFront names the web ACL (WebACLId, the ARN for
+	// WAFv2), in front of this stack's HttpApi, caching nothing.
+	cfg := res("ApiDistribution", "Properties", "DistributionConfig")
+	if got := get(cfg, "WebACLId"); !reflect.DeepEqual(got, map[string]any{"Fn::GetAtt": "ApiWebAcl.Arn"}) {
+		t.Errorf("ApiDistribution WebACLId = %v, want the web ACL's ARN", got)
+	}
+	if got := get(cfg, "Origins", 0, "DomainName"); !reflect.DeepEqual(got, map[string]any{"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}) {
+		t.Errorf("ApiDistribution origin %v, want the HttpApi", got)
+	}
+	behavior := get(cfg, "DefaultCacheBehavior")
+	if get(behavior, "CachePolicyId") != "4135ea2d-6df8-44a3-9df3-4b5a84be39ad" || get(behavior, "OriginRequestPolicyId") != "b689b0a8-53d0-40ab-baf2-68738e2966ac" {
+		t.Errorf("ApiDistribution must cache nothing and pass every header but Host: %v", behavior)
+	}
+	if methods := stringList(get(behavior, "AllowedMethods")); !slices.Contains(methods, "POST") || !slices.Contains(methods, "PATCH") {
+		t.Errorf("ApiDistribution AllowedMethods %v", methods)
+	}
+	if get(cfg, "IPV6Enabled") != false {
+		t.Error("ApiDistribution: IPv6 on, but TelegramIpSet is IPv4")
+	}
+
+	rule := get(tpl.Raw, "Rules", "WebAclInUsEast1")
+	if got := get(rule, "RuleCondition"); !reflect.DeepEqual(got, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "WebAcl"}, "true"}}) {
+		t.Errorf("rule WebAclInUsEast1: RuleCondition %v", got)
+	}
+	var asserts []any
+	for _, a := range get(rule, "Assertions").([]any) {
+		asserts = append(asserts, get(a, "Assert"))
+	}
+	for _, want := range []any{
+		map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "AWS::Region"}, "us-east-1"}},
+		map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "TelegramSourceRanges"}, ""}},
+	} {
+		if !slices.ContainsFunc(asserts, func(a any) bool { return reflect.DeepEqual(a, want) }) {
+			t.Errorf("rule WebAclInUsEast1 lacks %v", want)
+		}
+	}
+}
+
+// toFloat returns a YAML number as float64 (0 when v is not a number).
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	case float64:
+		return n
+	}
+	return 0
 }
 
 // TestDashboardHosting: a private bucket that only the distribution reads,

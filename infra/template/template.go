@@ -153,9 +153,45 @@ func keep(v any, t reflect.Type, path string, typed map[string]any) any {
 		}
 	}
 	if union {
+		// A union of struct alternatives (an event's Properties, by its
+		// Type) is adapted as the first alternative that knows every key,
+		// so that a number or boolean from an intrinsic (an event's
+		// RouteSettings) is kept aside like any other instead of becoming
+		// a string the alternative's number field refuses.
+		if alt, ok := unionAlternative(v, t); ok {
+			return keepFields(v, alt, path, typed)
+		}
 		return encodeAll(v)
 	}
 	return keepFields(v, t, path, typed)
+}
+
+// unionAlternative returns the first struct alternative of union t (a
+// struct of pointers, one per alternative) whose JSON fields include every
+// key of v, a map.
+func unionAlternative(v any, t reflect.Type) (reflect.Type, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		alt := t.Field(i).Type
+		if alt.Kind() != reflect.Pointer || alt.Elem().Kind() != reflect.Struct {
+			continue
+		}
+		alt = alt.Elem()
+		all := true
+		for k := range m {
+			if _, ok := jsonField(alt, k); !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return alt, true
+		}
+	}
+	return nil, false
 }
 
 // keepFields adapts the members of v, a struct, map or list value of type t.

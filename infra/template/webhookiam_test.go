@@ -279,7 +279,7 @@ func TestWebhookRequestsMatchItsRole(t *testing.T) {
 		{name: "update stored compressed", method: http.MethodPost, id: user.ID, secret: secret, body: message(2, strings.Repeat("long text ", 40<<10)), want: 200},
 		{name: "recovery from a webhook error", method: http.MethodPost, id: erring.ID, secret: secret, body: message(1, "back"), want: 200},
 		{name: "status", method: http.MethodGet, id: user.ID, secret: secret, want: 200},
-		{name: "unknown gateway", method: http.MethodPost, id: gateway.NewID(), secret: secret, body: message(3, "x"), want: 404},
+		{name: "unknown gateway", method: http.MethodPost, id: gateway.NewID(), secret: secret, body: message(3, "x"), want: 401},
 		{name: "wrong secret", method: http.MethodPost, id: user.ID, secret: "not-the-secret", body: message(4, "x"), want: 401},
 	}
 	for _, s := range steps {

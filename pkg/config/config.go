@@ -17,6 +17,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -172,6 +173,28 @@ func (e *Env) Days(name string, def time.Duration, lo, hi int) time.Duration {
 		return def
 	}
 	return time.Duration(n) * 24 * time.Hour
+}
+
+// Prefixes returns the value of name, comma-separated IP networks in CIDR
+// notation (149.154.160.0/20, 2001:db8::/32), each as its network address;
+// nil when unset. Host bits set (149.154.167.1/20) are a problem, not
+// silently cleared: the operator meant some other network.
+func (e *Env) Prefixes(name string) []netip.Prefix {
+	v, ok := e.value(name)
+	if !ok {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		p, err := netip.ParsePrefix(f)
+		if err != nil || p != p.Masked() {
+			e.errs = append(e.errs, fmt.Errorf("%s must be comma-separated networks such as 149.154.160.0/20, not %q", name, f))
+			return nil
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // Duration returns the value of name, a Go duration such as 10s or 3m

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -132,6 +133,32 @@ func TestPorts(t *testing.T) {
 			}
 			if err != nil && !strings.Contains(err.Error(), "PORTS") {
 				t.Errorf("problem %q does not name the variable", err)
+			}
+		})
+	}
+}
+
+// TestPrefixes: comma-separated networks, spaces allowed; a typo, a bare
+// address or host bits are problems, never a silently different network.
+func TestPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		name, value string
+		want        string
+		wantErr     bool
+	}{
+		{name: "unset", value: "", want: "[]"},
+		{name: "Telegram's", value: "149.154.160.0/20,91.108.4.0/22", want: "[149.154.160.0/20 91.108.4.0/22]"},
+		{name: "spaces and IPv6", value: " 149.154.160.0/20 , 2001:67c:4e8::/48", want: "[149.154.160.0/20 2001:67c:4e8::/48]"},
+		{name: "host bits", value: "149.154.167.1/20", want: "[]", wantErr: true},
+		{name: "bare address", value: "149.154.167.1", want: "[]", wantErr: true},
+		{name: "empty member", value: "149.154.160.0/20,", want: "[]", wantErr: true},
+		{name: "typo", value: "149.154.160.0/33", want: "[]", wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := FromMap(map[string]string{"RANGES": tt.value})
+			got := env.Prefixes("RANGES")
+			if fmt.Sprint(got) != tt.want || (env.Err() != nil) != tt.wantErr {
+				t.Errorf("Prefixes(%q) = %v, error %v; want %s, error %v", tt.value, got, env.Err(), tt.want, tt.wantErr)
 			}
 		})
 	}

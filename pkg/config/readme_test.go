@@ -18,7 +18,7 @@ import (
 var root = filepath.Join("..", "..")
 
 // helpers are Env's methods whose first argument names a variable.
-var helpers = []string{"String", "Required", "Bool", "Int", "Limit", "Days", "Duration", "Ports"}
+var helpers = []string{"String", "Required", "Bool", "Int", "Limit", "Days", "Duration", "Ports", "Prefixes"}
 
 var varName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 

@@ -13,22 +13,48 @@
 // Requests are authenticated by X-Telegram-Bot-Api-Secret-Token, whose
 // SHA-256 is compared in constant time with the gateway's stored
 // WebhookSecretHash. The secret itself is never stored, so the function
-// needs no KMS access. Answers: 404 for an id that is not a TELEGRAM_BOT
-// gateway; 401 for a missing or wrong secret or a gateway without one (the
-// same answer for all three); 400 for a body that is not a JSON object with
-// a non-negative integer update_id, is not UTF-8, or exceeds
-// inbox.MaxBodyBytes. Updates are accepted whatever the gateway's status: a
-// valid secret shows that Telegram sent them, and refusing them would lose
-// them.
+// needs no KMS access. Answers: 401 for an id that is not a TELEGRAM_BOT
+// gateway, a missing or wrong secret, or a gateway without one (the same
+// answer, byte for byte, for all four: the route is public, and a caller
+// without the secret must not learn which ids are gateways); 400 for a
+// body that is not a JSON object with a non-negative integer update_id,
+// is not UTF-8, or exceeds inbox.MaxBodyBytes; 403, before any read, for a sender outside the
+// configured source ranges (WithSourceRanges); 503 for an id the container
+// does not know while its budget of reads that find nothing is spent (see
+// below). Updates are accepted whatever the gateway's status: a valid
+// secret shows that Telegram sent them, and refusing them would lose them.
+//
+// GET answers {id, type, status} only to a caller presenting the secret;
+// without it, or with a wrong one, an existing gateway is answered exactly
+// as an id that never existed (404, same headers and body), so the public
+// route tells nobody which ids are gateways or whether their bots run.
 //
 // # Gateway reads and the cache
 //
 // Every update reads the gateway (one GetItem, projected to the fields
 // verification needs) unless a warm container read it less than CacheTTL
 // ago. A secret that does not match a cached gateway is checked once more
-// against a fresh read, so a newly rotated secret works at once, while an
-// old one stops working at the latest CacheTTL (30 s) after rotation —
-// within the 60 s the design allows.
+// against a fresh read, at most once per SecretRecheckInterval (5 s) per
+// gateway: a newly rotated secret works at once, or at worst 5 s later
+// when wrong secrets are flooding the gateway, while an old one stops
+// working at the latest CacheTTL (30 s) after rotation — within the 60 s
+// the design allows. A wrong secret never replaces or evicts the cached
+// gateway: only a read does.
+//
+// # What junk costs
+//
+// The route is public, so made-up requests must not cost a read each. An
+// id read as absent is answered 404 from memory for NegativeTTL (30 s;
+// at most 4096 ids). Reads of ids the container has never read spend a
+// token bucket when they find nothing (MissBurst 20, one more a second):
+// with it empty such ids are answered 503, which Telegram retries, without
+// a read. Wrong secrets for a real gateway cost one read per
+// SecretRecheckInterval. So per container a flood of any variety costs at
+// most 20 + t/1 s reads for ids and t/5 s per gateway for secrets over t.
+// The price: while the budget is spent, a POST with a wrong secret is 401
+// for a gateway the container has read and 503 for any other id, which
+// tells whoever spent it which ids that container served recently (never
+// their status); GET answers 404 for both.
 //
 // # Gateway bookkeeping
 //
@@ -64,6 +90,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,6 +145,12 @@ const (
 	OutcomeStatus       = "status"
 	OutcomeMethod       = "method_not_allowed"
 	OutcomeInternal     = "internal"
+	// OutcomeForbidden: the sender's address is outside the configured
+	// source ranges.
+	OutcomeForbidden = "forbidden"
+	// OutcomeShed: an id the container does not know, while the budget
+	// of reads that find nothing is spent (see MissBurst).
+	OutcomeShed = "shed"
 )
 
 // Handler is the telegram-webhook function. Build it with New; it is safe
@@ -131,6 +165,9 @@ type Handler struct {
 	// store that hangs costs Telegram a 503 it retries, not a delivery
 	// held open until the function's timeout.
 	requestTimeout time.Duration
+	// sourceRanges, when not empty, are the only addresses updates are
+	// accepted from (WithSourceRanges).
+	sourceRanges []netip.Prefix
 }
 
 // Option configures a Handler.
@@ -165,6 +202,16 @@ func WithUpdateTTL(d time.Duration) Option {
 	}
 }
 
+// WithSourceRanges accepts updates (POST) only from addresses in ranges,
+// as API Gateway reports its TCP peer (requestContext.http.sourceIp, not
+// X-Forwarded-For, which the sender writes); others are answered 403
+// before any read. None, the default, accepts every address. Telegram
+// publishes the ranges its webhooks come from (TelegramSourceRanges); a
+// self-hosted Bot API server sends from its own.
+func WithSourceRanges(ranges []netip.Prefix) Option {
+	return func(h *Handler) { h.sourceRanges = slices.Clone(ranges) }
+}
+
 // New returns the Handler over store. It does no I/O.
 func New(store Store, opts ...Option) *Handler {
 	h := &Handler{store: store, log: slog.Default(), now: time.Now, cache: newCache(DefaultCacheTTL), updateTTL: inbox.DefaultUpdateTTL}
@@ -192,7 +239,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	case http.MethodPost:
 		return h.receive(ctx, &ev, &rec), nil
 	case http.MethodGet:
-		return h.status(ctx, &rec), nil
+		return h.status(ctx, &ev, &rec), nil
 	default:
 		resp = rec.problem(http.StatusMethodNotAllowed, OutcomeMethod)
 		resp.Headers["Allow"] = "GET, POST"
@@ -203,26 +250,19 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 // receive handles POST: find the gateway, verify the secret, parse, store,
 // then the gateway's bookkeeping.
 func (h *Handler) receive(ctx context.Context, ev *events.APIGatewayV2HTTPRequest, rec *record) events.APIGatewayV2HTTPResponse {
-	now := h.now()
-	g, resp, ok := h.telegramGateway(ctx, rec, now, false)
-	if !ok {
-		return resp
+	if !h.fromAllowedSource(ev.RequestContext.HTTP.SourceIP) {
+		return rec.problem(http.StatusForbidden, OutcomeForbidden)
 	}
-	secret := edge.Header(ev, "x-telegram-bot-api-secret-token")
-	if !secretMatches(g.WebhookSecretHash, secret) {
-		// A cached gateway may predate a rotation; a fresh read decides.
-		if !rec.cached {
-			return rec.problem(http.StatusUnauthorized, OutcomeUnauthorized)
+	now := h.now()
+	g, resp, ok := h.authenticate(ctx, edge.Header(ev, "x-telegram-bot-api-secret-token"), rec, now)
+	if !ok {
+		if resp.StatusCode == http.StatusNotFound {
+			// The same answer as a wrong secret: a caller without the
+			// secret learns nothing of which ids are gateways (the log
+			// keeps the outcome).
+			return rec.problem(http.StatusUnauthorized, rec.outcome)
 		}
-		rec.cached = false
-		fresh, resp, ok := h.telegramGateway(ctx, rec, now, true)
-		if !ok {
-			return resp
-		}
-		if !secretMatches(fresh.WebhookSecretHash, secret) {
-			return rec.problem(http.StatusUnauthorized, OutcomeUnauthorized)
-		}
-		g = fresh
+		return resp
 	}
 
 	body, err := edge.Body(ev, inbox.MaxBodyBytes)
@@ -261,10 +301,74 @@ func (h *Handler) receive(ctx context.Context, ev *events.APIGatewayV2HTTPReques
 	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK}
 }
 
-// status handles GET: {id, type, status} of a Telegram gateway.
-func (h *Handler) status(ctx context.Context, rec *record) events.APIGatewayV2HTTPResponse {
-	g, resp, ok := h.telegramGateway(ctx, rec, h.now(), false)
+// authenticate finds the TELEGRAM_BOT gateway of the path and checks
+// secret against it; otherwise it returns the response to send (404, 401
+// or 503).
+func (h *Handler) authenticate(ctx context.Context, secret string, rec *record, now time.Time) (inbox.Gateway, events.APIGatewayV2HTTPResponse, bool) {
+	g, resp, ok := h.telegramGateway(ctx, rec, now, false)
 	if !ok {
+		return g, resp, false
+	}
+	if secretMatches(g.WebhookSecretHash, secret) {
+		return g, resp, true
+	}
+	// A cached gateway may predate a rotation; a fresh read decides, at
+	// most once per SecretRecheckInterval per gateway, so that a flood of
+	// wrong secrets costs no read per request.
+	if !rec.cached || !h.cache.claimRecheck(g.ID, now) {
+		return inbox.Gateway{}, rec.problem(http.StatusUnauthorized, OutcomeUnauthorized), false
+	}
+	rec.cached = false
+	fresh, resp, ok := h.telegramGateway(ctx, rec, now, true)
+	if !ok {
+		return fresh, resp, false
+	}
+	if !secretMatches(fresh.WebhookSecretHash, secret) {
+		return inbox.Gateway{}, rec.problem(http.StatusUnauthorized, OutcomeUnauthorized), false
+	}
+	return fresh, resp, true
+}
+
+// fromAllowedSource reports whether sourceIP, API Gateway's TCP peer, is
+// in the configured source ranges; with none configured, every address is.
+func (h *Handler) fromAllowedSource(sourceIP string) bool {
+	if len(h.sourceRanges) == 0 {
+		return true
+	}
+	addr, err := netip.ParseAddr(sourceIP)
+	if err != nil {
+		return false
+	}
+	addr = addr.Unmap()
+	for _, p := range h.sourceRanges {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// status handles GET: {id, type, status} of a Telegram gateway, for a
+// caller that presents its secret. Any other caller gets the answer of a
+// gateway that does not exist, whether it exists or not: the route is
+// public, and would otherwise tell anyone which ids are gateways and
+// whether their bots are connected. Only a store failure (503) differs,
+// and equally for every id the container has not cached.
+func (h *Handler) status(ctx context.Context, ev *events.APIGatewayV2HTTPRequest, rec *record) events.APIGatewayV2HTTPResponse {
+	secret := edge.Header(ev, "x-telegram-bot-api-secret-token")
+	if secret == "" || !gateway.ValidID(rec.gatewayID) {
+		return rec.problem(http.StatusNotFound, OutcomeNotFound)
+	}
+	g, resp, ok := h.authenticate(ctx, secret, rec, h.now())
+	if !ok {
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			return rec.problem(http.StatusNotFound, OutcomeUnauthorized)
+		case http.StatusServiceUnavailable:
+			if rec.outcome == OutcomeShed {
+				return rec.problem(http.StatusNotFound, OutcomeShed)
+			}
+		}
 		return resp
 	}
 	rec.outcome = OutcomeStatus
@@ -295,13 +399,26 @@ func (h *Handler) telegramGateway(ctx context.Context, rec *record, now time.Tim
 	ok := false
 	if !fresh {
 		g, ok = h.cache.get(rec.gatewayID, now)
+		if !ok && h.cache.isAbsent(rec.gatewayID, now) {
+			rec.cached = true
+			return inbox.Gateway{}, rec.problem(http.StatusNotFound, OutcomeNotFound), false
+		}
 	}
 	if ok {
 		rec.cached = true
 	} else {
+		if !h.cache.mayMiss(rec.gatewayID, now) {
+			// Reads of unknown ids are finding nothing faster than the
+			// budget allows: a flood of made-up ids. Telegram retries a
+			// 503, so a real gateway new to this container waits, never
+			// loses an update.
+			return inbox.Gateway{}, rec.problem(http.StatusServiceUnavailable, OutcomeShed), false
+		}
 		read, err := h.store.Gateway(ctx, rec.gatewayID)
 		if err != nil {
 			if gateway.IsCode(err, gateway.CodeNotFound) {
+				h.cache.spendMiss(now)
+				h.cache.putAbsent(rec.gatewayID, now)
 				return inbox.Gateway{}, rec.problem(http.StatusNotFound, OutcomeNotFound), false
 			}
 			rec.err = err
@@ -412,6 +529,8 @@ func (r *record) problem(status int, outcome string) events.APIGatewayV2HTTPResp
 		code, detail = gateway.CodeInvalid, gateway.ErrorMessage(r.err)
 	case http.StatusUnauthorized:
 		code, detail = gateway.CodeUnauthenticated, "The webhook secret token is missing or wrong."
+	case http.StatusForbidden:
+		code, detail = gateway.CodeForbidden, "Updates are accepted only from the Telegram Bot API's addresses."
 	case http.StatusNotFound:
 		code, detail = gateway.CodeNotFound, "Gateway not found."
 	case http.StatusMethodNotAllowed:

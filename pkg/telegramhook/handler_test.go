@@ -193,9 +193,9 @@ func TestRefusals(t *testing.T) {
 		name, id, secret, body string
 		status                 int
 	}{
-		{"unknown gateway", gateway.NewID(), secret, updateBody(1), 404},
-		{"not a gateway id", "gw_../../etc", secret, updateBody(1), 404},
-		{"not a Telegram gateway", aiGateway, secret, updateBody(1), 404},
+		{"unknown gateway", gateway.NewID(), secret, updateBody(1), 401},
+		{"not a gateway id", "gw_../../etc", secret, updateBody(1), 401},
+		{"not a Telegram gateway", aiGateway, secret, updateBody(1), 401},
 		{"missing secret", gw1, "", updateBody(1), 401},
 		{"wrong secret", gw1, otherSecret, updateBody(1), 401},
 		{"secret one character short", gw1, secret[:len(secret)-1], updateBody(1), 401},
@@ -231,7 +231,7 @@ func TestInvalidIDCostsNoRead(t *testing.T) {
 	st := newFakeStore()
 	h := newHandler(st)
 	for _, id := range []string{"", "x", strings.Repeat("a", 5000), "GW_AAAAAAAAAAAAAAAAAAAAAAAAAA"} {
-		wantStatus(t, id, post(t, h, id, secret, updateBody(1)), 404)
+		wantStatus(t, id, post(t, h, id, secret, updateBody(1)), 401)
 	}
 	if reads, _, _, _ := st.counts(); reads != 0 {
 		t.Errorf("%d reads for ids that cannot exist", reads)
@@ -311,7 +311,7 @@ func TestStatusRoute(t *testing.T) {
 	st.set(&inbox.Gateway{ID: ai, Type: gateway.TypeAI, Status: gateway.StatusConnected})
 	h := newHandler(st)
 	get := func(id string) events.APIGatewayV2HTTPResponse {
-		resp, _ := h.Handle(context.Background(), request(http.MethodGet, id, "", ""))
+		resp, _ := h.Handle(context.Background(), request(http.MethodGet, id, secret, ""))
 		return resp
 	}
 	resp := get(gw1)

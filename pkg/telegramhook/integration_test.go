@@ -257,6 +257,19 @@ func send(ctx context.Context, c *http.Client, base, id, secret string, body []b
 	return resp.StatusCode, nil
 }
 
+// getStatus asks GET /api/webhooks/telegram/{id} with secret (none when
+// empty).
+func getStatus(ctx context.Context, c *http.Client, base, id, secret string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/webhooks/telegram/"+id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if secret != "" {
+		req.Header.Set(telegramhook.SecretHeader, secret)
+	}
+	return c.Do(req)
+}
+
 // fixtures are the testdata updates; bodyOf makes update_id id of the
 // fixture n, so that the load is of every type.
 var fixtures = func() []map[string]json.RawMessage {
@@ -586,10 +599,10 @@ func TestLoad(t *testing.T) {
 	if s, _ := send(t.Context(), ts.Client(), ts.URL, ids[0], "wrong", bodyOf(0, 1)); s != 401 {
 		t.Fatalf("wrong secret through the runner: %d", s)
 	}
-	if s, _ := send(t.Context(), ts.Client(), ts.URL, gateway.NewID(), secrets[0], bodyOf(0, 1)); s != 404 {
+	if s, _ := send(t.Context(), ts.Client(), ts.URL, gateway.NewID(), secrets[0], bodyOf(0, 1)); s != 401 {
 		t.Fatalf("unknown gateway through the runner: %d", s)
 	}
-	resp, err := ts.Client().Get(ts.URL + "/api/webhooks/telegram/" + ids[0])
+	resp, err := getStatus(t.Context(), ts.Client(), ts.URL, ids[0], secrets[0])
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET through the runner: %v %v", resp, err)
 	}
@@ -822,7 +835,7 @@ func TestRunnerHandlers(t *testing.T) {
 	if got := e.stored(t, g.ID); !slices.Equal(got, []int64{42}) {
 		t.Fatalf("stored %v", got)
 	}
-	resp, err := ts.Client().Get(ts.URL + "/api/webhooks/telegram/" + g.ID)
+	resp, err := getStatus(t.Context(), ts.Client(), ts.URL, g.ID, "runner-secret")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 package receiver
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,6 +25,13 @@ const MaxUpdateTTLDays = 365
 // whole days from 1 to MaxUpdateTTLDays; unset is inbox.DefaultUpdateTTL.
 func ReadUpdateTTL(env *config.Env) time.Duration {
 	return env.Days("UPDATE_TTL_DAYS", inbox.DefaultUpdateTTL, 1, MaxUpdateTTLDays)
+}
+
+// ReadSourceRanges reads the networks updates are accepted from:
+// TELEGRAM_SOURCE_RANGES, comma-separated CIDRs; unset accepts every
+// address (see telegramhook.WithSourceRanges).
+func ReadSourceRanges(env *config.Env) []netip.Prefix {
+	return env.Prefixes("TELEGRAM_SOURCE_RANGES")
 }
 
 // Handler returns the telegram-webhook handler of fn, keeping updates for

@@ -48,3 +48,28 @@ func TestWebhookConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceRangesConfig: TELEGRAM_SOURCE_RANGES reaches the handler's
+// option; a malformed value stops the function at start.
+func TestSourceRangesConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name, value string
+		want        int
+		wantErr     bool
+	}{
+		{name: "unset", value: "", want: 0},
+		{name: "Telegram's", value: "149.154.160.0/20,91.108.4.0/22", want: 2},
+		{name: "a typo", value: "149.154.160.0/20;91.108.4.0/22", wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := config.FromMap(map[string]string{"TABLE_NAME": "gatehouse", "TELEGRAM_SOURCE_RANGES": tt.value})
+			fn := bootstrap.New(telegramhook.FnTelegramWebhook, bootstrap.ReadConfig(env), aws.Config{Region: "us-east-1"}, nil)
+			fn.Env = env
+			got := receiver.ReadSourceRanges(env)
+			receiver.Handler(fn, receiver.ReadUpdateTTL(env), telegramhook.WithSourceRanges(got))
+			if err := fn.Err(); (err != nil) != tt.wantErr || len(got) != tt.want {
+				t.Fatalf("ranges %v, error %v; want %d ranges, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
