@@ -10,6 +10,6 @@ import (
 
 func main() {
 	fn := bootstrap.FromOS(httpapi.FnCreateGateway)
-	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env))
+	api := liveroutes.API(fn, liveroutes.ReadLimits(fn.Env), liveroutes.WithGatewayQuota(liveroutes.ReadGatewayQuota(fn.Env)))
 	fn.Start(api.CreateGateway)
 }

@@ -45,6 +45,8 @@ type Settings struct {
 	Sender pacedsend.Config
 	// FileLinkTTL is how long getFile's links work; zero is the default.
 	FileLinkTTL time.Duration
+	// GatewayQuota is how many gateways one owner may have; 0 is none.
+	GatewayQuota int
 }
 
 // ReadSettings reads Settings from env as the functions do.
@@ -59,7 +61,8 @@ func ReadSettings(env *config.Env) Settings {
 		Delivery:     deliverer.ReadConfig(env),
 		Sender:       pacedsend.ReadConfig(env),
 
-		FileLinkTTL: liveroutes.ReadFileLinkTTL(env),
+		FileLinkTTL:  liveroutes.ReadFileLinkTTL(env),
+		GatewayQuota: liveroutes.ReadGatewayQuota(env),
 	}
 }
 
@@ -70,7 +73,7 @@ func ReadSettings(env *config.Env) Settings {
 func Handlers(fn *bootstrap.Function, s Settings) map[string]httpapi.Handler {
 	read := storeroutes.API(fn)
 	live := liveroutes.API(fn, s.Limits, liveroutes.WithFileLinkTTL(s.FileLinkTTL),
-		liveroutes.WithPacedSend(pacedsend.Direct(fn, s.Sender)))
+		liveroutes.WithPacedSend(pacedsend.Direct(fn, s.Sender)), liveroutes.WithGatewayQuota(s.GatewayQuota))
 	described := httpapi.New(lifecycle.New(nil, providers.Registry(fn.Config)), storeroutes.Options(fn)...)
 	return map[string]httpapi.Handler{
 		httpapi.FnListGateways:         read.ListGateways,

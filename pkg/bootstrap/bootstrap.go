@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,7 +57,21 @@ type Config struct {
 	// Timeouts bound each request's work (REQUEST_TIMEOUT,
 	// AWS_ATTEMPT_TIMEOUT); zero values are the defaults.
 	Timeouts Timeouts
+	// AuditRetention is how long audit events are kept
+	// (AUDIT_RETENTION_DAYS, whole days from MinAuditRetentionDays to
+	// MaxAuditRetentionDays); zero is the store's default,
+	// gateway.AuditRetention (365 days). Every function that writes a
+	// gateway writes audit events, so every function reads it.
+	AuditRetention time.Duration
 }
+
+// Bounds of AUDIT_RETENTION_DAYS. Under a week a trail would vanish before
+// anyone looked into an incident; beyond ten years it is an archive,
+// which belongs in a store made for one (a table export), not in the TTL.
+const (
+	MinAuditRetentionDays = 7
+	MaxAuditRetentionDays = 3650
+)
 
 // ReadConfig reads Config from env. Nothing is required here: each
 // function requires what it uses (Function.Require). Malformed values are
@@ -71,6 +86,7 @@ func ReadConfig(env *config.Env) Config {
 		AllowPrivateNetworks: env.Bool("GATEHOUSE_ALLOW_PRIVATE_NETWORKS", false),
 		OutboundPorts:        env.Ports("OUTBOUND_PORTS", nil),
 		Timeouts:             readTimeouts(env),
+		AuditRetention:       env.Days("AUDIT_RETENTION_DAYS", 0, MinAuditRetentionDays, MaxAuditRetentionDays),
 	}
 }
 

@@ -82,3 +82,34 @@ func TestTimeoutsAWS(t *testing.T) {
 		t.Errorf("a client of the caller's own was replaced or changed")
 	}
 }
+
+// TestReadAuditRetention: audit events are kept the store's default (365
+// days) unless AUDIT_RETENTION_DAYS says otherwise, in whole days within
+// the bounds; anything else stops the function at start (issue 16, item 2).
+func TestReadAuditRetention(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    time.Duration
+		wantErr bool
+	}{
+		{name: "unset is the store's default", want: 0},
+		{name: "seven years", env: map[string]string{"AUDIT_RETENTION_DAYS": "2557"}, want: 2557 * 24 * time.Hour},
+		{name: "lowest", env: map[string]string{"AUDIT_RETENTION_DAYS": "7"}, want: 7 * 24 * time.Hour},
+		{name: "too short", env: map[string]string{"AUDIT_RETENTION_DAYS": "6"}, wantErr: true},
+		{name: "too long", env: map[string]string{"AUDIT_RETENTION_DAYS": "3651"}, wantErr: true},
+		{name: "not days", env: map[string]string{"AUDIT_RETENTION_DAYS": "1y"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := config.FromMap(tt.env)
+			c := ReadConfig(env)
+			if err := env.Err(); (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && c.AuditRetention != tt.want {
+				t.Errorf("AuditRetention = %v, want %v", c.AuditRetention, tt.want)
+			}
+		})
+	}
+}

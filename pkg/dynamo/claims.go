@@ -56,28 +56,29 @@ func (s *Store) claimWrites(id, held, want string) (put, del *types.TransactWrit
 	return put, del
 }
 
-// heldClaim reads which bot gateway id holds, and checks it is at version
-// expected, so that the transaction built from the answer (whose write of
-// the gateway is conditional on that version) moves the right claim.
+// heldClaim reads which bot gateway id holds, and its owner's key, and
+// checks it is at version expected, so that the transaction built from
+// the answer (whose write of the gateway is conditional on that version)
+// moves the right claim and counts the right owner (quota.go).
 //
 // Errors: NotFound; CodeVersionMismatch; CodeUnavailable.
-func (s *Store) heldClaim(ctx context.Context, op, id string, expected int64) (string, error) {
+func (s *Store) heldClaim(ctx context.Context, op, id string, expected int64) (claim, owner string, err error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: gatewayKey(id), ConsistentRead: aws.Bool(true),
-		ProjectionExpression:     aws.String("#version, " + attrClaimedBot),
+		ProjectionExpression:     aws.String("#version, " + attrClaimedBot + ", " + AttrGSI1PK),
 		ExpressionAttributeNames: map[string]string{"#version": "version"},
 	})
 	if err != nil {
-		return "", storeError(op, err)
+		return "", "", storeError(op, err)
 	}
 	if len(out.Item) == 0 {
-		return "", gateway.NotFound()
+		return "", "", gateway.NotFound()
 	}
 	r := itemReader{m: out.Item}
 	if r.num("version") != expected {
-		return "", versionMismatch(op)
+		return "", "", versionMismatch(op)
 	}
-	return r.str(attrClaimedBot), nil
+	return r.str(attrClaimedBot), r.str(AttrGSI1PK), nil
 }
 
 func botInUse(op string) *gateway.Error {

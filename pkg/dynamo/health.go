@@ -42,8 +42,8 @@ type Health struct {
 var _ health.Store = (*Health)(nil)
 
 // NewHealth returns a Health over table. It does no I/O.
-func NewHealth(client ItemAPI, table string) *Health {
-	return &Health{client: client, table: table, store: New(client, table), now: time.Now}
+func NewHealth(client ItemAPI, table string, opts ...Option) *Health {
+	return &Health{client: client, table: table, store: New(client, table, opts...), now: time.Now}
 }
 
 // ScanGateways reads up to limit owner-index items (1..MaxLimit) of

@@ -65,8 +65,8 @@ type Inbox struct {
 }
 
 // NewInbox returns an Inbox over table. It does no I/O.
-func NewInbox(client ItemAPI, table string) *Inbox {
-	return &Inbox{client: client, table: table, store: New(client, table)}
+func NewInbox(client ItemAPI, table string, opts ...Option) *Inbox {
+	return &Inbox{client: client, table: table, store: New(client, table, opts...)}
 }
 
 // gatewayProjection is what the webhook reads of a gateway: never the

@@ -153,7 +153,7 @@ func parseGateway(item map[string]types.AttributeValue) (*gateway.Gateway, error
 // auditItem is the item of ev in the partition of gateway id. The sort key
 // starts with the time so that a Query reads the trail in time order; the
 // event id after it keeps two events of the same instant apart.
-func auditItem(id string, ev gateway.AuditEvent) map[string]types.AttributeValue {
+func auditItem(id string, ev gateway.AuditEvent, retention time.Duration) map[string]types.AttributeValue {
 	w := itemWriter{
 		AttrPK: sv(gatewayPK(id)),
 		AttrSK: sv(auditPrefix + formatTime(ev.At) + "#" + ev.ID),
@@ -172,9 +172,9 @@ func auditItem(id string, ev gateway.AuditEvent) map[string]types.AttributeValue
 	w.time("at", ev.At)
 	w.optStr("ownerUserId", ev.Owner.UserID)
 	w.optStr("ownerOrganizationId", ev.Owner.OrganizationID)
-	// Events expire by TTL (gateway.AuditRetention), and so outlive a
-	// deleted gateway by that much.
-	w.num(AttrTTL, ev.At.Add(gateway.AuditRetention).Unix())
+	// Events expire by TTL (the store's retention, gateway.AuditRetention
+	// by default), and so outlive a deleted gateway by that much.
+	w.num(AttrTTL, ev.At.Add(retention).Unix())
 	if ev.Changes != nil {
 		l := make([]types.AttributeValue, len(ev.Changes))
 		for i, c := range ev.Changes {

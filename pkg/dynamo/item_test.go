@@ -116,18 +116,37 @@ func TestGatewayItemLayout(t *testing.T) {
 	})
 }
 
-// TestAuditItemExpires: an audit event expires gateway.AuditRetention after
-// it happened, so a deleted gateway's trail outlives it by that much and
-// no longer (issue 15, item 4).
+// TestAuditItemExpires: an audit event expires the store's retention
+// after it happened — gateway.AuditRetention unless AUDIT_RETENTION_DAYS
+// (WithAuditRetention) says otherwise (issue 16, item 2) — so a deleted
+// gateway's trail outlives it by that much and no longer (issue 15, item 4).
 func TestAuditItemExpires(t *testing.T) {
-	item := auditItem("gw_a", gateway.AuditEvent{ID: "ev1", Action: gateway.AuditDeleted, At: t0, Owner: gateway.Owner{UserID: "alice"}})
-	n, ok := item[AttrTTL].(*types.AttributeValueMemberN)
-	if !ok || n.Value != strconv.FormatInt(t0.Add(gateway.AuditRetention).Unix(), 10) {
-		t.Fatalf("ttl %v, want %s + %v", item[AttrTTL], t0, gateway.AuditRetention)
+	tests := []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{name: "default", want: gateway.AuditRetention},
+		{name: "configured", opts: []Option{WithAuditRetention(30 * 24 * time.Hour)}, want: 30 * 24 * time.Hour},
+		{name: "ten years", opts: []Option{WithAuditRetention(3650 * 24 * time.Hour)}, want: 3650 * 24 * time.Hour},
+		{name: "zero keeps the default", opts: []Option{WithAuditRetention(0)}, want: gateway.AuditRetention},
 	}
-	ev, err := parseAudit(item)
-	if err != nil || ev.Owner != (gateway.Owner{UserID: "alice"}) {
-		t.Fatalf("parseAudit = %+v, %v; want the owner back", ev, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := New(nil, "t", tt.opts...).auditPut("gw_a", gateway.AuditEvent{ID: "ev1", Action: gateway.AuditDeleted, At: t0, Owner: gateway.Owner{UserID: "alice"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			item := w.Put.Item
+			n, ok := item[AttrTTL].(*types.AttributeValueMemberN)
+			if !ok || n.Value != strconv.FormatInt(t0.Add(tt.want).Unix(), 10) {
+				t.Fatalf("ttl %v, want %s + %v", item[AttrTTL], t0, tt.want)
+			}
+			ev, err := parseAudit(item)
+			if err != nil || ev.Owner != (gateway.Owner{UserID: "alice"}) {
+				t.Fatalf("parseAudit = %+v, %v; want the owner back", ev, err)
+			}
+		})
 	}
 }
 
@@ -142,7 +161,7 @@ func TestAuditItemRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseAudit(auditItem("gw_a", tc.ev))
+			got, err := parseAudit(auditItem("gw_a", tc.ev, gateway.AuditRetention))
 			if err != nil {
 				t.Fatalf("parseAudit: %v", err)
 			}

@@ -78,6 +78,15 @@ func TestKeysAreUnambiguous(t *testing.T) {
 			} else if ck, cerr := o.CheckedKey(); cerr == nil {
 				t.Fatalf("idemKey refused valid owner %s: %v", ck, err)
 			}
+			// The gateway count is the owner's (quota.go), built from a
+			// checked owner key.
+			if ck, err := o.CheckedKey(); err == nil {
+				owner := fmt.Sprintf("user %q", o.UserID)
+				if o.OrganizationID != "" {
+					owner = fmt.Sprintf("org %q", o.OrganizationID)
+				}
+				record("quota", owner, keyString(quotaKey(ck)))
+			}
 			bot, rt, gw := token("gw_").Draw(t, "bot"), token("rt_").Draw(t, "route"), token("gw_").Draw(t, "gw")
 			c := chat.Draw(t, "chat")
 			n := rapid.Int64Range(0, 1<<40).Draw(t, "update")

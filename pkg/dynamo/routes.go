@@ -61,8 +61,8 @@ var (
 )
 
 // NewRoutes returns the store over table. It does no I/O.
-func NewRoutes(client RoutesAPI, table string) *Routes {
-	return &Routes{client: client, table: table, store: New(client, table), now: time.Now}
+func NewRoutes(client RoutesAPI, table string, opts ...Option) *Routes {
+	return &Routes{client: client, table: table, store: New(client, table, opts...), now: time.Now}
 }
 
 func routeKey(botID, routeID string) map[string]types.AttributeValue {

@@ -43,14 +43,40 @@ type Store struct {
 	client API
 	table  string
 	now    func() time.Time // decides idempotency expiry; tests may replace it
+	// auditRetention is how long an audit event lives: its ttl is its
+	// time plus this (gateway.AuditRetention unless WithAuditRetention).
+	auditRetention time.Duration
+	// gatewayQuota bounds an owner's gateways on create (0: no bound);
+	// see quota.go.
+	gatewayQuota int
 }
 
 var _ gateway.Store = (*Store)(nil)
 
+// Option configures a Store, and the stores built over one (Health,
+// Inbox, Routes), which write audit events through it.
+type Option func(*Store)
+
+// WithAuditRetention sets how long audit events are kept
+// (AUDIT_RETENTION_DAYS): each event's ttl is its time plus d. Zero or
+// less keeps gateway.AuditRetention. It applies to events written from
+// now on; an event keeps the ttl it was written with.
+func WithAuditRetention(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.auditRetention = d
+		}
+	}
+}
+
 // New returns a Store over table. It does no I/O: the table is assumed to
 // exist (see EnsureTable).
-func New(client API, table string) *Store {
-	return &Store{client: client, table: table, now: time.Now}
+func New(client API, table string, opts ...Option) *Store {
+	s := &Store{client: client, table: table, now: time.Now, auditRetention: gateway.AuditRetention}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // MaxLimit is the largest page size ListGateways and ListAudit accept.
@@ -65,9 +91,14 @@ const txAttempts = 4
 // CreateGateway writes g, its audit event ev and, if idem is not nil, the
 // idempotency record (whose GatewayID is g.ID), all or nothing.
 //
+// With a gateway quota (WithGatewayQuota), the same transaction raises the
+// owner's gateway count, on condition that it is under the quota (see
+// quota.go).
+//
 // Errors: CodeIdempotencyConflict when a live record for idem's owner and key
 // exists (nothing is written); CodeConflict when a gateway with g.ID exists;
-// CodeUnavailable; CodeInternal.
+// CodeQuotaExceeded when the owner has the quota's number of gateways
+// already; CodeUnavailable; CodeInternal.
 func (s *Store) CreateGateway(ctx context.Context, g *gateway.Gateway, ev gateway.AuditEvent, idem *gateway.Idempotency) error {
 	const op = "dynamo.CreateGateway"
 	if g == nil {
@@ -100,12 +131,34 @@ func (s *Store) CreateGateway(ctx context.Context, g *gateway.Gateway, ev gatewa
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": nv(s.now().Unix())},
 		}})
 	}
-	cancel, err := s.transact(ctx, writes)
+	fixed := len(writes)
+	var cancel *types.TransactionCanceledException
+	var raise *types.TransactWriteItem
+	for round := 1; ; round++ {
+		// The count is read again each round: a round lost to concurrent
+		// creates of the same owner (a TransactionConflict on its
+		// counter after transact's own retries) meets the new count.
+		raise, err = s.quotaRaise(ctx, op, g.Owner())
+		if err != nil {
+			return err
+		}
+		writes = writes[:fixed]
+		if raise != nil {
+			writes = append(writes, *raise)
+		}
+		cancel, err = s.transact(ctx, writes)
+		if err == nil || cancel == nil || raise == nil || round == quotaRounds ||
+			!hasReason(cancel.CancellationReasons, reasonConflict) || hasReason(cancel.CancellationReasons, reasonConditionFailed) {
+			break
+		}
+	}
 	switch {
 	case err == nil:
 		return nil
 	case cancel == nil:
 		return storeError(op, err)
+	case len(writes) > fixed && reasonCode(cancel.CancellationReasons, fixed) == reasonConditionFailed:
+		return quotaExceeded(op, s.gatewayQuota)
 	case idem != nil && reasonCode(cancel.CancellationReasons, 2) == reasonConditionFailed:
 		return &gateway.Error{Code: gateway.CodeIdempotencyConflict, Message: "The Idempotency-Key has already been used.", Op: op}
 	case reasonCode(cancel.CancellationReasons, 0) == reasonConditionFailed:
@@ -149,7 +202,7 @@ func (s *Store) UpdateGateway(ctx context.Context, g *gateway.Gateway, expectedV
 	}
 	held := ""
 	if g.Type == gateway.TypeTelegramBot || g.ClaimedBot != "" {
-		if held, err = s.heldClaim(ctx, op, g.ID, expectedVersion); err != nil {
+		if held, _, err = s.heldClaim(ctx, op, g.ID, expectedVersion); err != nil {
 			return err
 		}
 	}
@@ -188,7 +241,7 @@ func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion in
 	if err != nil {
 		return gateway.Internal(op, err)
 	}
-	held, err := s.heldClaim(ctx, op, id, expectedVersion)
+	held, owner, err := s.heldClaim(ctx, op, id, expectedVersion)
 	if err != nil {
 		return err
 	}
@@ -206,8 +259,23 @@ func (s *Store) DeleteGateway(ctx context.Context, id string, expectedVersion in
 	if _, del := s.claimWrites(id, held, ""); del != nil {
 		writes = append(writes, *del)
 	}
+	if owner == "" {
+		return s.change(ctx, op, id, writes, ev, -1)
+	}
+	// The owner's gateway count goes down with the gateway, where there
+	// is a count to lower: an owner whose gateways predate the quota has
+	// none, and the lowering's condition fails; the delete goes on
+	// without it (quota.go).
+	err = s.change(ctx, op, id, append(writes, s.quotaLower(owner)), ev, -1)
+	if !errors.Is(err, errNoCount) {
+		return err
+	}
 	return s.change(ctx, op, id, writes, ev, -1)
 }
+
+// errNoCount is change's answer when its last write, a quotaLower, found
+// no count to lower.
+var errNoCount = errors.New("dynamo: the owner has no gateway count to lower")
 
 const condVersion = "attribute_exists(pk) AND #version = :expected"
 
@@ -246,6 +314,8 @@ func (s *Store) change(ctx context.Context, op, id string, writes []types.Transa
 		return gateway.Internal(op, fmt.Errorf("audit event %s of gateway %s already recorded", ev.ID, id))
 	case claimAt >= 0 && reasonCode(cancel.CancellationReasons, claimAt) == reasonConditionFailed:
 		return botInUse(op)
+	case isQuotaLower(writes[len(writes)-1]) && reasonCode(cancel.CancellationReasons, len(writes)-1) == reasonConditionFailed:
+		return errNoCount
 	case hasReason(cancel.CancellationReasons, reasonConflict):
 		// Still racing another write of this gateway after our retries:
 		// that write changes the version, so the caller must re-read.
@@ -271,7 +341,7 @@ func (s *Store) auditPut(id string, ev gateway.AuditEvent) (types.TransactWriteI
 		return types.TransactWriteItem{}, fmt.Errorf("audit event %s names gateway %s, not %s", ev.ID, ev.GatewayID, id)
 	}
 	return types.TransactWriteItem{Put: &types.Put{
-		TableName: &s.table, Item: auditItem(id, ev), ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		TableName: &s.table, Item: auditItem(id, ev, s.auditRetention), ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}, nil
 }
 

@@ -59,6 +59,7 @@ var statuses = map[string]struct {
 	gateway.CodeUpstreamError:         {http.StatusBadGateway, "Provider error"},
 	gateway.CodeRateLimited:           {http.StatusTooManyRequests, "Too many requests"},
 	gateway.CodeHeadersTooLarge:       {http.StatusRequestHeaderFieldsTooLarge, "Request header fields too large"},
+	gateway.CodeQuotaExceeded:         {http.StatusConflict, "Gateway quota exceeded"},
 	CodeMethodNotAllowed:              {http.StatusMethodNotAllowed, "Method not allowed"},
 	CodeBadGateway:                    {http.StatusBadGateway, "Bad gateway"},
 	CodeGatewayTimeout:                {http.StatusGatewayTimeout, "Gateway timeout"},

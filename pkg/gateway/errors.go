@@ -28,6 +28,7 @@ const (
 	CodeUpstreamRefused       = "upstream_refused"       // 422: the provider refused the action's request (a 4xx about its parameters)
 	CodeRateLimited           = "rate_limited"           // 429: the caller exceeded one of Gatehouse's abuse limits; RetryAfter says when to retry
 	CodeHeadersTooLarge       = "headers_too_large"      // 431: too many request headers, or too many header bytes
+	CodeQuotaExceeded         = "quota_exceeded"         // 409: the owner has as many gateways as the gateway quota allows
 	CodeInternal              = "internal"               // 500
 )
 

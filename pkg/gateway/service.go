@@ -221,6 +221,15 @@ func (s *Service) deletedOwnedBy(ctx context.Context, actor Actor, id string) er
 // With ifMatch set, a gateway at another version is CodeVersionMismatch;
 // without it, a concurrent change is re-read and the update re-applied, so
 // none is lost.
+//
+// New credentials on a gateway that holds a webhook secret (a connected
+// Telegram bot) make that secret worthless: it was registered with the old
+// bot. The same write forgets it, so the old secret stops opening the
+// webhook route at once, and moves the gateway to CONNECTING, which moves
+// its bot claim to the new bot in the same transaction (BotClaim); the
+// caller, lifecycle.Update, then removes the old bot's webhook and
+// registers the new bot's with a new secret. A new bot another gateway
+// holds is CodeConflict (MsgBotInUse) and nothing is written.
 func (s *Service) Update(ctx context.Context, actor Actor, id string, req UpdateRequest, ifMatch *int64) (*Gateway, error) {
 	var sealed []byte
 	return s.mutate(ctx, actor, id, ifMatch, func(g *Gateway) (string, []string, map[string]string, error) {
@@ -247,6 +256,11 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, req Update
 			g.SealedCredentials = sealed
 			g.CredentialInfo = mergeInfo(req.CredentialInfo, req.Learned)
 			changes = append(changes, "credentials")
+			if g.WebhookSecretHash != nil {
+				details["from"], details["to"] = string(g.Status), string(StatusConnecting)
+				g.Status, g.WebhookSecretHash = StatusConnecting, nil
+				changes = append(changes, "status", "webhookSecret")
+			}
 			if req.Warning != "" {
 				now := s.now().UTC()
 				g.LastError, g.LastErrorAt = req.Warning, &now

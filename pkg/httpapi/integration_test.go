@@ -80,6 +80,7 @@ type harness struct {
 	ddb      *dynamodb.Client
 	table    string
 	keyID    string // the KMS key of the harness's credentials
+	sealer   gateway.Sealer
 	logs     *syncBuffer
 	// log writes to logs and to secretscan; handlers a test builds itself
 	// should use it.
@@ -105,7 +106,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.keyID = keyID
 	h.store = dynamo.New(h.ddb, h.table)
-	h.svc = gateway.NewService(h.store, envelope.New(kmsClient, keyID))
+	h.sealer = envelope.New(kmsClient, keyID)
+	h.svc = gateway.NewService(h.store, h.sealer)
 	// Stand-ins for Telegram and an OpenAI-compatible provider, on loopback:
 	// user-supplied URLs may reach private addresses here, as under make run.
 	h.tg = telegramtest.NewServer(telegramtest.Options{AcceptAnyToken: true})

@@ -14,8 +14,8 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
-// Abuse limits. Testing a gateway, running its actions and creating or
-// updating one with credentials all make Gatehouse call a provider with
+// Abuse limits. Testing a gateway, running its actions, connecting or
+// disconnecting it and creating or updating one with credentials all make Gatehouse call a provider with
 // credentials the caller supplied or stored: without a limit, the API is an
 // oracle for checking stolen bot tokens and API keys at speed, paid for by
 // our IP addresses' reputation. These routes therefore count each user's
@@ -46,10 +46,15 @@ type Limits struct {
 	// of updates that replace credentials, per user across all gateways
 	// (RATE_LIMIT_VALIDATIONS_PER_MINUTE).
 	ValidationsPerMinute int
+	// StatusChangesPerMinute bounds PATCH /api/gateways/{id}/status per
+	// user per gateway, connects and disconnects together
+	// (RATE_LIMIT_STATUS_PER_MINUTE): each calls the provider (Telegram:
+	// getMe, setWebhook, getWebhookInfo) and writes audit events.
+	StatusChangesPerMinute int
 }
 
 // DefaultLimits is the policy when nothing is configured.
-var DefaultLimits = Limits{TestsPerMinute: 10, ActionsPerMinute: 30, ValidationsPerMinute: 10}
+var DefaultLimits = Limits{TestsPerMinute: 10, ActionsPerMinute: 30, ValidationsPerMinute: 10, StatusChangesPerMinute: 10}
 
 // limitWindow is the window every limit counts in.
 const limitWindow = time.Minute
@@ -71,6 +76,7 @@ type limit struct {
 var (
 	limitTest       = limit{scope: "test", what: "tests of this gateway", per: func(l Limits) int { return l.TestsPerMinute }}
 	limitAction     = limit{scope: "action", what: "actions on this gateway", per: func(l Limits) int { return l.ActionsPerMinute }}
+	limitStatus     = limit{scope: "status", what: "connects and disconnects of this gateway", per: func(l Limits) int { return l.StatusChangesPerMinute }}
 	limitValidation = limit{scope: "validate", what: "credential checks (creating gateways or replacing their credentials)", per: func(l Limits) int { return l.ValidationsPerMinute }}
 )
 

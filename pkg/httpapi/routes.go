@@ -227,6 +227,12 @@ func (a *API) UpdateStatus(ctx context.Context, ev events.APIGatewayV2HTTPReques
 			return response{}, err
 		}
 		id := ev.PathParameters["id"]
+		// Every well-formed request counts, a no-op too: the count must
+		// come before any provider call, and whether it is a no-op is
+		// only known once the gateway is read.
+		if err := a.checkGateway(ctx, limitStatus, r.actor, id); err != nil {
+			return response{}, err
+		}
 		var g *gateway.Gateway
 		if st == gateway.StatusConnected {
 			g, err = a.life.Connect(ctx, r.actor, id, ifMatch)

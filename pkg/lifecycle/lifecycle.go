@@ -115,6 +115,26 @@ func (s *Service) Create(ctx context.Context, actor gateway.Actor, req gateway.C
 
 // Update validates new credentials (if any) against the live provider, as
 // Create does, then applies the update.
+//
+// New credentials on a gateway whose webhook is registered (a connected
+// Telegram bot: it holds a webhook secret) re-register it (issue 16, item
+// 6), or the old bot's updates would keep arriving under the old secret
+// while the new bot's never came:
+//
+//  1. the update itself forgets the old secret, moves the gateway to
+//     CONNECTING and its bot claim to the new bot, in one transaction
+//     (gateway.Service.Update): from then on the old secret is refused;
+//  2. the old bot's webhook is deleted with the old credentials, best
+//     effort (a revoked token cannot do it; the outcome is in the audit
+//     event), before anything is registered, so that a token of the same
+//     bot does not delete the webhook it has just set;
+//  3. the new bot's webhook is registered with a new secret (Connect),
+//     and recorded as a connect is: CONNECTED, or ERROR with lastError.
+//
+// A failed registration leaves the gateway in ERROR with no secret and no
+// claim, rather than connected to nothing; the update stands (its answer
+// is the gateway, 200), and connecting again retries. Disconnecting instead
+// would hide why the bot stopped, which lastError tells.
 func (s *Service) Update(ctx context.Context, actor gateway.Actor, g *gateway.Gateway, req gateway.UpdateRequest, ifMatch *int64) (*gateway.Gateway, error) {
 	if req.Config != nil {
 		if err := s.checkConfig(g.Type, req.Config); err != nil {
@@ -128,7 +148,35 @@ func (s *Service) Update(ctx context.Context, actor gateway.Actor, g *gateway.Ga
 		}
 		req.Learned, req.Warning = v.learned, v.warning
 	}
-	return s.gw.Update(ctx, actor, g.ID, req, ifMatch)
+	if req.Credentials == nil || g.WebhookSecretHash == nil {
+		return s.gw.Update(ctx, actor, g.ID, req, ifMatch)
+	}
+	// The old credentials are opened before they are replaced: only they
+	// can delete the old bot's webhook.
+	old, oerr := s.gw.Credentials(ctx, g)
+	if oerr != nil && !gateway.IsCode(oerr, gateway.CodeCredentialsUnreadable) {
+		return nil, oerr
+	}
+	p, err := s.provider(g.Type)
+	if err != nil {
+		return nil, err
+	}
+	up, err := s.gw.Update(ctx, actor, g.ID, req, ifMatch)
+	if err != nil || up.Status != gateway.StatusConnecting || up.WebhookSecretHash != nil {
+		// Not rebound: an error, or a concurrent disconnect had already
+		// released the webhook when the update was applied.
+		return up, err
+	}
+	extra := map[string]string{"reason": "credentials replaced"}
+	if oerr != nil {
+		extra["oldWebhook"] = "not removed: " + gateway.ErrorMessage(oerr)
+	} else if derr := p.Disconnect(ctx, provider.DisconnectRequest{GatewayID: g.ID, Credentials: old, Config: g.Config}); derr != nil {
+		extra["oldWebhook"] = "not removed: " + provider.Message(derr)
+	} else {
+		extra["oldWebhook"] = "removed"
+	}
+	res, cerr := p.Connect(ctx, provider.ConnectRequest{GatewayID: up.ID, Credentials: *req.Credentials, Config: up.Config, PublicURL: s.publicURL})
+	return s.recordConnect(ctx, actor, up.ID, res, cerr, extra)
 }
 
 // checkConfig checks a config object against the type's provider before
@@ -299,24 +347,61 @@ func learn(g *gateway.Gateway, from map[string]any, keys ...string) {
 // (Telegram: registers the webhook with a fresh secret) and records
 // CONNECTED, clearing lastError, or ERROR with lastError. A failed connect is returned as an
 // upstream error (422 rejected credentials, 429, 502) after being recorded.
+//
+// Connecting a gateway that is already CONNECTED is a no-op: the gateway
+// is returned as it is, nothing is written (no version, no audit event)
+// and the provider is not called, so repeating the request costs nothing
+// and cannot churn the webhook's secret. To register the webhook afresh,
+// disconnect and connect.
 func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
-	g, creds, p, err := s.open(ctx, actor, id)
+	g, err := s.gw.Get(ctx, actor, id)
 	if err != nil {
 		return nil, err
 	}
 	if ifMatch != nil && g.Version != *ifMatch {
 		return nil, versionMismatch(g.Version)
 	}
+	if g.Status == gateway.StatusConnected {
+		return g, nil
+	}
+	p, err := s.provider(g.Type)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.gw.Credentials(ctx, g)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.transition(ctx, actor, id, gateway.StatusConnecting, nil); err != nil {
 		return nil, err
 	}
 	res, cerr := p.Connect(ctx, provider.ConnectRequest{GatewayID: g.ID, Credentials: creds, Config: g.Config, PublicURL: s.publicURL})
 	// Record the outcome even if the request's own deadline has passed.
+	g, err = s.recordConnect(ctx, actor, id, res, cerr, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cerr != nil {
+		return g, upstream("Connecting failed", cerr)
+	}
+	return g, nil
+}
+
+// recordConnect writes the outcome of a provider Connect (res, or the
+// failure cerr) over gateway id, which the caller moved to CONNECTING:
+// CONNECTED with the new webhook secret and learnt facts, clearing
+// lastError, or ERROR with lastError. extra are more details for the
+// audit event. The write happens even if the request's own deadline has
+// passed: the provider already acted.
+func (s *Service) recordConnect(ctx context.Context, actor gateway.Actor, id string, res provider.ConnectResult, cerr error, extra map[string]string) (*gateway.Gateway, error) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	g, err = s.gw.Modify(wctx, actor, id, nil, func(g *gateway.Gateway) (gateway.Change, error) {
+	return s.gw.Modify(wctx, actor, id, nil, func(g *gateway.Gateway) (gateway.Change, error) {
 		now := s.now().UTC()
 		details := map[string]string{"from": string(g.Status)}
+		for k, v := range extra {
+			details[k] = v
+		}
 		if cerr != nil {
 			g.Status, g.LastError, g.LastErrorAt = gateway.StatusError, provider.Message(cerr), &now
 			details["to"], details["error"], details["result"] = string(g.Status), g.LastError, string(provider.Classify(cerr))
@@ -344,13 +429,6 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 		}
 		return gateway.Change{Action: gateway.AuditStatusChanged, Fields: fields, Details: details}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if cerr != nil {
-		return g, upstream("Connecting failed", cerr)
-	}
-	return g, nil
 }
 
 // Disconnect calls the provider's Disconnect (Telegram: deletes the webhook)
@@ -359,8 +437,9 @@ func (s *Service) Connect(ctx context.Context, actor gateway.Actor, id string, i
 // no update is accepted) and the failure is noted in the audit trail.
 //
 // A gateway that is already disconnected and holds no webhook secret is
-// left alone: the provider is not called, so a webhook someone set up for
-// the bot outside Gatehouse is never removed by a disconnect of ours.
+// left alone, a no-op like connecting a connected one: nothing is written
+// and the provider is not called, so a webhook someone set up for the bot
+// outside Gatehouse is never removed by a disconnect of ours.
 func (s *Service) Disconnect(ctx context.Context, actor gateway.Actor, id string, ifMatch *int64) (*gateway.Gateway, error) {
 	g, err := s.gw.Get(ctx, actor, id)
 	if err != nil {

@@ -465,9 +465,10 @@ func TestConnect(t *testing.T) {
 		{name: "from ERROR", seed: seed{status: gateway.StatusError},
 			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
 			wantTrail: []string{"status_changed ERROR>CONNECTING", "status_changed CONNECTING>CONNECTED"}},
-		{name: "again from CONNECTED", seed: seed{status: gateway.StatusConnected, webhook: true},
-			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
-			wantTrail: []string{"status_changed CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}},
+		// Issue 16, item 2: asking for the status it has writes nothing and
+		// calls nothing (the gateway is returned as it is).
+		{name: "again from CONNECTED is a no-op", seed: seed{status: gateway.StatusConnected, webhook: true},
+			wantStatus: gateway.StatusConnected},
 		{name: "from CONNECTING the first transition is a no-op", seed: seed{status: gateway.StatusConnecting},
 			wantCalls: []string{"Connect"}, wantStatus: gateway.StatusConnected,
 			wantTrail: []string{"status_changed CONNECTING>CONNECTED"}},
@@ -479,10 +480,10 @@ func TestConnect(t *testing.T) {
 			wantCode: gateway.CodeUpstreamRateLimited, wantRetryAfter: 3, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "too many requests", wantResult: "rate_limited",
 			wantTrail: []string{"status_changed DISCONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}},
-		{name: "unreachable", seed: seed{status: gateway.StatusConnected, webhook: true}, connectErr: errUnreachable,
+		{name: "unreachable", seed: seed{status: gateway.StatusError, webhook: true}, connectErr: errUnreachable,
 			wantCode: gateway.CodeUpstreamUnreachable, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "could not reach api.example.com: timeout", wantResult: "unreachable",
-			wantTrail: []string{"status_changed CONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}},
+			wantTrail: []string{"status_changed ERROR>CONNECTING", "status_changed CONNECTING>ERROR"}},
 		{name: "provider_error", seed: seed{status: gateway.StatusError}, connectErr: errProvider,
 			wantCode: gateway.CodeUpstreamError, wantCalls: []string{"Connect"}, wantStatus: gateway.StatusError,
 			wantLastErr: "fake returned an unexpected response: not JSON", wantResult: "provider_error",
@@ -541,6 +542,9 @@ func TestConnect(t *testing.T) {
 				t.Errorf("trail %v, want %v", trail, tt.wantTrail)
 			}
 			if tt.wantCalls == nil {
+				if tt.wantCode == "" && (got.Version != g.Version || !reflect.DeepEqual(got, stored)) {
+					t.Errorf("a no-op connect returned\n%+v\nstored\n%+v\nseeded at version %d", got, stored, g.Version)
+				}
 				return
 			}
 			c := w.fake.calls[0]
@@ -971,6 +975,81 @@ func TestDelete(t *testing.T) {
 			}
 			if trail := w.trail(g.ID); tt.wantDeleted != slices.Equal(trail, []string{"deleted"}) {
 				t.Errorf("trail %v", trail)
+			}
+		})
+	}
+}
+
+// TestUpdateRebinds: new credentials on a gateway holding a webhook secret
+// remove the old webhook with the old credentials, then register the new
+// ones (issue 16, item 6); a gateway without one is only updated. A
+// failing removal is recorded and does not stop the registration; a
+// failing registration leaves ERROR with lastError and no secret.
+func TestUpdateRebinds(t *testing.T) {
+	newCreds := &gateway.Credentials{BotToken: "987654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDzzz9"}
+	tests := []struct {
+		name          string
+		seed          seed
+		req           gateway.UpdateRequest
+		disconnectErr error
+		connectErr    error
+
+		wantCalls   []string
+		wantStatus  gateway.Status
+		wantSecret  bool
+		wantTrail   []string
+		wantOldHook string // the final event's oldWebhook detail
+	}{
+		{name: "connected bot, new token", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusConnected, wantSecret: true,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}, wantOldHook: "removed"},
+		{name: "the old webhook cannot be removed", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			disconnectErr: errRejected, wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusConnected, wantSecret: true,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>CONNECTED"}, wantOldHook: "not removed: invalid credentials: Unauthorized"},
+		{name: "the new webhook cannot be registered", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Credentials: newCreds},
+			connectErr: errUnreachable, wantCalls: []string{"ValidateCredentials", "Disconnect", "Connect"}, wantStatus: gateway.StatusError,
+			wantTrail: []string{"updated CONNECTED>CONNECTING", "status_changed CONNECTING>ERROR"}, wantOldHook: "removed"},
+		{name: "disconnected bot, new token", seed: seed{status: gateway.StatusDisconnected}, req: gateway.UpdateRequest{Credentials: newCreds},
+			wantCalls: []string{"ValidateCredentials"}, wantStatus: gateway.StatusDisconnected, wantTrail: []string{"updated"}},
+		{name: "connected bot, rename only", seed: seed{status: gateway.StatusConnected, webhook: true}, req: gateway.UpdateRequest{Name: ptr("renamed")},
+			wantStatus: gateway.StatusConnected, wantSecret: true, wantTrail: []string{"updated"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, gateway.TypeTelegramBot)
+			g := w.put(t, tt.seed)
+			secretHash := bytes.Repeat([]byte{7}, 32)
+			w.fake.disconnectErr, w.fake.connectErr = tt.disconnectErr, tt.connectErr
+			w.fake.connectRes = provider.ConnectResult{WebhookSecretHash: secretHash}
+			got, err := w.life.Update(t.Context(), alice, g, tt.req, nil)
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			if calls := w.fake.methods(); !slices.Equal(calls, tt.wantCalls) {
+				t.Fatalf("provider calls %v, want %v", calls, tt.wantCalls)
+			}
+			for _, c := range w.fake.calls {
+				switch {
+				case c.method == "Disconnect" && c.creds.BotToken != botToken:
+					t.Errorf("the old webhook was removed with other credentials")
+				case c.method == "Connect" && (c.creds.BotToken != newCreds.BotToken || c.stored != gateway.StatusConnecting):
+					t.Errorf("Connect with %+v", c)
+				}
+			}
+			stored := w.stored(t, g.ID)
+			if stored.Status != tt.wantStatus || (stored.WebhookSecretHash != nil) != tt.wantSecret || !reflect.DeepEqual(got, stored) {
+				t.Errorf("stored %s, secret %v; returned %+v", stored.Status, stored.WebhookSecretHash != nil, got)
+			}
+			if tt.wantSecret && tt.req.Credentials != nil && !bytes.Equal(stored.WebhookSecretHash, secretHash) {
+				t.Errorf("the secret is not the new registration's")
+			}
+			if trail := w.trail(g.ID); !slices.Equal(trail, tt.wantTrail) {
+				t.Errorf("trail %v, want %v", trail, tt.wantTrail)
+			}
+			if tt.wantOldHook != "" {
+				if ev := w.newest(t, g.ID); ev.Details["oldWebhook"] != tt.wantOldHook {
+					t.Errorf("oldWebhook %q, want %q", ev.Details["oldWebhook"], tt.wantOldHook)
+				}
 			}
 		})
 	}

@@ -72,14 +72,14 @@ func Engine(fn *bootstrap.Function, cfg Config) *delivery.Engine {
 	fn.Require("KMS_KEY_ID", fn.Config.KeyID)
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), fn.Config.KeyID)
-	store := dynamo.New(ddb, table)
+	store := dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention))
 	gws := targetGateways{Store: store, Service: gateway.NewService(store, sealer)}
 	var bus delivery.Bus = delivery.LogBus{Log: fn.Log}
 	if cfg.EventBus != "" {
 		bus = EventBridge{Client: eventbridge.NewFromConfig(awsclients.Config(fn)), Bus: cfg.EventBus}
 	}
 	wh := webhook.New(webhook.Options{Guard: ssrf.Guard{AllowPrivate: fn.Config.AllowPrivateNetworks, Ports: fn.Config.OutboundPorts}})
-	return delivery.New(dynamo.NewRoutes(ddb, table), deliverysend.New(gws, wh, bus, cfg.TargetCacheTTL), cfg.Delivery, fn.Log)
+	return delivery.New(dynamo.NewRoutes(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), deliverysend.New(gws, wh, bus, cfg.TargetCacheTTL), cfg.Delivery, fn.Log)
 }
 
 // targetGateways reads a target gateway from the store and opens its

@@ -24,7 +24,7 @@ func Handler(fn *bootstrap.Function, opts ...download.Option) *download.Handler 
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
-	svc := gateway.NewService(dynamo.New(ddb, table), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), sealer)
 	return download.New(dynamo.NewFileLinks(ddb, table), svc, cfg.TelegramBaseURL, append([]download.Option{
 		download.WithLogger(fn.Log),
 		download.WithRequestTimeout(fn.Config.Timeouts.Request),

@@ -91,9 +91,9 @@ func Worker(fn *bootstrap.Function, cfg Config, opts ...health.Option) *health.W
 	hcfg := cfg.Health
 	hcfg.PublicURL = base.PublicURL
 	table := fn.Table()
-	svc := gateway.NewService(dynamo.New(ddb, table), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), sealer)
 	all := append([]health.Option{health.WithLogger(fn.Log), health.WithEvents(events), health.WithWarmTTL(cfg.KeyCacheTTL)}, opts...)
-	return health.NewWorker(dynamo.NewHealth(ddb, table), svc, providers.Registry(base), hcfg, all...)
+	return health.NewWorker(dynamo.NewHealth(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), svc, providers.Registry(base), hcfg, all...)
 }
 
 // InProcess returns a coordinator that runs every segment of a sweep in

@@ -28,18 +28,34 @@ import (
 const MaxPerMinute = 1_000_000
 
 // ReadLimits reads the abuse limits: RATE_LIMIT_TEST_PER_MINUTE,
-// RATE_LIMIT_ACTIONS_PER_MINUTE and RATE_LIMIT_VALIDATIONS_PER_MINUTE,
-// each an integer from 0 (no limit) to MaxPerMinute; unset is
+// RATE_LIMIT_ACTIONS_PER_MINUTE, RATE_LIMIT_VALIDATIONS_PER_MINUTE and
+// RATE_LIMIT_STATUS_PER_MINUTE, each an integer from 0 (no limit) to MaxPerMinute; unset is
 // httpapi.DefaultLimits. A bad value is recorded in env, never a silent
 // default: a limit the operator believes is on but is not is the failure
 // these settings exist to prevent.
 func ReadLimits(env *config.Env) httpapi.Limits {
 	d := httpapi.DefaultLimits
 	return httpapi.Limits{
-		TestsPerMinute:       env.Limit("RATE_LIMIT_TEST_PER_MINUTE", d.TestsPerMinute, MaxPerMinute),
-		ActionsPerMinute:     env.Limit("RATE_LIMIT_ACTIONS_PER_MINUTE", d.ActionsPerMinute, MaxPerMinute),
-		ValidationsPerMinute: env.Limit("RATE_LIMIT_VALIDATIONS_PER_MINUTE", d.ValidationsPerMinute, MaxPerMinute),
+		TestsPerMinute:         env.Limit("RATE_LIMIT_TEST_PER_MINUTE", d.TestsPerMinute, MaxPerMinute),
+		ActionsPerMinute:       env.Limit("RATE_LIMIT_ACTIONS_PER_MINUTE", d.ActionsPerMinute, MaxPerMinute),
+		ValidationsPerMinute:   env.Limit("RATE_LIMIT_VALIDATIONS_PER_MINUTE", d.ValidationsPerMinute, MaxPerMinute),
+		StatusChangesPerMinute: env.Limit("RATE_LIMIT_STATUS_PER_MINUTE", d.StatusChangesPerMinute, MaxPerMinute),
 	}
+}
+
+// DefaultGatewayQuota is how many gateways one owner may have when
+// GATEWAY_QUOTA_PER_OWNER is unset. Each gateway is health-checked on
+// every sweep and may hold a webhook and routes: a hundred is far more
+// than a team configures by hand, and few enough that one tenant cannot
+// fill a health worker's segment (a sweep checks 32 at a time per worker)
+// or the table with gateways made by a script.
+const DefaultGatewayQuota = 100
+
+// ReadGatewayQuota reads the per-owner gateway quota: GATEWAY_QUOTA_PER_OWNER,
+// an integer from 0 (no quota) to MaxPerMinute; unset is
+// DefaultGatewayQuota. Only create-gateway enforces it.
+func ReadGatewayQuota(env *config.Env) int {
+	return env.Limit("GATEWAY_QUOTA_PER_OWNER", DefaultGatewayQuota, MaxPerMinute)
 }
 
 // MaxFileLinkTTL bounds FILE_LINK_TTL: a link is a credential, so it must
@@ -56,9 +72,15 @@ func ReadFileLinkTTL(env *config.Env) time.Duration {
 type Option func(*options)
 
 type options struct {
-	fileLinkTTL time.Duration
-	paced       httpapi.PacedSender
+	fileLinkTTL  time.Duration
+	paced        httpapi.PacedSender
+	gatewayQuota int
 }
+
+// WithGatewayQuota makes creates refuse an owner's gateway beyond n
+// (create-gateway passes ReadGatewayQuota); without it, or with 0, there
+// is no quota.
+func WithGatewayQuota(n int) Option { return func(o *options) { o.gatewayQuota = n } }
 
 // WithPacedSend makes the action route's sendMessage go through p, paced
 // with the bot's message jobs (gateway-action passes pacedsend.Direct).
@@ -90,7 +112,8 @@ func newLifecycle(fn *bootstrap.Function, ddb *dynamodb.Client, o options) *life
 	cfg := fn.Config
 	fn.Require("KMS_KEY_ID", cfg.KeyID)
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID)
-	svc := gateway.NewService(dynamo.New(ddb, fn.Table()), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, fn.Table(), dynamo.WithAuditRetention(fn.Config.AuditRetention),
+		dynamo.WithGatewayQuota(o.gatewayQuota)), sealer)
 	return lifecycle.New(svc, providers.Registry(cfg),
 		lifecycle.WithPublicURL(cfg.PublicURL), lifecycle.WithAllowPrivateNetworks(cfg.AllowPrivateNetworks),
 		lifecycle.WithOutboundPorts(cfg.OutboundPorts),

@@ -21,7 +21,7 @@ import (
 // API returns the messages function's API. It does no I/O.
 func API(fn *bootstrap.Function) *httpapi.API {
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
-	svc := gateway.NewService(dynamo.New(ddb, table), nil)
+	svc := gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), nil)
 	sends := send.NewService(dynamo.NewSendJobs(ddb, table), svc, sendtelegram.Check)
 	return httpapi.New(lifecycle.New(svc, nil),
 		httpapi.WithSettings(fn.Log, fn.Config.OrgsClaim, fn.Config.Timeouts.Request),

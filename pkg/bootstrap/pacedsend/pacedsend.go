@@ -55,7 +55,7 @@ func Engine(fn *bootstrap.Function, cfg Config) *send.Engine {
 	fn.Require("KMS_KEY_ID", fn.Config.KeyID)
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), fn.Config.KeyID)
-	store := dynamo.New(ddb, table)
+	store := dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention))
 	gws := botGateways{Store: store, Service: gateway.NewService(store, sealer)}
 	limits := send.TelegramLimits()
 	limits.PerSecond = cfg.PerSecond
@@ -76,6 +76,6 @@ type botGateways struct {
 func Direct(fn *bootstrap.Function, cfg Config) *send.Direct {
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	jobs := dynamo.NewSendJobs(ddb, table)
-	svc := send.NewService(jobs, gateway.NewService(dynamo.New(ddb, table), nil), sendtelegram.Check)
+	svc := send.NewService(jobs, gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), nil), sendtelegram.Check)
 	return send.NewDirect(svc, Engine(fn, cfg), jobs, 0)
 }

@@ -38,7 +38,7 @@ func ReadSourceRanges(env *config.Env) []netip.Prefix {
 // updateTTL. opts come after the configuration's, so tests can replace the
 // clock or the cache. It does no I/O.
 func Handler(fn *bootstrap.Function, updateTTL time.Duration, opts ...telegramhook.Option) *telegramhook.Handler {
-	store := dynamo.NewInbox(dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table())
+	store := dynamo.NewInbox(dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table(), dynamo.WithAuditRetention(fn.Config.AuditRetention))
 	return telegramhook.New(store, append([]telegramhook.Option{
 		telegramhook.WithLogger(fn.Log),
 		telegramhook.WithUpdateTTL(updateTTL),

@@ -50,7 +50,7 @@ func Rotator(fn *bootstrap.Function, rc rekey.Config, opts ...rekey.Option) *rek
 	ddb := dynamodb.NewFromConfig(awsclients.Config(fn))
 	sealer := envelope.New(kms.NewFromConfig(awsclients.Config(fn)), cfg.KeyID, envelope.WithCache(envelope.DefaultCacheTTL, keyCacheMax))
 	table := fn.Table()
-	svc := gateway.NewService(dynamo.New(ddb, table), sealer)
+	svc := gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), sealer)
 	rc.KeyID = cfg.KeyID
-	return rekey.New(rekeydynamo.New(ddb, table), svc, rc, append([]rekey.Option{rekey.WithLogger(fn.Log)}, opts...)...)
+	return rekey.New(rekeydynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), svc, rc, append([]rekey.Option{rekey.WithLogger(fn.Log)}, opts...)...)
 }

@@ -21,11 +21,11 @@ import (
 // API returns the API whose read routes fn serves. It does no I/O.
 func API(fn *bootstrap.Function) *httpapi.API {
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
-	svc := gateway.NewService(dynamo.New(ddb, table), nil)
+	svc := gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), nil)
 	return httpapi.New(lifecycle.New(svc, nil), append(Options(fn),
-		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table)),
-		httpapi.WithUpdates(dynamo.NewInbox(ddb, table)),
-		httpapi.WithRoutes(route.NewService(svc, dynamo.NewRoutes(ddb, table), dynamo.NewInbox(ddb, table))))...)
+		httpapi.WithHealthSamples(dynamo.NewHealth(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention))),
+		httpapi.WithUpdates(dynamo.NewInbox(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention))),
+		httpapi.WithRoutes(route.NewService(svc, dynamo.NewRoutes(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), dynamo.NewInbox(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)))))...)
 }
 
 // Options are the settings of every route: the logger, the claim naming

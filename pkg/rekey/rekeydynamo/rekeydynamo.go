@@ -50,9 +50,10 @@ type Store struct {
 
 var _ rekey.Store = (*Store)(nil)
 
-// New returns a Store over table. It does no I/O.
-func New(client dynamo.ItemAPI, table string) *Store {
-	return &Store{client: client, table: table, store: dynamo.New(client, table)}
+// New returns a Store over table, whose audit events are written with
+// opts (dynamo.WithAuditRetention). It does no I/O.
+func New(client dynamo.ItemAPI, table string, opts ...dynamo.Option) *Store {
+	return &Store{client: client, table: table, store: dynamo.New(client, table, opts...)}
 }
 
 // scan is segment seg of segments of the owner index, which holds gateway
