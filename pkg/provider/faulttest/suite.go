@@ -41,6 +41,9 @@ type Call struct {
 	// upstream error of its outcome (a 502 for unreachable or
 	// provider_error); otherwise it answers 2xx and records the failure.
 	Upstream bool
+	// From is the status the gateway is in before the call; "" means
+	// CONNECTED.
+	From gateway.Status
 }
 
 // Suite is every fault against every call of one provider.
@@ -137,7 +140,11 @@ func (s Suite) Run(t *testing.T) {
 				}
 				p, creds := s.New(srv.URL, timeout)
 				ctx := context.Background()
-				g, err := NewGateway(ctx, p, creds, s.Config, gateway.StatusConnected)
+				from := c.From
+				if from == "" {
+					from = gateway.StatusConnected
+				}
+				g, err := NewGateway(ctx, p, creds, s.Config, from)
 				if err != nil {
 					t.Fatalf("NewGateway: %v", err)
 				}
@@ -236,10 +243,11 @@ func Test() Call {
 	}}
 }
 
-// Connect is PATCH /api/gateways/{id}/status to CONNECTED: the upstream
-// error, with a failed gateway moved to ERROR.
+// Connect is PATCH /api/gateways/{id}/status to CONNECTED of a
+// disconnected gateway (connecting a connected one calls nothing): the
+// upstream error, with a failed gateway moved to ERROR.
 func Connect() Call {
-	return Call{Name: "connect", Upstream: true, Run: func(t testing.TB, ctx context.Context, g *Gateway, want provider.Outcome) (provider.Outcome, error) {
+	return Call{Name: "connect", Upstream: true, From: gateway.StatusDisconnected, Run: func(t testing.TB, ctx context.Context, g *Gateway, want provider.Outcome) (provider.Outcome, error) {
 		_, err := g.Connect(ctx)
 		wantStatus(t, ctx, g, statusAfter(want, gateway.StatusConnected))
 		return provider.Classify(err), err
