@@ -149,18 +149,12 @@ func (e *Env) integer(name string, def, lo, hi int, want string) int {
 // Ports returns the value of name, a comma-separated list of TCP ports
 // (1 to 65535), in the order written; def when unset.
 func (e *Env) Ports(name string, def []uint16) []uint16 {
-	v, ok := e.value(name)
+	ports, ok := list(e, name, func(f string) (uint16, bool) {
+		n, err := strconv.ParseUint(f, 10, 16)
+		return uint16(n), err == nil && n != 0
+	}, "a comma-separated list of ports from 1 to 65535")
 	if !ok {
 		return def
-	}
-	var ports []uint16
-	for _, f := range strings.Split(v, ",") {
-		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
-		if err != nil || n == 0 {
-			e.errs = append(e.errs, fmt.Errorf("%s must be a comma-separated list of ports from 1 to 65535, not %q", name, v))
-			return def
-		}
-		ports = append(ports, uint16(n))
 	}
 	return ports
 }
@@ -180,21 +174,31 @@ func (e *Env) Days(name string, def time.Duration, lo, hi int) time.Duration {
 // nil when unset. Host bits set (149.154.167.1/20) are a problem, not
 // silently cleared: the operator meant some other network.
 func (e *Env) Prefixes(name string) []netip.Prefix {
-	v, ok := e.value(name)
-	if !ok {
-		return nil
-	}
-	var out []netip.Prefix
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
+	prefixes, _ := list(e, name, func(f string) (netip.Prefix, bool) {
 		p, err := netip.ParsePrefix(f)
-		if err != nil || p != p.Masked() {
-			e.errs = append(e.errs, fmt.Errorf("%s must be comma-separated networks such as 149.154.160.0/20, not %q", name, f))
-			return nil
-		}
-		out = append(out, p)
+		return p, err == nil && p == p.Masked()
+	}, "comma-separated networks such as 149.154.160.0/20")
+	return prefixes
+}
+
+// list reads name as comma-separated items, each trimmed and parsed by
+// parse, in the order written. ok is false when name is unset or when an
+// item does not parse, which is then a problem saying the value must be
+// want; the list is then nil, never partial.
+func list[T any](e *Env, name string, parse func(string) (T, bool), want string) (items []T, ok bool) {
+	v, set := e.value(name)
+	if !set {
+		return nil, false
 	}
-	return out
+	for _, f := range strings.Split(v, ",") {
+		item, ok := parse(strings.TrimSpace(f))
+		if !ok {
+			e.errs = append(e.errs, fmt.Errorf("%s must be %s, not %q", name, want, v))
+			return nil, false
+		}
+		items = append(items, item)
+	}
+	return items, true
 }
 
 // Duration returns the value of name, a Go duration such as 10s or 3m

@@ -15,10 +15,10 @@ import (
 )
 
 // Abuse limits. Testing a gateway, running its actions, connecting or
-// disconnecting it and creating or updating one with credentials all make Gatehouse call a provider with
-// credentials the caller supplied or stored: without a limit, the API is an
-// oracle for checking stolen bot tokens and API keys at speed, paid for by
-// our IP addresses' reputation. These routes therefore count each user's
+// disconnecting it and creating or updating one with credentials all make
+// Gatehouse call a provider with credentials the caller supplied or
+// stored: without a limit, the API is an oracle for checking stolen bot
+// tokens and API keys at speed, paid for by our IP addresses' reputation. These routes therefore count each user's
 // calls in a Limiter shared by every Lambda container (DynamoDB, see
 // dynamo.RateLimiter) and answer 429 rate_limited with Retry-After beyond
 // the limit. API Gateway's route throttling (template.yaml) bounds the
