@@ -1,6 +1,7 @@
 // Command gateway-action is the Lambda function behind its route in template.yaml:
 // it seals or opens credentials with KMS and calls the gateway's provider.
-// A Telegram sendMessage goes through the bot's paced queue (send.Direct).
+// A Telegram message, photo, document or edit goes through the bot's paced
+// queue (send.Direct).
 package main
 
 import (

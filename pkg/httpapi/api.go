@@ -42,7 +42,7 @@ type API struct {
 	pollWaits      []time.Duration // between a long poll's reads
 	routes         *route.Service  // nil: Routes answers 503
 	messages       *send.Service   // nil: Messages answers 503
-	paced          PacedSender     // nil: sendMessage actions go straight to Telegram
+	paced          PacedSender     // nil: every action goes straight to Telegram
 }
 
 // Option configures an API.

@@ -2,16 +2,18 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/gatehouse/gatehouse/pkg/dynamo"
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/httpapi"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 	"github.com/gatehouse/gatehouse/pkg/send"
 	"github.com/gatehouse/gatehouse/pkg/send/sendtelegram"
 )
@@ -180,16 +182,8 @@ func TestActionSendMessageIsPaced(t *testing.T) {
 	alice := user("alice")
 	bot := h.create(alice, telegramBody("Bot"))
 	h.do(alice, req{fn: httpapi.FnUpdateStatus, method: "PATCH", id: bot.ID, body: `{"status":"CONNECTED"}`})
-	jobs := dynamo.NewSendJobs(h.ddb, h.table)
-	engine := send.NewEngine(jobs, sendtelegram.NewBots(botGateways{h.store, h.svc}, h.tgURL, nil), sendtelegram.Formatter{}, send.EngineOptions{Log: h.log})
-	direct := send.NewDirect(send.NewService(jobs, h.svc, sendtelegram.Check), engine, jobs, 10*time.Second)
-	h.handlers[httpapi.FnGatewayAction] = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithPacedSend(direct)).Handlers()[httpapi.FnGatewayAction]
-
-	action := func(body string) resp {
-		return h.doWith(alice, req{fn: httpapi.FnGatewayAction, method: http.MethodPost, id: bot.ID, body: body}, func(ev *events.APIGatewayV2HTTPRequest) {
-			ev.PathParameters["action"] = "sendMessage"
-		})
-	}
+	pacedActions(h)
+	action := func(body string) resp { return h.action(alice, bot.ID, "sendMessage", body) }
 	r := action(`{"chat_id":42,"text":"paced"}`)
 	var out struct {
 		Action string `json:"action"`
@@ -214,5 +208,135 @@ func TestActionSendMessageIsPaced(t *testing.T) {
 	problem(t, action(`{"chat_id":0,"text":"to nobody"}`), http.StatusUnprocessableEntity)
 	if after := h.keysLike("JOB#"); len(after) != len(before)+2 {
 		t.Errorf("jobs before %d, after %d: the refused request must queue nothing, the sent one one job", len(before), len(after))
+	}
+}
+
+// pacedActions wires the action route as gateway-action is: its paced
+// calls go through the bot's queue (send.Direct).
+func pacedActions(h *harness) {
+	jobs := dynamo.NewSendJobs(h.ddb, h.table)
+	engine := send.NewEngine(jobs, sendtelegram.NewBots(botGateways{h.store, h.svc}, h.tgURL, nil), sendtelegram.Formatter{}, send.EngineOptions{Log: h.log})
+	direct := send.NewDirect(send.NewService(jobs, h.svc, sendtelegram.Check), engine, jobs, sendtelegram.Calls{}, 10*time.Second)
+	h.handlers[httpapi.FnGatewayAction] = httpapi.New(h.life, httpapi.WithLogger(h.log), httpapi.WithPacedSend(direct)).Handlers()[httpapi.FnGatewayAction]
+}
+
+// TestActionCallsShareThePace: a bot's code that answers a user with a
+// message, a photo, an edit of the message and a document, one straight
+// after the other, as fast as it can, against a Telegram that enforces its
+// limits, gets every call answered and no 429: the photo, the document
+// and the edit are queued with the message in the chat's lane and wait
+// for the chat's interval. The calls Telegram's limits do not count
+// (deleteMessage, sendChatAction, an inline message's edit) queue nothing.
+// Bad input is refused before anything is queued or sent.
+func TestActionCallsShareThePace(t *testing.T) {
+	h := newHarness(t)
+	alice := user("alice")
+	bot := h.create(alice, telegramBody("Bot"))
+	h.do(alice, req{fn: httpapi.FnUpdateStatus, method: "PATCH", id: bot.ID, body: `{"status":"CONNECTED"}`})
+	pacedActions(h)
+	h.tg.SetLimits(telegramtest.TelegramLimits())
+
+	jobsBefore := len(h.keysLike("JOB#", "|ITEM#"))
+	ok := func(name, body string) json.RawMessage {
+		t.Helper()
+		r := h.action(alice, bot.ID, name, body)
+		var out struct {
+			Action string          `json:"action"`
+			Result json.RawMessage `json:"result"`
+		}
+		r.decode(t, &out)
+		if r.status != http.StatusOK || out.Action != name {
+			t.Fatalf("%s: %d %s", name, r.status, r.body)
+		}
+		return out.Result
+	}
+	var sent struct {
+		MessageID int64 `json:"message_id"`
+	}
+	if err := json.Unmarshal(ok("sendMessage", `{"chat_id":42,"text":"thinking…"}`), &sent); err != nil || sent.MessageID == 0 {
+		t.Fatalf("sendMessage result: %v", err)
+	}
+	var photo struct {
+		MessageID int64            `json:"message_id"`
+		Photo     []map[string]any `json:"photo"`
+	}
+	if err := json.Unmarshal(ok("sendPhoto", `{"chat_id":42,"photo":"AgACAgIAAxkBAAIBcat","caption":"a cat"}`), &photo); err != nil || photo.MessageID == 0 || len(photo.Photo) == 0 {
+		t.Errorf("sendPhoto result: %v %+v", err, photo)
+	}
+	var edited struct {
+		MessageID int64  `json:"message_id"`
+		Text      string `json:"text"`
+	}
+	if err := json.Unmarshal(ok("editMessageText", fmt.Sprintf(`{"chat_id":42,"message_id":%d,"text":"done"}`, sent.MessageID)), &edited); err != nil ||
+		edited.MessageID != sent.MessageID || edited.Text != "done" {
+		t.Errorf("editMessageText result: %v %+v", err, edited)
+	}
+	ok("sendDocument", `{"chat_id":42,"document":"BQACAgIAAxkBAAIBreport"}`)
+	paced := len(h.keysLike("JOB#", "|ITEM#")) - jobsBefore
+	if paced != 4 {
+		t.Errorf("%d calls went through the queue, want 4", paced)
+	}
+
+	// Not counted by Telegram's limits: made at once, nothing queued.
+	ok("sendChatAction", `{"chat_id":42,"action":"typing"}`)
+	ok("deleteMessage", fmt.Sprintf(`{"chat_id":42,"message_id":%d}`, photo.MessageID))
+	ok("editMessageText", `{"inline_message_id":"AAAAAgAAAXY","text":"inline"}`)
+	if n := len(h.keysLike("JOB#", "|ITEM#")) - jobsBefore; n != paced {
+		t.Errorf("the unpaced calls queued %d jobs", n-paced)
+	}
+
+	st := h.tg.LimitStats()
+	if st.Limited != 0 {
+		t.Errorf("Telegram answered %d of %d counted calls 429 (%v)", st.Limited, st.Calls, st.ByKind)
+	}
+	// The chat's interval held between the four counted calls.
+	var at []time.Time
+	for _, c := range h.tg.Calls("") {
+		switch c.Method {
+		case "sendMessage", "sendPhoto", "editMessageText", "sendDocument":
+			if c.Params["inline_message_id"] == nil {
+				at = append(at, c.At)
+			}
+		}
+	}
+	if len(at) != 4 {
+		t.Fatalf("%d counted calls reached Telegram, want 4", len(at))
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < time.Second {
+			t.Errorf("call %d came %v after the one before, under the chat's 1 s", i, gap)
+		}
+	}
+
+	// Refused before the queue: a bad field, a photo URL the SSRF guard
+	// refuses, an edit with neither a chat nor an inline message.
+	calls := len(h.tg.Calls(""))
+	for _, tt := range []struct {
+		name, action, body string
+		fields             []string
+	}{
+		{name: "a caption too long", action: "sendPhoto", body: `{"chat_id":42,"photo":"AgACAgIAAxkBAAIBcat","caption":"` + strings.Repeat("a", 1025) + `"}`, fields: []string{"params.caption"}},
+		{name: "a private photo URL", action: "sendPhoto", body: `{"chat_id":42,"photo":"http://127.0.0.1/cat.jpg"}`, fields: []string{"params.photo"}},
+		{name: "a document of the wrong type", action: "sendDocument", body: `{"chat_id":42,"document":7}`, fields: []string{"params.document"}},
+		{name: "an edit of no message", action: "editMessageText", body: `{"text":"x"}`, fields: []string{"params.chat_id", "params.message_id"}},
+		{name: "an edit with an unknown field", action: "editMessageText", body: `{"chat_id":42,"message_id":1,"text":"x","colour":"red"}`, fields: []string{"params.colour"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := problem(t, h.action(alice, bot.ID, tt.action, tt.body), http.StatusBadRequest)
+			if got := fieldsOf(p); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields %v, want %v", got, tt.fields)
+			}
+		})
+	}
+	if n := len(h.keysLike("JOB#", "|ITEM#")) - jobsBefore; n != paced {
+		t.Errorf("refused calls queued %d jobs", n-paced)
+	}
+	if n := len(h.tg.Calls("")) - calls; n != 0 {
+		t.Errorf("refused calls made %d Telegram calls", n)
+	}
+	// Another tenant's bot is not found, and nothing is queued for it.
+	problem(t, h.action(user("mallory"), bot.ID, "sendPhoto", `{"chat_id":42,"photo":"AgACAgIAAxkBAAIBcat"}`), http.StatusNotFound)
+	if n := len(h.keysLike("JOB#", "|ITEM#")) - jobsBefore; n != paced {
+		t.Errorf("another tenant's call queued %d jobs", n-paced)
 	}
 }

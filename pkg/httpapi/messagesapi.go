@@ -34,14 +34,16 @@ const (
 // WithMessages sets the send service. Without it, Messages answers 503.
 func WithMessages(s *send.Service) Option { return func(a *API) { a.messages = s } }
 
-// PacedSender sends one sendMessage through the bot's paced queue and
-// returns Telegram's result (send.Direct).
+// PacedSender sends the action route's calls that Telegram's limits count
+// (sendMessage, sendPhoto, sendDocument, editMessageText) through the
+// bot's paced queue and returns Telegram's result (send.Direct).
 type PacedSender interface {
-	SendNow(ctx context.Context, actor gateway.Actor, gatewayID string, params json.RawMessage) (json.RawMessage, error)
+	Paced(action string, params json.RawMessage) bool
+	SendNow(ctx context.Context, actor gateway.Actor, gatewayID, action string, params json.RawMessage) (json.RawMessage, error)
 }
 
-// WithPacedSend makes the action route's sendMessage go through p, paced
-// with the bot's jobs. Without it, the action calls Telegram at once.
+// WithPacedSend makes the action route's paced calls go through p, paced
+// with the bot's jobs. Without it, every action calls Telegram at once.
 func WithPacedSend(p PacedSender) Option { return func(a *API) { a.paced = p } }
 
 // JobJSON is a job as the API returns it.

@@ -344,9 +344,9 @@ func (a *API) GatewayAction(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		}
 		var out any
 		var err error
-		if ev.PathParameters["action"] == "sendMessage" && a.paced != nil {
+		if action := ev.PathParameters["action"]; a.paced != nil && a.paced.Paced(action, params) {
 			// Paced with the bot's jobs, and claimed before it goes.
-			out, err = a.paced.SendNow(ctx, r.actor, ev.PathParameters["id"], params)
+			out, err = a.paced.SendNow(ctx, r.actor, ev.PathParameters["id"], action, params)
 		} else {
 			out, err = a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
 		}

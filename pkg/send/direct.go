@@ -8,9 +8,10 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 )
 
-// Direct sends the synchronous action route's single messages through
-// the bot's paced queue, so that a reply typed by a bot's code and a
-// broadcast share one pace and one never-twice guarantee. The message is
+// Direct sends the synchronous action route's single calls that
+// Telegram's limits count (a message, a photo, a document, an edit)
+// through the bot's paced queue, so that a reply typed by a bot's code and
+// a broadcast share one pace and one never-twice guarantee. The call is
 // queued as an interactive job (it goes before bulk ones) and, when no
 // sender runs for the bot, this caller sends it at once under the bot's
 // lease; otherwise the running sender picks it up within a second.
@@ -18,29 +19,49 @@ type Direct struct {
 	svc    *Service
 	engine *Engine
 	store  Store
+	calls  Calls
 	// wait bounds how long SendNow waits for the result.
 	wait time.Duration
 	poll time.Duration
 }
 
+// Calls is what Direct knows of the action route's calls; Telegram's
+// adapter implements it.
+type Calls interface {
+	// Paced reports whether action with params goes through the bot's
+	// queue: a call Telegram's limits count, in one of the bot's chats.
+	Paced(action string, params json.RawMessage) bool
+	// Request checks a paced action's parameters, every bad field named
+	// under "params", and returns the request that makes it, as it will
+	// be sent.
+	Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError)
+}
+
 // NewDirect returns the synchronous sender. wait bounds how long a call
-// waits for its message's result (zero: 25 s, under API Gateway's 30 s).
-func NewDirect(svc *Service, engine *Engine, store Store, wait time.Duration) *Direct {
+// waits for its result (zero: 25 s, under API Gateway's 30 s).
+func NewDirect(svc *Service, engine *Engine, store Store, calls Calls, wait time.Duration) *Direct {
 	if wait <= 0 {
 		wait = 25 * time.Second
 	}
-	return &Direct{svc: svc, engine: engine, store: store, wait: wait, poll: 100 * time.Millisecond}
+	return &Direct{svc: svc, engine: engine, store: store, calls: calls, wait: wait, poll: 100 * time.Millisecond}
 }
 
-// SendNow sends one sendMessage (params as the action route takes them,
+// Paced reports whether the action route sends action with params
+// through SendNow.
+func (d *Direct) Paced(action string, params json.RawMessage) bool {
+	return d.calls.Paced(action, params)
+}
+
+// SendNow makes one paced call (params as the action route takes them,
 // fields named "params.…") and returns Telegram's result. Errors: the
-// Service's Submit errors; gateway.CodeUpstreamRefused with Telegram's
-// description when Telegram refused it; gateway.CodeUpstreamUnreachable
-// when its answer never came (it is not sent again); gateway.CodeUnavailable
-// when it is still queued behind others when the wait ends (it will be
-// sent; the error names its job).
-func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID string, params json.RawMessage) (json.RawMessage, error) {
-	j, err := d.svc.submitOne(ctx, actor, gatewayID, params)
+// gateway's (not found, not a Telegram bot, not connected),
+// gateway.CodeInvalid with every bad field, gateway.CodeUpstreamRefused
+// with Telegram's description when Telegram refused it,
+// gateway.CodeUpstreamUnreachable when its answer never came (it is not
+// sent again); gateway.CodeUnavailable when it is still queued behind
+// others when the wait ends (it will be sent; the error names its job).
+func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID, action string, params json.RawMessage) (json.RawMessage, error) {
+	j, err := d.submit(ctx, actor, gatewayID, action, params)
 	if err != nil {
 		return nil, err
 	}
@@ -74,17 +95,28 @@ func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID str
 	}
 }
 
-// submitOne queues one interactive message, its fields checked under
-// "params".
-func (s *Service) submitOne(ctx context.Context, actor gateway.Actor, gatewayID string, params json.RawMessage) (*Job, error) {
+// submit queues one interactive call. sendMessage is checked as a
+// batch's message is (its Markdown option included), the others by
+// Calls.Request.
+func (d *Direct) submit(ctx context.Context, actor gateway.Actor, gatewayID, action string, params json.RawMessage) (*Job, error) {
+	s := d.svc
 	g, err := s.gateways.Get(ctx, actor, gatewayID)
 	if err != nil {
 		return nil, err
 	}
 	if g.Type != gateway.TypeTelegramBot {
-		return nil, gateway.Errorf(gateway.CodeUnsupportedAction, "%s gateways have no action %q", g.Type, "sendMessage")
+		return nil, gateway.Errorf(gateway.CodeUnsupportedAction, "%s gateways have no action %q", g.Type, action)
 	}
-	if fe := s.check("params", params, true); len(fe) > 0 {
+	body := Body{Method: action}
+	var fe []gateway.FieldError
+	if action == MethodSendMessage {
+		body.Method = ""
+		fe = s.check("params", params, true)
+		params = compact(params)
+	} else {
+		params, fe = d.calls.Request(action, params)
+	}
+	if len(fe) > 0 {
 		e := gateway.Invalid(fe...)
 		e.Message = "The action's parameters are invalid."
 		return nil, e
@@ -92,7 +124,8 @@ func (s *Service) submitOne(ctx context.Context, actor gateway.Actor, gatewayID 
 	if g.Status != gateway.StatusConnected {
 		return nil, gateway.Errorf(gateway.CodeNotConnected, "Connect the gateway before sending messages.")
 	}
-	j := s.newJob(g, Body{Messages: []json.RawMessage{compact(params)}}, true)
+	body.Messages = []json.RawMessage{params}
+	j := s.newJob(g, body, true)
 	if _, err := s.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}

@@ -45,12 +45,13 @@ type Result struct {
 	CantParse bool
 }
 
-// Bot sends one message (sendMessage parameters with chat_id) for one
-// gateway. It makes exactly one request and never retries: retrying is
+// Bot sends one message for one gateway: a call of method (sendMessage,
+// or one of the action route's other paced calls) with params, chat_id
+// included. It makes exactly one request and never retries: retrying is
 // the engine's decision. A Bot that is an io.Closer is closed when its
 // sender ends.
 type Bot interface {
-	Send(ctx context.Context, params json.RawMessage) Result
+	Send(ctx context.Context, method string, params json.RawMessage) Result
 }
 
 // Bots opens a gateway's bot. Errors: gateway.CodeNotFound when the
@@ -490,7 +491,7 @@ func (r *run) step(ctx context.Context, l *lane, en *entry, c Claim) {
 		r.results <- event{l: l, out: outcome{aborted: true}}
 		return
 	}
-	res := r.bot.Send(ctx, en.parts[en.part])
+	res := r.bot.Send(ctx, en.js.job.Body.Call(), en.parts[en.part])
 	r.results <- event{l: l, out: r.settle(ctx, en, c, res)}
 }
 
@@ -498,7 +499,9 @@ func (r *run) step(ctx context.Context, l *lane, en *entry, c Claim) {
 func (r *run) settle(ctx context.Context, en *entry, c Claim, res Result) outcome {
 	switch res.Outcome {
 	case Sent:
-		en.ids = append(en.ids, res.MessageID)
+		if res.MessageID != 0 {
+			en.ids = append(en.ids, res.MessageID)
+		}
 		en.result = res.Message
 		en.part++
 		en.plain = false

@@ -85,6 +85,21 @@ type Body struct {
 	Messages []json.RawMessage `json:"messages,omitempty"`
 	// Broadcast is one message to many chats.
 	Broadcast *Broadcast `json:"broadcast,omitempty"`
+	// Method is the Bot API method each of Messages calls when it is not
+	// sendMessage: the action route's paced calls (sendPhoto,
+	// sendDocument, editMessageText) are jobs of one such message.
+	Method string `json:"method,omitempty"`
+}
+
+// MethodSendMessage is the method of every batch and broadcast.
+const MethodSendMessage = "sendMessage"
+
+// Call returns the Bot API method the body's messages call.
+func (b Body) Call() string {
+	if b.Method == "" {
+		return MethodSendMessage
+	}
+	return b.Method
 }
 
 // Broadcast is one message (sendMessage parameters without chat_id) to

@@ -82,7 +82,7 @@ type options struct {
 // is no quota.
 func WithGatewayQuota(n int) Option { return func(o *options) { o.gatewayQuota = n } }
 
-// WithPacedSend makes the action route's sendMessage go through p, paced
+// WithPacedSend makes the action route's paced calls go through p, paced
 // with the bot's message jobs (gateway-action passes pacedsend.Direct).
 func WithPacedSend(p httpapi.PacedSender) Option { return func(o *options) { o.paced = p } }
 

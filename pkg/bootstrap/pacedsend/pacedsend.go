@@ -1,7 +1,8 @@
 // Package pacedsend assembles the send engine of pkg/send over the table
 // and KMS (bots' tokens) with Telegram's bots: for the message-sender
 // function (pkg/bootstrap/sender) and for gateway-action, whose
-// sendMessage goes through the same queue and pacer (send.Direct). It
+// messages, photos, documents and edits go through the same queue and
+// pacer (send.Direct). It
 // links no Lambda client and no dashboard route.
 package pacedsend
 
@@ -71,11 +72,11 @@ type botGateways struct {
 }
 
 // Direct returns the synchronous sender of fn's action route: one
-// message at a time, queued as an interactive job and sent under the
+// paced call at a time, queued as an interactive job and sent under the
 // bot's lease (send.Direct). It requires KMS_KEY_ID. It does no I/O.
 func Direct(fn *bootstrap.Function, cfg Config) *send.Direct {
 	ddb, table := dynamodb.NewFromConfig(awsclients.Config(fn)), fn.Table()
 	jobs := dynamo.NewSendJobs(ddb, table)
 	svc := send.NewService(jobs, gateway.NewService(dynamo.New(ddb, table, dynamo.WithAuditRetention(fn.Config.AuditRetention)), nil), sendtelegram.Check)
-	return send.NewDirect(svc, Engine(fn, cfg), jobs, 0)
+	return send.NewDirect(svc, Engine(fn, cfg), jobs, sendtelegram.Calls{AllowPrivate: fn.Config.AllowPrivateNetworks}, 0)
 }

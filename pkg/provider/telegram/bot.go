@@ -234,20 +234,34 @@ func (b *Bot) SendChatAction(ctx context.Context, a SendChatAction) error {
 // SendMedia sends a photo (m.Field "photo", method sendPhoto) or a
 // document ("document", sendDocument) by URL or file_id. Errors: as GetMe.
 func (b *Bot) SendMedia(ctx context.Context, m SendMedia) (Message, error) {
+	method, body, err := m.request()
+	if err != nil {
+		return Message{}, err
+	}
+	var msg Message
+	err = b.call(ctx, method, body, &msg)
+	return msg, err
+}
+
+// request is the method and the body that send m: its fields with the
+// file under m.Field.
+func (m SendMedia) request() (string, json.RawMessage, error) {
 	method := "sendDocument"
 	if m.Field == "photo" {
 		method = "sendPhoto"
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
-		return Message{}, &provider.InvalidParamsError{Action: method}
+		return method, nil, &provider.InvalidParamsError{Action: method}
 	}
 	var fields map[string]json.RawMessage
 	_ = json.Unmarshal(body, &fields)
 	fields[m.Field], _ = json.Marshal(m.File)
-	var msg Message
-	err = b.call(ctx, method, fields, &msg)
-	return msg, err
+	body, err = json.Marshal(fields)
+	if err != nil {
+		return method, nil, &provider.InvalidParamsError{Action: method}
+	}
+	return method, body, nil
 }
 
 // SendMessageDraft streams a partial message to a private chat. Errors: as

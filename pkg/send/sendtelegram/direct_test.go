@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/send"
+	"github.com/gatehouse/gatehouse/pkg/send/sendtelegram"
 	"github.com/gatehouse/gatehouse/pkg/send/sendtest"
 )
 
@@ -19,9 +20,9 @@ import (
 func TestDirectSendsAtOnceWhenIdle(t *testing.T) {
 	store := sendtest.NewStore()
 	b := newBed(t, store, 5, nil)
-	d := send.NewDirect(b.svc, b.engine, store, 5*time.Second)
+	d := send.NewDirect(b.svc, b.engine, store, sendtelegram.Calls{}, 5*time.Second)
 	start := time.Now()
-	raw, err := d.SendNow(context.Background(), b.actor, b.gws.g.ID, json.RawMessage(`{"chat_id":42,"text":"now"}`))
+	raw, err := d.SendNow(context.Background(), b.actor, b.gws.g.ID, "sendMessage", json.RawMessage(`{"chat_id":42,"text":"now"}`))
 	if err != nil {
 		t.Fatalf("SendNow: %v", err)
 	}
@@ -36,7 +37,7 @@ func TestDirectSendsAtOnceWhenIdle(t *testing.T) {
 	t.Logf("sent through the queue in %v", time.Since(start))
 	// Bad parameters are named as the action's body has them; nothing is
 	// queued or sent.
-	_, err = d.SendNow(context.Background(), b.actor, b.gws.g.ID, json.RawMessage(`{"chat_id":true}`))
+	_, err = d.SendNow(context.Background(), b.actor, b.gws.g.ID, "sendMessage", json.RawMessage(`{"chat_id":true}`))
 	var ge *gateway.Error
 	if !errorAs(err, &ge) || ge.Code != gateway.CodeInvalid || fmt.Sprint(fieldNames(ge.Fields)) != "[params.chat_id params.text]" {
 		t.Errorf("bad params: %v %+v", err, ge.Fields)
@@ -67,8 +68,8 @@ func TestDirectWaitsForTheRunningSender(t *testing.T) {
 	if _, ok, err := store.Acquire(ctx, b.gws.g.ID, "busy", now.Add(time.Hour), now); err != nil || !ok {
 		t.Fatalf("Acquire: %v %v", ok, err)
 	}
-	d := send.NewDirect(b.svc, b.engine, store, 300*time.Millisecond)
-	_, err := d.SendNow(ctx, b.actor, b.gws.g.ID, json.RawMessage(`{"chat_id":7,"text":"later"}`))
+	d := send.NewDirect(b.svc, b.engine, store, sendtelegram.Calls{}, 300*time.Millisecond)
+	_, err := d.SendNow(ctx, b.actor, b.gws.g.ID, "sendMessage", json.RawMessage(`{"chat_id":7,"text":"later"}`))
 	var ge *gateway.Error
 	if !errorAs(err, &ge) || ge.Code != gateway.CodeUnavailable {
 		t.Fatalf("with the lease held: %v", err)

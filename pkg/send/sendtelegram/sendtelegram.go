@@ -95,13 +95,15 @@ func (b *Bot) Close() error {
 	return nil
 }
 
-// Send makes one sendMessage request and classifies its outcome.
-func (b *Bot) Send(ctx context.Context, params json.RawMessage) send.Result {
+// Send makes one request of method (sendMessage, sendPhoto, sendDocument
+// or editMessageText: each answers the Message) and classifies its
+// outcome.
+func (b *Bot) Send(ctx context.Context, method string, params json.RawMessage) send.Result {
 	var wrote atomic.Bool
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	})
-	m, err := b.bot.Send(ctx, "sendMessage", params)
+	m, err := b.bot.Send(ctx, method, params)
 	return Classify(m, err, wrote.Load())
 }
 

@@ -1,0 +1,40 @@
+package sendtelegram
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/gatehouse/gatehouse/pkg/gateway"
+	"github.com/gatehouse/gatehouse/pkg/provider"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
+	"github.com/gatehouse/gatehouse/pkg/send"
+)
+
+// Calls are the action route's calls that go through a bot's paced
+// queue (telegram.PacedActions): send.Direct's Calls.
+type Calls struct {
+	// AllowPrivate is the SSRF guard's setting for a photo's or a
+	// document's URL, as the Telegram provider has it.
+	AllowPrivate bool
+}
+
+var _ send.Calls = Calls{}
+
+// Paced reports whether action with params is paced (telegram.Paced).
+func (Calls) Paced(action string, params json.RawMessage) bool {
+	return telegram.Paced(action, params)
+}
+
+// Request checks a paced action's parameters as the Telegram provider's
+// Execute does and returns the request that makes it.
+func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError) {
+	body, err := telegram.PacedRequest(action, "params", params, c.AllowPrivate)
+	if err == nil {
+		return body, nil
+	}
+	var invalid *provider.InvalidParamsError
+	if errors.As(err, &invalid) && len(invalid.Fields) > 0 {
+		return nil, invalid.Fields
+	}
+	return nil, []gateway.FieldError{{Field: "params", Message: "are not valid " + action + " parameters"}}
+}
