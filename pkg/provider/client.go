@@ -43,7 +43,7 @@ const (
 
 // ErrTooLarge is what the reader handed to Request.Decode returns once the
 // answer passes Request.MaxBytes; Do then answers a *ResponseError, "the
-// response is too large".
+// response is too large", that wraps it.
 var ErrTooLarge = errors.New("the response is too large")
 
 // Client sends providers' outbound HTTP requests. Each call is bounded by
@@ -162,7 +162,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			var de *decodeError
 			switch {
 			case errors.Is(err, ErrTooLarge):
-				return nil, &ResponseError{Provider: host, Reason: "the response is too large"}
+				return nil, &ResponseError{Provider: host, Reason: "the response is too large", Err: ErrTooLarge}
 			case errors.As(err, &de):
 				return nil, de.err
 			}

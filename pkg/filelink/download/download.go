@@ -189,6 +189,11 @@ func (h *Handler) serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest, 
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == http.StatusNotFound {
 			return events.APIGatewayV2HTTPResponse{}, notFound(rec)
 		}
+		if errors.Is(err, provider.ErrTooLarge) {
+			// Larger than Gatehouse reads at all: a file of unknown
+			// size that is too large, not a broken answer.
+			return events.APIGatewayV2HTTPResponse{}, tooLarge(rec)
+		}
 		rec.outcome = outcomeUpstream
 		code := gateway.CodeUpstreamError
 		if provider.Classify(err) == provider.OutcomeUnreachable {

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/faulttest"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram/telegramtest"
 )
 
@@ -221,9 +222,14 @@ func TestOversizedBody(t *testing.T) {
 	srv := httptest.NewServer(tg)
 	defer srv.Close()
 	tg.AddFile(token, telegramtest.File{FileID: "BQACAgIAAxkBAAIBbig", Path: "videos/big.mp4", Content: make([]byte, filelink.MaxBytes+1)})
+	// Past what Gatehouse reads at all (telegram.MaxDownloadBytes): still
+	// too large, not a broken answer.
+	tg.AddFile(token, telegramtest.File{FileID: "BQACAgIAAxkBAAIBhuge", Path: "videos/huge.mp4", Content: make([]byte, telegram.MaxDownloadBytes+1)})
 	w := newWorld(t, srv.URL, 5*time.Second)
-	resp := w.get(t, http.MethodGet, w.link(t, "videos/big.mp4", 0))
-	if resp.StatusCode != http.StatusRequestEntityTooLarge || problemType(t, resp) != "too_large" {
-		t.Errorf("status %d: %s", resp.StatusCode, resp.Body)
+	for _, path := range []string{"videos/big.mp4", "videos/huge.mp4"} {
+		resp := w.get(t, http.MethodGet, w.link(t, path, 0))
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || problemType(t, resp) != "too_large" {
+			t.Errorf("%s: status %d: %s", path, resp.StatusCode, resp.Body)
+		}
 	}
 }
