@@ -347,6 +347,9 @@ func (a *API) GatewayAction(ctx context.Context, ev events.APIGatewayV2HTTPReque
 		if action := ev.PathParameters["action"]; a.paced != nil && a.paced.Paced(action, params) {
 			// Paced with the bot's jobs, and claimed before it goes.
 			out, err = a.paced.SendNow(ctx, r.actor, ev.PathParameters["id"], action, params)
+			if gateway.IsCode(err, gateway.CodeUpstreamRejected) {
+				a.life.CredentialsRefused(ctx, r.actor, ev.PathParameters["id"], action, gateway.ErrorMessage(err))
+			}
 		} else {
 			out, err = a.life.Execute(ctx, r.actor, ev.PathParameters["id"], ev.PathParameters["action"], params)
 		}

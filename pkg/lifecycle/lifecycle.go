@@ -539,15 +539,7 @@ func (s *Service) Execute(ctx context.Context, actor gateway.Actor, id, action s
 		return nil, e
 	}
 	if provider.Classify(err) == provider.OutcomeInvalidCredentials {
-		msg := provider.Message(err)
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_, _ = s.gw.Modify(wctx, actor, id, nil, func(g *gateway.Gateway) (gateway.Change, error) {
-			now := s.now().UTC()
-			details := map[string]string{"from": string(g.Status), "to": string(gateway.StatusError), "error": msg, "action": action}
-			g.Status, g.LastError, g.LastErrorAt = gateway.StatusError, msg, &now
-			return gateway.Change{Action: gateway.AuditStatusChanged, Fields: []string{"status"}, Details: details}, nil
-		})
+		s.CredentialsRefused(ctx, actor, id, action, provider.Message(err))
 	}
 	e := upstream("The "+action+" action failed", err)
 	if provider.RefusedRequest(err) {
@@ -557,6 +549,22 @@ func (s *Service) Execute(ctx context.Context, actor gateway.Actor, id, action s
 		e.Code = gateway.CodeUpstreamRefused
 	}
 	return nil, e
+}
+
+// CredentialsRefused records that the provider refused the gateway's
+// credentials when action ran (msg says how): the gateway moves to ERROR
+// with msg as its last error, audited. Execute calls it; so does the
+// action route for a call sent through the bot's paced queue. A failure
+// to record is left to the next health check, which finds the same.
+func (s *Service) CredentialsRefused(ctx context.Context, actor gateway.Actor, id, action, msg string) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = s.gw.Modify(wctx, actor, id, nil, func(g *gateway.Gateway) (gateway.Change, error) {
+		now := s.now().UTC()
+		details := map[string]string{"from": string(g.Status), "to": string(gateway.StatusError), "error": msg, "action": action}
+		g.Status, g.LastError, g.LastErrorAt = gateway.StatusError, msg, &now
+		return gateway.Change{Action: gateway.AuditStatusChanged, Fields: []string{"status"}, Details: details}, nil
+	})
 }
 
 // actionError maps the provider's typed refusals to domain errors; it

@@ -35,6 +35,11 @@ type Calls interface {
 	// under "params", and returns the request that makes it, as it will
 	// be sent.
 	Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError)
+	// Refused returns the error of a call Telegram refused: answer is
+	// its error answer, msg a message safe to show. A refusal of the
+	// bot's token is gateway.CodeUpstreamRejected, any other
+	// gateway.CodeUpstreamRefused.
+	Refused(answer json.RawMessage, msg string) error
 }
 
 // NewDirect returns the synchronous sender. wait bounds how long a call
@@ -56,7 +61,8 @@ func (d *Direct) Paced(action string, params json.RawMessage) bool {
 // fields named "params.…") and returns Telegram's result. Errors: the
 // gateway's (not found, not a Telegram bot, not connected),
 // gateway.CodeInvalid with every bad field, gateway.CodeUpstreamRefused
-// with Telegram's description when Telegram refused it,
+// with Telegram's description when Telegram refused it (Calls.Refused:
+// gateway.CodeUpstreamRejected when it refused the bot's token),
 // gateway.CodeUpstreamUnreachable when its answer never came (it is not
 // sent again); gateway.CodeUnavailable when it is still queued behind
 // others when the wait ends (it will be sent; the error names its job).
@@ -80,7 +86,7 @@ func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID, ac
 			case ItemSent:
 				return it.Result, nil
 			case ItemFailed:
-				return nil, &gateway.Error{Code: gateway.CodeUpstreamRefused, Message: it.Error, Op: "send.SendNow"}
+				return nil, d.calls.Refused(it.Result, it.Error)
 			case ItemUnknown:
 				return nil, &gateway.Error{Code: gateway.CodeUpstreamUnreachable, Op: "send.SendNow",
 					Message: "Telegram's answer never came; the message may have been delivered and is not sent again (job " + j.ID + ")."}

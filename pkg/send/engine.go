@@ -35,7 +35,8 @@ const (
 type Result struct {
 	Outcome   Outcome
 	MessageID int64
-	// Message is Telegram's result (the sent Message) as JSON.
+	// Message is Telegram's result (the sent Message) as JSON; for a
+	// Failed send, Telegram's error answer.
 	Message    json.RawMessage
 	RetryAfter time.Duration
 	// Error is a message safe to show the gateway's owner.
@@ -43,6 +44,9 @@ type Result struct {
 	// CantParse is true for Telegram's "can't parse entities": the text's
 	// formatting was refused, and the same text unformatted would go.
 	CantParse bool
+	// Rejected is true when Telegram refused the bot's token: nothing of
+	// the bot's can go until the token is replaced.
+	Rejected bool
 }
 
 // Bot sends one message for one gateway: a call of method (sendMessage,
@@ -270,6 +274,8 @@ type outcome struct {
 	status     ItemStatus
 	retryAfter time.Duration
 	aborted    bool
+	// rejected is Telegram's refusal of the bot's token.
+	rejected string
 }
 
 type run struct {
@@ -291,6 +297,7 @@ type run struct {
 	lastSave  time.Time
 	lastLease time.Time
 	storeErr  error
+	rejected  string        // Telegram refused the bot's token, saying this
 	claimTime time.Duration // exponential mean of claims' time
 	until     string        // RunJob's job: the run ends when it is done
 }
@@ -373,6 +380,12 @@ func (r *run) loop(ctx context.Context) error {
 			err := r.storeErr
 			r.stop(ctx)
 			return err
+		}
+		if r.rejected != "" {
+			// Every other message would be refused the same way: a
+			// broadcast must not spend thousands of calls learning it.
+			r.stop(ctx)
+			return r.failAll(ctx, &gateway.Error{Code: gateway.CodeUpstreamRejected, Message: r.rejected})
 		}
 	}
 }
@@ -535,7 +548,11 @@ func (r *run) settle(ctx context.Context, en *entry, c Claim, res Result) outcom
 				}
 			}
 		}
+		en.result = res.Message
 		r.record(ctx, en, ItemFailed, res.Error, en.part+1)
+		if res.Rejected {
+			return outcome{status: ItemFailed, rejected: res.Error}
+		}
 		return outcome{status: ItemFailed}
 	}
 	r.record(ctx, en, ItemUnknown, "the request reached the network but no answer came; it is not sent again", en.part+1)
@@ -648,6 +665,9 @@ func (r *run) handle(ctx context.Context, ev event) {
 	default:
 		if o.status == ItemSent {
 			l.backoff = 0
+		}
+		if o.rejected != "" && r.rejected == "" {
+			r.rejected = o.rejected
 		}
 		r.count(l, o.status)
 	}
@@ -802,8 +822,11 @@ func (r *run) load(ctx context.Context, j *Job) error {
 // or cannot send.
 func (r *run) failAll(ctx context.Context, cause error) error {
 	msg := "the gateway was deleted"
-	if gateway.IsCode(cause, gateway.CodeNotConnected) {
+	switch {
+	case gateway.IsCode(cause, gateway.CodeNotConnected):
 		msg = "the gateway is not connected"
+	case gateway.IsCode(cause, gateway.CodeUpstreamRejected):
+		msg = "not sent: Telegram refused the bot's token (" + gateway.ErrorMessage(cause) + "); replace it and connect again"
 	}
 	if err := r.poll(ctx); err != nil {
 		return err

@@ -164,8 +164,9 @@ type Item struct {
 	// Parts is how many parts the message was split into, once known.
 	Parts     int
 	UpdatedAt time.Time
-	// Result is Telegram's answer to the last part sent (the Message), kept
-	// for the synchronous action route, which answers it.
+	// Result is Telegram's answer to the last part sent (the Message, or
+	// its error answer when it refused the part), kept for the
+	// synchronous action route, which answers it.
 	Result json.RawMessage
 }
 

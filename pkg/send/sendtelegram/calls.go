@@ -38,3 +38,17 @@ func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, 
 	}
 	return nil, []gateway.FieldError{{Field: "params", Message: "are not valid " + action + " parameters"}}
 }
+
+// Refused classifies Telegram's error answer as the Telegram provider
+// does (telegram.APIError.Outcome): a refused token (401, 404) is
+// gateway.CodeUpstreamRejected, so the action route moves the gateway to
+// ERROR as it does for the calls it makes at once.
+func (Calls) Refused(answer json.RawMessage, msg string) error {
+	var a errorAnswer
+	_ = json.Unmarshal(answer, &a)
+	code := gateway.CodeUpstreamRefused
+	if (&telegram.APIError{ErrorCode: a.ErrorCode, Description: a.Description}).Outcome() == provider.OutcomeInvalidCredentials {
+		code = gateway.CodeUpstreamRejected
+	}
+	return &gateway.Error{Code: code, Message: msg, Op: "send.SendNow"}
+}

@@ -287,6 +287,41 @@ func TestEngineRecoversClaimsOfADeadSender(t *testing.T) {
 	}
 }
 
+// TestEngineStopsWhenTheTokenIsRefused: a broadcast to 200 chats whose
+// bot's token Telegram refuses (revoked in BotFather) fails at the first
+// refusal, every message with the reason, instead of spending a call on
+// each of the 200; a second job queued meanwhile fails with it.
+func TestEngineStopsWhenTheTokenIsRefused(t *testing.T) {
+	b := newBed(t, sendtest.NewStore(), 5, nil)
+	chats := make([]int, 200)
+	for i := range chats {
+		chats[i] = i + 1
+	}
+	bc := b.submit(map[string]any{"broadcast": map[string]any{"chatIds": chats, "message": map[string]any{"text": "news"}}}, "")
+	one := b.submit(map[string]any{"messages": []map[string]any{{"chat_id": 7, "text": "later"}}}, "")
+	b.tg.Fail(telegramtest.Failure{Method: "sendMessage", ErrorCode: 401, Times: -1})
+	b.run(20 * time.Second)
+	calls := len(b.tg.Calls("sendMessage"))
+	for _, id := range []string{bc.ID, one.ID} {
+		got, items := b.job(id)
+		if got.Status != send.JobDone || got.Failed != got.Total || got.Sent+got.Unknown != 0 {
+			t.Fatalf("job %+v", got)
+		}
+		for _, it := range items {
+			if !strings.Contains(it.Error, "401") {
+				t.Fatalf("item %+v: the reason is not the refusal", it)
+			}
+		}
+	}
+	// Only the sends already on their way when the first refusal came
+	// back: at most the one window's burst the bot's overall limit lets
+	// go before any answer.
+	if calls > send.TelegramLimits().PerSecond {
+		t.Errorf("%d of 201 messages were tried after the token was refused", calls)
+	}
+	t.Logf("%d calls for 201 messages", calls)
+}
+
 var _ sync.Locker = (*sync.Mutex)(nil)
 
 // TestEngineSendsLongChainsFirst: two groups with forty messages each

@@ -123,7 +123,9 @@ func Classify(m telegram.Message, err error, wrote bool) send.Result {
 			// Telegram's 5xx answers come before a message is stored.
 			return send.Result{Outcome: send.Retry, Error: api.Error()}
 		}
-		return send.Result{Outcome: send.Failed, Error: api.Error(), CantParse: strings.Contains(api.Description, "can't parse entities")}
+		answer, _ := json.Marshal(errorAnswer{ErrorCode: api.ErrorCode, Description: api.Description})
+		return send.Result{Outcome: send.Failed, Error: api.Error(), Message: answer, CantParse: strings.Contains(api.Description, "can't parse entities"),
+			Rejected: api.Outcome() == provider.OutcomeInvalidCredentials}
 	}
 	var unreachable *provider.UnreachableError
 	if errors.As(err, &unreachable) && !wrote {
@@ -132,4 +134,11 @@ func Classify(m telegram.Message, err error, wrote bool) send.Result {
 	// The request left: a timeout, a dropped connection, or an answer
 	// that could not be read. Telegram may have taken the message.
 	return send.Result{Outcome: send.Unknown, Error: err.Error()}
+}
+
+// errorAnswer is the Bot API's error answer, as a failed item keeps it.
+type errorAnswer struct {
+	OK          bool   `json:"ok"`
+	ErrorCode   int    `json:"error_code"`
+	Description string `json:"description"`
 }
