@@ -33,7 +33,8 @@ type Calls interface {
 	Paced(action string, params json.RawMessage) bool
 	// Request checks a paced action's parameters, every bad field named
 	// under "params", and returns the request that makes it, as it will
-	// be sent.
+	// be sent (sendMessage's as a batch's message, its Markdown option
+	// included).
 	Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError)
 	// Refused returns the error of a call Telegram refused: answer is
 	// its error answer, msg a message safe to show. A refusal of the
@@ -101,9 +102,7 @@ func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID, ac
 	}
 }
 
-// submit queues one interactive call. sendMessage is checked as a
-// batch's message is (its Markdown option included), the others by
-// Calls.Request.
+// submit queues one interactive call, checked by Calls.Request.
 func (d *Direct) submit(ctx context.Context, actor gateway.Actor, gatewayID, action string, params json.RawMessage) (*Job, error) {
 	s := d.svc
 	g, err := s.gateways.Get(ctx, actor, gatewayID)
@@ -113,15 +112,7 @@ func (d *Direct) submit(ctx context.Context, actor gateway.Actor, gatewayID, act
 	if g.Type != gateway.TypeTelegramBot {
 		return nil, gateway.Errorf(gateway.CodeUnsupportedAction, "%s gateways have no action %q", g.Type, action)
 	}
-	body := Body{Method: action}
-	var fe []gateway.FieldError
-	if action == MethodSendMessage {
-		body.Method = ""
-		fe = s.check("params", params, true)
-		params = compact(params)
-	} else {
-		params, fe = d.calls.Request(action, params)
-	}
+	params, fe := d.calls.Request(action, params)
 	if len(fe) > 0 {
 		e := gateway.Invalid(fe...)
 		e.Message = "The action's parameters are invalid."
@@ -130,7 +121,10 @@ func (d *Direct) submit(ctx context.Context, actor gateway.Actor, gatewayID, act
 	if g.Status != gateway.StatusConnected {
 		return nil, gateway.Errorf(gateway.CodeNotConnected, "Connect the gateway before sending messages.")
 	}
-	body.Messages = []json.RawMessage{params}
+	body := Body{Messages: []json.RawMessage{params}}
+	if action != MethodSendMessage {
+		body.Method = action
+	}
 	j := s.newJob(g, body, true)
 	if _, err := s.store.CreateJob(ctx, j); err != nil {
 		return nil, err

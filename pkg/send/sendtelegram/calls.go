@@ -1,6 +1,7 @@
 package sendtelegram
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 
@@ -26,8 +27,20 @@ func (Calls) Paced(action string, params json.RawMessage) bool {
 }
 
 // Request checks a paced action's parameters as the Telegram provider's
-// Execute does and returns the request that makes it.
+// Execute does and returns the request that makes it; sendMessage's are
+// checked as a batch's message is (Check), so that "format": "markdown"
+// works on the action route too.
 func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError) {
+	if action == send.MethodSendMessage {
+		if bad := Check("params", params, true); len(bad) > 0 {
+			return nil, bad
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, params); err != nil {
+			return nil, []gateway.FieldError{{Field: "params", Message: "must be a JSON object of sendMessage parameters"}}
+		}
+		return b.Bytes(), nil
+	}
 	body, err := telegram.PacedRequest(action, "params", params, c.AllowPrivate)
 	if err == nil {
 		return body, nil
