@@ -249,6 +249,38 @@ describe('Telegram panel: send, edit, delete', () => {
     expect(third.headers['Idempotency-Key']).not.toBe(posted[0].headers['Idempotency-Key']);
   });
 
+  it('edits a message sent as Markdown in Markdown, and shows the server\'s refusal of one too long under the text', async () => {
+    const f = server({
+      'POST /api/gateways/gw_1/messages': () => json(202, { jobId: 'job_1', status: 'QUEUED', total: 1 }, { Location: '/api/gateways/gw_1/messages/job_1' }),
+      'GET /api/gateways/gw_1/messages/job_1': () => json(200,
+        { jobId: 'job_1', status: 'DONE', total: 1, sent: 1, failed: 0, unknown: 0, queued: 0, items: [{ index: 0, chatId: 7, status: 'SENT', messageId: 90, error: null }], nextCursor: null }),
+      'POST /api/gateways/gw_1/actions/editMessageText': (r) => {
+        const b = r.body as Record<string, unknown>;
+        return String(b.text).length > 100
+          ? json(400, { type: 'https://gatehouse.dev/problems/validation', title: 'Invalid request', status: 400, detail: 'The action\'s parameters are invalid.',
+            errors: [{ field: 'params.text', message: 'must fit one message after conversion (an edit replaces one message; this is 2)' }] })
+          : json(200, { action: 'editMessageText', result: { message_id: b.message_id, chat: { id: b.chat_id }, text: 'Now bold' } });
+      },
+    });
+    show(f);
+    fillMessage('7', 'Some **bold** text');
+    fireEvent.change(form().getByLabelText('Formatting'), { target: { value: 'markdown' } });
+    fireEvent.click(form().getByRole('button', { name: 'Send message' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Edit message 90' }, { timeout: 3000 }));
+
+    const edit = within(screen.getByTestId('telegram-edit'));
+    expect((edit.getByLabelText('Formatting') as HTMLSelectElement).value).toBe('markdown');
+    expect(edit.getByText(/An edit replaces one message/)).toBeTruthy();
+    fireEvent.input(edit.getByLabelText(/^New text/), { target: { value: 'x'.repeat(101) } });
+    fireEvent.click(edit.getByRole('button', { name: 'Save changes' }));
+    expect(await edit.findByText(/must fit one message after conversion/)).toBeTruthy();
+
+    fireEvent.input(edit.getByLabelText(/^New text/), { target: { value: 'Now **bold**' } });
+    fireEvent.click(edit.getByRole('button', { name: 'Save changes' }));
+    expect(await screen.findByText('Message 90 edited.')).toBeTruthy();
+    expect(calls(f, 'editMessageText').map((c) => c.body)[1]).toEqual({ chat_id: 7, message_id: 90, text: 'Now **bold**', format: 'markdown' });
+  });
+
   it('explains a Markdown message whose outcome is unknown', async () => {
     const f = server({
       'POST /api/gateways/gw_1/messages': () => json(202, { jobId: 'job_2', status: 'QUEUED', total: 1 }),

@@ -276,7 +276,8 @@ func TestActionCallsShareThePace(t *testing.T) {
 		MessageID int64  `json:"message_id"`
 		Text      string `json:"text"`
 	}
-	if err := json.Unmarshal(ok("editMessageText", fmt.Sprintf(`{"chat_id":42,"message_id":%d,"text":"done"}`, sent.MessageID)), &edited); err != nil ||
+	// Markdown, converted by Gatehouse as a message's is.
+	if err := json.Unmarshal(ok("editMessageText", fmt.Sprintf(`{"chat_id":42,"message_id":%d,"text":"**done**","format":"markdown"}`, sent.MessageID)), &edited); err != nil ||
 		edited.MessageID != sent.MessageID || edited.Text != "done" {
 		t.Errorf("editMessageText result: %v %+v", err, edited)
 	}

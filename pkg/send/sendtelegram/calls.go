@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
 	"github.com/gatehouse/gatehouse/pkg/provider"
 	"github.com/gatehouse/gatehouse/pkg/provider/telegram"
+	"github.com/gatehouse/gatehouse/pkg/provider/telegram/markdown"
 	"github.com/gatehouse/gatehouse/pkg/send"
 )
 
@@ -41,6 +45,16 @@ func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, 
 		}
 		return b.Bytes(), nil
 	}
+	if action == "editMessageText" {
+		if md, ok := markdownEdit(params); ok {
+			return c.editMarkdown(params, md)
+		}
+	}
+	return c.request(action, params)
+}
+
+// request is Request for the actions the provider checks.
+func (c Calls) request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError) {
 	body, err := telegram.PacedRequest(action, "params", params, c.AllowPrivate)
 	if err == nil {
 		return body, nil
@@ -64,4 +78,62 @@ func (Calls) Refused(answer json.RawMessage, msg string) error {
 		code = gateway.CodeUpstreamRejected
 	}
 	return &gateway.Error{Code: code, Message: msg, Op: "send.SendNow"}
+}
+
+// markdownEdit reports whether an edit asks for "format" (which only the
+// paced queue converts), and returns its object.
+func markdownEdit(params json.RawMessage) (map[string]json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(params, &obj) != nil {
+		return nil, false
+	}
+	_, ok := obj["format"]
+	return obj, ok
+}
+
+// editMarkdown checks an edit whose text is Markdown for Gatehouse to
+// convert, as a message's is, and returns its request with the Markdown
+// and the format kept: the Formatter converts it when it is sent, and
+// sends it plain if Telegram refuses the HTML. An edit replaces one
+// message, so the text must convert to one: a longer answer is refused
+// rather than cut.
+func (c Calls) editMarkdown(params json.RawMessage, obj map[string]json.RawMessage) (json.RawMessage, []gateway.FieldError) {
+	var bad []gateway.FieldError
+	var f string
+	if json.Unmarshal(obj["format"], &f) != nil || f != FormatMarkdown {
+		bad = append(bad, gateway.FieldError{Field: "params.format", Message: `must be "markdown"`})
+	}
+	if _, both := obj["parse_mode"]; both {
+		bad = append(bad, gateway.FieldError{Field: "params.parse_mode", Message: "must be left out with format: Gatehouse converts the Markdown to HTML"})
+	}
+	md := obj["text"]
+	var text string
+	check := maps.Clone(obj)
+	delete(check, "format")
+	if json.Unmarshal(md, &text) == nil {
+		// A text refused here is checked as "x" after: one error for it.
+		switch parts := markdown.ToHTML(text); {
+		case strings.TrimSpace(text) == "" || len(parts) == 0:
+			bad = append(bad, gateway.FieldError{Field: "params.text", Message: "must be Markdown that renders to some text"})
+			check["text"] = json.RawMessage(`"x"`)
+		case len(parts) > 1:
+			bad = append(bad, gateway.FieldError{Field: "params.text", Message: fmt.Sprintf("must fit one message after conversion (an edit replaces one message; this is %d)", len(parts))})
+			check["text"] = json.RawMessage(`"x"`)
+		default:
+			// The rest is checked with the HTML Telegram will get.
+			check["text"], _ = json.Marshal(parts[0])
+			check["parse_mode"] = json.RawMessage(`"HTML"`)
+		}
+	}
+	raw, _ := json.Marshal(check)
+	body, fe := c.request("editMessageText", raw)
+	if bad = append(bad, fe...); len(bad) > 0 {
+		return nil, bad
+	}
+	var out map[string]json.RawMessage
+	_ = json.Unmarshal(body, &out)
+	delete(out, "parse_mode")
+	out["text"], out["format"] = md, obj["format"]
+	body, _ = json.Marshal(out)
+	return body, nil
 }

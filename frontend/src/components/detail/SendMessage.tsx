@@ -35,7 +35,7 @@ export interface SentMessage {
 
 type Note = { kind: 'success' | 'info' | 'warning'; title: string; body?: string } | null;
 
-const EDIT_FORMATS: TextFormat[] = ['', 'HTML', 'MarkdownV2'];
+const EDIT_FORMATS: TextFormat[] = ['', 'HTML', 'MarkdownV2', 'markdown'];
 
 /** The alert of a failed request, with the field errors no input shows. */
 function RequestProblem({ error, other }: { error: unknown; other: FieldError[] }) {
@@ -303,8 +303,8 @@ function EditMessage({ gateway, message, onClose, update }: { gateway: Gateway; 
   const { api } = useApp();
   const base = `tg-edit-${message.messageId}`;
   const [text, setText] = useState(message.text);
-  // Markdown that Gatehouse converted has no edit counterpart: an edit sends its text as written.
-  const [format, setFormat] = useState<TextFormat>(message.format === 'markdown' ? '' : message.format);
+  // A message Gatehouse converted from Markdown is edited in Markdown too.
+  const [format, setFormat] = useState<TextFormat>(message.format);
   const [kb, setKb] = useState<Keyboard>(message.kb);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -326,7 +326,8 @@ function EditMessage({ gateway, message, onClose, update }: { gateway: Gateway; 
     setBusy(true);
     try {
       const params: Record<string, unknown> = { chat_id: message.chatId, message_id: message.messageId, text };
-      if (format) params.parse_mode = format;
+      if (format === 'markdown') params.format = 'markdown';
+      else if (format) params.parse_mode = format;
       // Without reply_markup Telegram removes the keyboard: an empty editor means no buttons.
       const markup = keyboardMarkup(kb);
       if (markup) params.reply_markup = markup;
@@ -359,10 +360,10 @@ function EditMessage({ gateway, message, onClose, update }: { gateway: Gateway; 
       <RequestProblem error={error} other={other} />
       {notice && <Notice kind="info" title={notice} onDismiss={() => setNotice(null)} />}
       <Field id={`${base}-text`} label="New text" error={fieldErr.text} required
-        hint={message.format === 'markdown' ? 'Gatehouse converted this message from Markdown; an edit sends the text as written here, as plain text or with HTML or MarkdownV2 markup.' : undefined}>
+        hint={format === 'markdown' ? 'Write ordinary Markdown; Gatehouse converts it to Telegram’s HTML. An edit replaces one message, so the text must fit in one.' : undefined}>
         {({ id, describedBy, invalid }) => <textarea id={id} rows={3} value={text} aria-describedby={describedBy} aria-invalid={invalid} disabled={busy} onInput={(e) => setText(e.currentTarget.value)} />}
       </Field>
-      <Field id={`${base}-format`} label="Formatting" error={fieldErr.parse_mode}>
+      <Field id={`${base}-format`} label="Formatting" error={fieldErr.parse_mode ?? fieldErr.format}>
         {({ id, describedBy, invalid }) => (
           <select id={id} value={format} aria-describedby={describedBy} aria-invalid={invalid} disabled={busy} onChange={(e) => setFormat(e.currentTarget.value as TextFormat)}>
             {EDIT_FORMATS.map((f) => <option value={f}>{FORMAT_LABELS[f]}</option>)}

@@ -162,13 +162,17 @@ func (bot *botState) find(chat string, id int64) *SentMessage {
 }
 
 func (s *Server) editMessageText(w http.ResponseWriter, bot *botState, params map[string]any) {
-	text, _ := stringParam(params, "text")
-	if strings.TrimSpace(text) == "" {
-		writeError(w, http.StatusBadRequest, "Bad Request: message text is empty", 0)
-		return
-	}
-	if len([]rune(text)) > 4096 {
+	raw, _ := stringParam(params, "text")
+	parseMode, _ := stringParam(params, "parse_mode")
+	// The new text is parsed as a sent message's is (HTML entities, then
+	// the length after parsing), with edits' own word for too long.
+	text, problem := checkText(raw, parseMode)
+	switch {
+	case problem == "Bad Request: message is too long":
 		writeError(w, http.StatusBadRequest, "Bad Request: MESSAGE_TOO_LONG", 0)
+		return
+	case problem != "":
+		writeError(w, http.StatusBadRequest, problem, 0)
 		return
 	}
 	markup := rawParam(params, "reply_markup")
@@ -185,12 +189,12 @@ func (s *Server) editMessageText(w http.ResponseWriter, bot *botState, params ma
 		writeError(w, http.StatusBadRequest, "Bad Request: message to edit not found", 0)
 		return
 	}
-	if m.Text == text && bytes.Equal(m.ReplyMarkup, markup) {
+	if m.Text == text && m.Raw == raw && bytes.Equal(m.ReplyMarkup, markup) {
 		writeError(w, http.StatusBadRequest, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", 0)
 		return
 	}
-	m.Text, m.ReplyMarkup, m.Edits = text, markup, m.Edits+1
-	m.ParseMode, _ = stringParam(params, "parse_mode")
+	m.Text, m.Raw, m.ReplyMarkup, m.Edits = text, raw, markup, m.Edits+1
+	m.ParseMode = parseMode
 	writeOK(w, s.messageObject(bot, *m), "")
 }
 

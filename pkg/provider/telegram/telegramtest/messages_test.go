@@ -37,6 +37,11 @@ func TestMessageMethods(t *testing.T) {
 		{name: "edit unchanged", do: post("editMessageText", `{"chat_id":7,"message_id":1,"text":"picked"}`), wantStatus: 400,
 			wantBody: `"description":"Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"`},
 		{name: "edit in another chat", do: post("editMessageText", `{"chat_id":8,"message_id":1,"text":"x"}`), wantStatus: 400, wantBody: `message to edit not found`},
+		// An edit's text is parsed as a sent one's is.
+		{name: "edit with HTML", do: post("editMessageText", `{"chat_id":7,"message_id":1,"text":"<b>picked</b>","parse_mode":"HTML"}`), wantStatus: 200, wantBody: `"text":"picked"`},
+		{name: "edit with the same HTML", do: post("editMessageText", `{"chat_id":7,"message_id":1,"text":"<b>picked</b>","parse_mode":"HTML"}`), wantStatus: 400, wantBody: `message is not modified`},
+		{name: "edit with broken HTML", do: post("editMessageText", `{"chat_id":7,"message_id":1,"text":"<b>picked","parse_mode":"HTML"}`), wantStatus: 400, wantBody: `can't parse entities`},
+		{name: "edit too long after parsing", do: post("editMessageText", `{"chat_id":7,"message_id":1,"text":"`+strings.Repeat("a", 4097)+`"}`), wantStatus: 400, wantBody: `MESSAGE_TOO_LONG`},
 		{name: "answer a press", do: post("answerCallbackQuery", `{"callback_query_id":"4382bfdwdsb323b2d9"}`), wantStatus: 200, wantBody: `"result":true`},
 		{name: "answer it again", do: post("answerCallbackQuery", `{"callback_query_id":"4382bfdwdsb323b2d9"}`), wantStatus: 400,
 			wantBody: `query is too old and response timeout expired or query ID is invalid`},
@@ -73,7 +78,7 @@ func TestMessageMethods(t *testing.T) {
 			t.Errorf("%s: got %d %s, want %d containing %s", tt.name, resp.StatusCode, b, tt.wantStatus, tt.wantBody)
 		}
 	}
-	if m := s.Messages(token); len(m) != 3 || !m[0].Deleted || m[0].Edits != 1 || m[1].Kind != "photo" || m[2].Kind != "document" {
+	if m := s.Messages(token); len(m) != 3 || !m[0].Deleted || m[0].Edits != 2 || m[0].Text != "picked" || m[0].Raw != "<b>picked</b>" || m[1].Kind != "photo" || m[2].Kind != "document" {
 		t.Errorf("messages %+v", m)
 	}
 }
