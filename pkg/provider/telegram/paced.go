@@ -7,22 +7,19 @@ import (
 	"github.com/gatehouse/gatehouse/pkg/provider"
 )
 
-// PacedActions are the actions that Telegram's flood limits count in a
-// chat: the messages a bot sends (about 30 a second in all, one a second
-// in a chat, 20 a minute in a group) and the edits of those messages,
-// which count against the chat's limits. Gatehouse sends them through
-// the bot's paced queue (pkg/send), the action route's single calls as
-// well as the batches and broadcasts. The bot's other calls are not
-// counted by those limits, so queueing them would only add latency:
-// deleteMessage, sendChatAction and sendMessageDraft change nothing a
-// second send could duplicate, answerCallbackQuery and getFile are in no
-// chat, and the webhook methods are the bot's own settings.
-var PacedActions = []string{"sendMessage", "sendPhoto", "sendDocument", "editMessageText"}
-
-// Paced reports whether action with params goes through the paced queue:
-// one of PacedActions, in a chat of the bot's. An edit of an inline
-// message (inline_message_id) is in another user's chat, which no lane of
-// the bot's holds, so it is made at once.
+// Paced reports whether action with params goes through the bot's paced
+// queue (pkg/send), with its batches and broadcasts: the calls Telegram's
+// flood limits count in a chat — the messages a bot sends (sendMessage,
+// sendPhoto, sendDocument: about 30 a second in all, one a second in a
+// chat, 20 a minute in a group) and the edits of those messages
+// (editMessageText), which count against the chat's limits. The bot's
+// other calls are not counted by those limits, so queueing them would
+// only add latency: deleteMessage, sendChatAction and sendMessageDraft
+// change nothing a second send could duplicate, answerCallbackQuery and
+// getFile are in no chat, and the webhook methods are the bot's own
+// settings. An edit of an inline message (inline_message_id) is in
+// another user's chat, which no lane of the bot's holds, so it is made at
+// once.
 func Paced(action string, params json.RawMessage) bool {
 	switch action {
 	case "sendMessage", "sendPhoto", "sendDocument":
@@ -36,7 +33,7 @@ func Paced(action string, params json.RawMessage) bool {
 	return false
 }
 
-// PacedRequest checks the parameters of one of PacedActions (other than
+// PacedRequest checks the parameters of a paced action (other than
 // sendMessage, whose Markdown option the send engine's checker handles)
 // under prefix, the way Execute checks them, and returns the request
 // body as the Bot would send it. allowPrivate is the SSRF guard's setting

@@ -16,7 +16,7 @@ import (
 )
 
 // Calls are the action route's calls that go through a bot's paced
-// queue (telegram.PacedActions): send.Direct's Calls.
+// queue (telegram.Paced): send.Direct's Calls.
 type Calls struct {
 	// AllowPrivate is the SSRF guard's setting for a photo's or a
 	// document's URL, as the Telegram provider has it.
@@ -47,7 +47,7 @@ func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, 
 	}
 	if action == "editMessageText" {
 		if md, ok := markdownEdit(params); ok {
-			return c.editMarkdown(params, md)
+			return c.editMarkdown(md)
 		}
 	}
 	return c.request(action, params)
@@ -97,7 +97,7 @@ func markdownEdit(params json.RawMessage) (map[string]json.RawMessage, bool) {
 // sends it plain if Telegram refuses the HTML. An edit replaces one
 // message, so the text must convert to one: a longer answer is refused
 // rather than cut.
-func (c Calls) editMarkdown(params json.RawMessage, obj map[string]json.RawMessage) (json.RawMessage, []gateway.FieldError) {
+func (c Calls) editMarkdown(obj map[string]json.RawMessage) (json.RawMessage, []gateway.FieldError) {
 	var bad []gateway.FieldError
 	var f string
 	if json.Unmarshal(obj["format"], &f) != nil || f != FormatMarkdown {
@@ -112,9 +112,9 @@ func (c Calls) editMarkdown(params json.RawMessage, obj map[string]json.RawMessa
 	delete(check, "format")
 	if json.Unmarshal(md, &text) == nil {
 		// A text refused here is checked as "x" after: one error for it.
-		switch parts := markdown.ToHTML(text); {
-		case strings.TrimSpace(text) == "" || len(parts) == 0:
-			bad = append(bad, gateway.FieldError{Field: "params.text", Message: "must be Markdown that renders to some text"})
+		switch parts := markdownParts(text); {
+		case parts == nil:
+			bad = append(bad, gateway.FieldError{Field: "params.text", Message: "must be 1-40960 characters of Markdown that renders to some text"})
 			check["text"] = json.RawMessage(`"x"`)
 		case len(parts) > 1:
 			bad = append(bad, gateway.FieldError{Field: "params.text", Message: fmt.Sprintf("must fit one message after conversion (an edit replaces one message; this is %d)", len(parts))})
@@ -136,4 +136,18 @@ func (c Calls) editMarkdown(params json.RawMessage, obj map[string]json.RawMessa
 	out["text"], out["format"] = md, obj["format"]
 	body, _ = json.Marshal(out)
 	return body, nil
+}
+
+// markdownParts converts an edit's Markdown, nil for a text that is blank,
+// longer than any message's Markdown may be (MaxMarkdownLength), or
+// renders to nothing.
+func markdownParts(text string) []string {
+	if strings.TrimSpace(text) == "" || markdown.Len(text) > MaxMarkdownLength {
+		return nil
+	}
+	parts := markdown.ToHTML(text)
+	if len(parts) == 0 {
+		return nil
+	}
+	return parts
 }

@@ -40,6 +40,7 @@ func TestEditMarkdown(t *testing.T) {
 		fields       []string
 	}{
 		{name: "longer than one message", params: `{"chat_id":42,"message_id":7,"text":"` + long + `","format":"markdown"}`, fields: []string{"params.text"}},
+		{name: "longer than any Markdown", params: `{"chat_id":42,"message_id":7,"text":"` + strings.Repeat("a", sendtelegram.MaxMarkdownLength+1) + `","format":"markdown"}`, fields: []string{"params.text"}},
 		{name: "nothing to show", params: `{"chat_id":42,"message_id":7,"text":"  ","format":"markdown"}`, fields: []string{"params.text"}},
 		{name: "another format", params: `{"chat_id":42,"message_id":7,"text":"x","format":"rst"}`, fields: []string{"params.format"}},
 		{name: "with a parse mode", params: `{"chat_id":42,"message_id":7,"text":"x","format":"markdown","parse_mode":"HTML"}`, fields: []string{"params.parse_mode"}},
