@@ -28,7 +28,7 @@ import (
 type Env struct {
 	DynamoDB *emulator.Process
 	KMS      *emulator.Process
-	// Dir holds the emulators' data and logs.
+	// Dir holds local-kms's data (DynamoDB Local keeps its tables in memory).
 	Dir string
 	log *lockedBuffer
 }
@@ -82,7 +82,13 @@ func start() (*Env, error) {
 	e := &Env{Dir: dir, log: &lockedBuffer{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	e.DynamoDB, err = emulator.StartDynamoDB(ctx, emulator.DynamoDBOptions{DBPath: filepath.Join(dir, "dynamodb"), Log: e.log})
+	// In memory: the tables live only as long as this test binary, so
+	// nothing is gained by writing them to disk, where every write is a
+	// journalled SQLite commit. The engine and its answers are the same;
+	// under -race, pkg/httpapi's TestTenancyProperty took 64 s on disk and
+	// 23 s in memory. Tests that restart DynamoDB Local and need its data
+	// to survive start their own with a DBPath.
+	e.DynamoDB, err = emulator.StartDynamoDB(ctx, emulator.DynamoDBOptions{Log: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, e.log.String())
 	}
