@@ -533,7 +533,7 @@ func TestStoreOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(t.TempDir(), "dynamodb")
+	dir := filepath.Join(emutest.TempDir(t), "dynamodb")
 	ddb, err := emulator.StartDynamoDB(t.Context(), emulator.DynamoDBOptions{Port: port, DBPath: dir})
 	if err != nil {
 		t.Fatalf("start DynamoDB Local: %v", err)

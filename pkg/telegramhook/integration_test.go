@@ -666,7 +666,7 @@ func TestFault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := emutest.TempDir(t)
 	ddb := startDynamoDB(t, port, dir)
 	// Fail fast while the store is down: two attempts, short backoff. The
 	// SDK's defaults (three attempts, up to 20 s backoff) are for Lambda.
