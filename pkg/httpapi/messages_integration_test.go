@@ -178,11 +178,7 @@ func TestMessagesRefusals(t *testing.T) {
 // job, sent under the bot's lease and answered with Telegram's message;
 // a bad parameter is still a 400 naming params.… with nothing queued.
 func TestActionSendMessageIsPaced(t *testing.T) {
-	h := newHarness(t)
-	alice := user("alice")
-	bot := h.create(alice, telegramBody("Bot"))
-	h.do(alice, req{fn: httpapi.FnUpdateStatus, method: "PATCH", id: bot.ID, body: `{"status":"CONNECTED"}`})
-	pacedActions(h)
+	h, alice, bot := pacedBot(t)
 	action := func(body string) resp { return h.action(alice, bot.ID, "sendMessage", body) }
 	r := action(`{"chat_id":42,"text":"paced"}`)
 	var out struct {
@@ -211,6 +207,17 @@ func TestActionSendMessageIsPaced(t *testing.T) {
 	}
 }
 
+// pacedBot is a harness whose action route is wired as gateway-action's
+// (pacedActions), and alice's connected bot.
+func pacedBot(t *testing.T) (*harness, caller, httpapi.GatewayJSON) {
+	h := newHarness(t)
+	alice := user("alice")
+	bot := h.create(alice, telegramBody("Bot"))
+	h.setStatus(alice, bot.ID, "CONNECTED")
+	pacedActions(h)
+	return h, alice, bot
+}
+
 // pacedActions wires the action route as gateway-action is: its paced
 // calls go through the bot's queue (send.Direct), with private networks
 // allowed as the harness's providers have them.
@@ -230,11 +237,7 @@ func pacedActions(h *harness) {
 // (deleteMessage, sendChatAction, an inline message's edit) queue nothing.
 // Bad input is refused before anything is queued or sent.
 func TestActionCallsShareThePace(t *testing.T) {
-	h := newHarness(t)
-	alice := user("alice")
-	bot := h.create(alice, telegramBody("Bot"))
-	h.do(alice, req{fn: httpapi.FnUpdateStatus, method: "PATCH", id: bot.ID, body: `{"status":"CONNECTED"}`})
-	pacedActions(h)
+	h, alice, bot := pacedBot(t)
 	// Telegram's limits, with a chat's interval a quarter shorter than
 	// the one the engine paces to: the engine's clock is when a request
 	// leaves, the stand-in's when it arrives, and under -race on a loaded
@@ -341,11 +344,7 @@ func TestActionCallsShareThePace(t *testing.T) {
 // token is 422 upstream_rejected and moves the gateway to ERROR with the
 // refusal as its last error.
 func TestPacedRefusalsAreTheProvidersRefusals(t *testing.T) {
-	h := newHarness(t)
-	alice := user("alice")
-	bot := h.create(alice, telegramBody("Bot"))
-	h.setStatus(alice, bot.ID, "CONNECTED")
-	pacedActions(h)
+	h, alice, bot := pacedBot(t)
 	status := func() *gateway.Gateway {
 		g, err := h.svc.Get(context.Background(), gateway.Actor{UserID: "alice"}, bot.ID)
 		if err != nil {
