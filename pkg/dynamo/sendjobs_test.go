@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -290,4 +291,76 @@ func TestSendJobsStoreErrors(t *testing.T) {
 	wantCode(t, "GetJob on a missing table", err, gateway.CodeInternal)
 	_, err = jobs.Claim(t.Context(), send.Claim{JobID: send.NewJobID(), Index: 100000, Owner: "a"})
 	wantCode(t, "Claim of an index out of range", err, gateway.CodeInternal)
+}
+
+// itemBytes is an item's size as DynamoDB bills it: each attribute's name
+// and value (strings and binaries by length, a number by its digits, near
+// enough for a bound).
+func itemBytes(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += len(v.Value)
+		case *types.AttributeValueMemberB:
+			n += len(v.Value)
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// TestProgressRewritesASmallJobItem: the job item the sender rewrites
+// with its progress about once a second stays under 1 KB — one write unit
+// — for a 10,000-chat broadcast, whose body goes in a chunk beside it; a
+// one-chat job keeps its body inline; both read back whole.
+func TestProgressRewritesASmallJobItem(t *testing.T) {
+	st, client := newTestStore(t)
+	jobs := NewSendJobs(client, st.table)
+	ctx := t.Context()
+	chats := make([]json.RawMessage, send.MaxBroadcastChats)
+	for i := range chats {
+		chats[i] = json.RawMessage(strconv.Itoa(100000000 + i*7919))
+	}
+	big := send.Body{Broadcast: &send.Broadcast{ChatIDs: chats, Message: json.RawMessage(`{"text":"Our new release is out: see what changed."}`)}}
+	small := send.Body{Messages: []json.RawMessage{json.RawMessage(`{"chat_id":42,"text":"hi"}`)}}
+	for _, tt := range []struct {
+		name   string
+		body   send.Body
+		chunks int
+	}{
+		{name: "a 10,000-chat broadcast", body: big, chunks: 1},
+		{name: "one message", body: small, chunks: 0},
+	} {
+		j := sendJob("gw_bot", t0, tt.body)
+		if _, err := jobs.CreateJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		j.Status, j.Sent = send.JobRunning, 1
+		if err := jobs.Progress(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		items := partition(t, client, st.table, jobPK(j.ID))
+		for _, it := range items {
+			if sk := it[AttrSK].(*types.AttributeValueMemberS).Value; sk == skJob {
+				if n := itemBytes(it); n >= 1024 {
+					t.Errorf("%s: the job item is %d bytes; each progress write costs %d write units", tt.name, n, (n+1023)/1024)
+				} else {
+					t.Logf("%s: the job item is %d bytes", tt.name, n)
+				}
+			}
+		}
+		if n := countPrefix(items, bodyPrefix); n != tt.chunks {
+			t.Errorf("%s: %d body chunks, want %d", tt.name, n, tt.chunks)
+		}
+		got, err := jobs.GetJob(ctx, "gw_bot", j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody(t, tt.name, got, tt.body)
+	}
 }
