@@ -27,18 +27,7 @@ func TestInstallToolsNamesWhatIsMissing(t *testing.T) {
 		t.Skip("no bash")
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"scripts/install-tools.sh", "go.mod", "frontend/package.json", "tools/go.sum"} {
-		b, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFromRepo(t, root, dir, "scripts/install-tools.sh", "go.mod", "frontend/package.json", "tools/go.sum")
 	bin := t.TempDir()
 	for _, c := range []string{"go", "dirname", "awk", "sed", "sort", "head", "id", "uname", "cmp", "mkdir"} {
 		p, err := exec.LookPath(c)
@@ -109,18 +98,7 @@ func TestInstallToolsRefusesATamperedDynamoDBLocal(t *testing.T) {
 		t.Skipf("DynamoDB Local is not installed: %v", err)
 	}
 	dir := t.TempDir()
-	for _, f := range []string{"scripts/install-tools.sh", "go.mod", "frontend/package.json", "tools/go.sum", "infra/emulator/dynamodb-local.sha256"} {
-		b, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyFromRepo(t, root, dir, "scripts/install-tools.sh", "go.mod", "frontend/package.json", "tools/go.sum", "infra/emulator/dynamodb-local.sha256")
 	ddb := filepath.Join(dir, ".gatehouse", "tools", "dynamodb-local-"+emulator.DynamoDBLocalVersion)
 	copyDir := filepath.Join(ddb, "emulator")
 	err = filepath.WalkDir(installed, func(path string, d os.DirEntry, err error) error {
@@ -183,5 +161,24 @@ func TestInstallToolsRefusesATamperedDynamoDBLocal(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(installed, "DynamoDBLocal.jar")); err != nil {
 		t.Errorf("the shared installation was touched: %v", err)
+	}
+}
+
+// copyFromRepo copies the repository's files (paths relative to root)
+// into dir at the same paths, executable: the part of a checkout that
+// scripts/install-tools.sh reads.
+func copyFromRepo(t *testing.T, root, dir string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

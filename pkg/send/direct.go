@@ -34,7 +34,7 @@ type Calls interface {
 	// Request checks a paced action's parameters, every bad field named
 	// under "params", and returns the request that makes it, as it will
 	// be sent (sendMessage's as a batch's message, its Markdown option
-	// included).
+	// included); Direct stores it compacted.
 	Request(action string, params json.RawMessage) (json.RawMessage, []gateway.FieldError)
 	// Refused returns the error of a call Telegram refused: answer is
 	// its error answer, msg a message safe to show. A refusal of the
@@ -121,7 +121,7 @@ func (d *Direct) submit(ctx context.Context, actor gateway.Actor, gatewayID, act
 	if g.Status != gateway.StatusConnected {
 		return nil, gateway.Errorf(gateway.CodeNotConnected, "Connect the gateway before sending messages.")
 	}
-	body := Body{Messages: []json.RawMessage{params}}
+	body := Body{Messages: []json.RawMessage{compact(params)}}
 	if action != MethodSendMessage {
 		body.Method = action
 	}

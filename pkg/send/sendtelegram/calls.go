@@ -1,7 +1,6 @@
 package sendtelegram
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,11 +38,7 @@ func (c Calls) Request(action string, params json.RawMessage) (json.RawMessage, 
 		if bad := Check("params", params, true); len(bad) > 0 {
 			return nil, bad
 		}
-		var b bytes.Buffer
-		if err := json.Compact(&b, params); err != nil {
-			return nil, []gateway.FieldError{{Field: "params", Message: "must be a JSON object of sendMessage parameters"}}
-		}
-		return b.Bytes(), nil
+		return params, nil
 	}
 	if action == "editMessageText" {
 		if md, ok := markdownEdit(params); ok {
