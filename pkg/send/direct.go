@@ -3,6 +3,7 @@ package send
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/pkg/gateway"
@@ -65,8 +66,11 @@ func (d *Direct) Paced(action string, params json.RawMessage) bool {
 // with Telegram's description when Telegram refused it (Calls.Refused:
 // gateway.CodeUpstreamRejected when it refused the bot's token),
 // gateway.CodeUpstreamUnreachable when its answer never came (it is not
-// sent again); gateway.CodeUnavailable when it is still queued behind
-// others when the wait ends (it will be sent; the error names its job).
+// sent again); gateway.CodeUnavailable naming its job once the job is
+// stored but its result is not known: still queued behind others when the
+// wait ends, or the send could not go on (KMS, the table or Telegram's
+// bot could not be reached) — either way a sender sends it later, so a
+// client must not send it again.
 func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID, action string, params json.RawMessage) (json.RawMessage, error) {
 	j, err := d.submit(ctx, actor, gatewayID, action, params)
 	if err != nil {
@@ -74,32 +78,48 @@ func (d *Direct) SendNow(ctx context.Context, actor gateway.Actor, gatewayID, ac
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.wait)
 	defer cancel()
-	if _, err := d.engine.RunJob(ctx, gatewayID, j.ID); err != nil && ctx.Err() == nil {
-		return nil, err
+	_, runErr := d.engine.RunJob(ctx, gatewayID, j.ID)
+	if ctx.Err() != nil {
+		runErr = nil // the wait ended: the queue's answer below
 	}
 	for {
 		items, err := d.store.Items(context.WithoutCancel(ctx), j.ID, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(items) == 1 {
-			switch it := items[0]; it.Status {
-			case ItemSent:
-				return it.Result, nil
-			case ItemFailed:
-				return nil, d.calls.Refused(it.Result, it.Error)
-			case ItemUnknown:
-				return nil, &gateway.Error{Code: gateway.CodeUpstreamUnreachable, Op: "send.SendNow",
-					Message: "Telegram's answer never came; the message may have been delivered and is not sent again (job " + j.ID + ")."}
+		if err == nil && len(items) == 1 {
+			if out, done, err := d.answer(j.ID, items[0]); done {
+				return out, err
 			}
+		}
+		if cause := errors.Join(runErr, err); cause != nil {
+			return nil, queued(gatewayID, j.ID, "The message is queued and a sender will send it when Gatehouse can reach what it needs", cause)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, &gateway.Error{Code: gateway.CodeUnavailable, Op: "send.SendNow", RetryAfter: 1,
-				Message: "The message is queued behind the bot's other messages and will be sent; GET /api/gateways/" + gatewayID + "/messages/" + j.ID + " shows when."}
+			return nil, queued(gatewayID, j.ID, "The message is queued behind the bot's other messages and will be sent", nil)
 		case <-time.After(d.poll):
 		}
 	}
+}
+
+// answer is the action's answer for a job's item, done false while the
+// item has no result.
+func (d *Direct) answer(jobID string, it Item) (json.RawMessage, bool, error) {
+	switch it.Status {
+	case ItemSent:
+		return it.Result, true, nil
+	case ItemFailed:
+		return nil, true, d.calls.Refused(it.Result, it.Error)
+	case ItemUnknown:
+		return nil, true, &gateway.Error{Code: gateway.CodeUpstreamUnreachable, Op: "send.SendNow",
+			Message: "Telegram's answer never came; the message may have been delivered and is not sent again (job " + jobID + ")."}
+	}
+	return nil, false, nil
+}
+
+// queued is the 503 of a stored job whose result is not known yet: it
+// names the job, which GET …/messages/{jobId} follows.
+func queued(gatewayID, jobID, msg string, cause error) error {
+	return &gateway.Error{Code: gateway.CodeUnavailable, Op: "send.SendNow", RetryAfter: 1, Err: cause,
+		Message: msg + "; GET /api/gateways/" + gatewayID + "/messages/" + jobID + " shows when."}
 }
 
 // submit queues one interactive call, checked by Calls.Request.

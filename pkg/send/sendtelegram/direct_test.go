@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,5 +86,46 @@ func TestDirectWaitsForTheRunningSender(t *testing.T) {
 	b.run(10 * time.Second)
 	if msgs := b.tg.Messages(token); len(msgs) != 1 || msgs[0].Text != "later" {
 		t.Errorf("sent %+v", msgs)
+	}
+}
+
+// sealedGateways is gateways whose credentials cannot be opened while
+// down is set: KMS unreachable.
+type sealedGateways struct {
+	gateways
+	down *atomic.Bool
+}
+
+func (s sealedGateways) Credentials(ctx context.Context, g *gateway.Gateway) (gateway.Credentials, error) {
+	if s.down.Load() {
+		return gateway.Credentials{}, &gateway.Error{Code: gateway.CodeUnavailable, Message: "KMS could not be reached."}
+	}
+	return s.gateways.Credentials(ctx, g)
+}
+
+// TestDirectAnswersAStoredJobAsQueued: when the bot cannot be opened
+// (KMS down) after the message's job is stored, the call answers 503
+// naming the job — it is queued, and a sender sends it once KMS is back —
+// rather than an error that would invite the client to send it again.
+func TestDirectAnswersAStoredJobAsQueued(t *testing.T) {
+	store := sendtest.NewStore()
+	b := newBed(t, store, 5, nil)
+	down := &atomic.Bool{}
+	down.Store(true)
+	sealed := sealedGateways{gateways: b.gws, down: down}
+	engine := send.NewEngine(store, sendtelegram.NewBots(sealed, b.tgURL, nil), sendtelegram.Formatter{}, send.EngineOptions{Poll: 500 * time.Millisecond})
+	d := send.NewDirect(b.svc, engine, store, sendtelegram.Calls{}, 5*time.Second)
+	_, err := d.SendNow(context.Background(), b.actor, b.gws.g.ID, "sendPhoto", json.RawMessage(`{"chat_id":42,"photo":"AgACAgIAAxkBAAIBcat"}`))
+	var ge *gateway.Error
+	if !errorAs(err, &ge) || ge.Code != gateway.CodeUnavailable || !strings.Contains(ge.Message, "/messages/job_") || ge.RetryAfter == 0 {
+		t.Fatalf("with KMS down: %v", err)
+	}
+	if n := len(b.tg.Calls("sendPhoto")); n != 0 {
+		t.Fatalf("%d photos sent with KMS down", n)
+	}
+	down.Store(false)
+	b.run(10 * time.Second)
+	if n := len(b.tg.Calls("sendPhoto")); n != 1 {
+		t.Errorf("%d photos sent once KMS was back, want 1", n)
 	}
 }

@@ -56,6 +56,8 @@ type bed struct {
 	gws    gateways
 	actor  gateway.Actor
 	limits telegramtest.Limits
+	// tgURL is the stand-in's address.
+	tgURL string
 	// handovers counts the senders that stopped at their budget with work
 	// left.
 	handovers int
@@ -80,7 +82,7 @@ func newBed(t testing.TB, store send.Store, scale float64, f send.Formatter) *be
 	e := send.NewEngine(store, sendtelegram.NewBots(gws, srv.URL, nil), f, send.EngineOptions{
 		Limits: l, Backoff: 20 * time.Millisecond, Poll: 500 * time.Millisecond, Log: secretscan.Logger("send engine")})
 	return &bed{t: t, tg: tg, store: store, svc: send.NewService(store, gws, sendtelegram.Check), engine: e, gws: gws,
-		actor: gateway.Actor{UserID: "alice"}, limits: tl}
+		actor: gateway.Actor{UserID: "alice"}, limits: tl, tgURL: srv.URL}
 }
 
 func (b *bed) submit(body any, key string) *send.Job {
